@@ -1,0 +1,60 @@
+// Package commtest runs SPMD code inside one test: n ranks, one goroutine
+// each, connected by comm.Local over loopback TCP.
+package commtest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spmd-go/spmd/comm"
+)
+
+// Timeout bounds one Run unless the test's own deadline is sooner.
+var Timeout = 2 * time.Minute
+
+// Run starts n ranks and calls f on each in its own goroutine with that
+// rank's world communicator. An error returned by any rank fails the test
+// with the rank's number. Every communicator is closed afterwards.
+func Run(t testing.TB, n int, f func(ctx context.Context, c *comm.Comm) error) {
+	t.Helper()
+	if err := RunErr(context.Background(), n, f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// RunErr is Run without a testing.TB: it returns the first rank's error.
+func RunErr(ctx context.Context, n int, f func(ctx context.Context, c *comm.Comm) error) error {
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	comms, err := comm.Local(ctx, n, comm.DefaultConfig())
+	if err != nil {
+		return err
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for r, c := range comms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if p := recover(); p != nil {
+					errs[r] = fmt.Errorf("panic: %v", p)
+				}
+				if cerr := c.Close(); errs[r] == nil && cerr != nil {
+					errs[r] = cerr
+				}
+			}()
+			errs[r] = f(ctx, c)
+		}()
+	}
+	wg.Wait()
+	for r, err := range errs {
+		if err != nil {
+			return fmt.Errorf("rank %d of %d: %w", r, n, err)
+		}
+	}
+	return nil
+}

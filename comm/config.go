@@ -1,0 +1,63 @@
+package comm
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spmd-go/spmd/internal/wire"
+)
+
+// Config holds the knobs of a rank's transport. Use DefaultConfig and
+// change what you need.
+type Config struct {
+	// HandshakeTimeout bounds the authentication of one connection.
+	HandshakeTimeout time.Duration
+	// ConnectTimeout bounds building the whole mesh.
+	ConnectTimeout time.Duration
+	// CloseTimeout bounds how long Close waits for outgoing data to be
+	// written and for peers to acknowledge the end of the connection.
+	CloseTimeout time.Duration
+	// MaxFrame caps the payload of one frame; larger messages are split.
+	MaxFrame int
+	// MaxMessage caps one message; a peer announcing more is dropped.
+	MaxMessage int64
+	// Logger receives connection events (rejected handshakes, lost peers).
+	// Nothing logged contains the job secret. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the configuration used by Init.
+func DefaultConfig() Config {
+	return Config{
+		HandshakeTimeout: 10 * time.Second,
+		ConnectTimeout:   60 * time.Second,
+		CloseTimeout:     30 * time.Second,
+		MaxFrame:         wire.DefaultMaxFrame,
+		MaxMessage:       1 << 40,
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.HandshakeTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("comm: HandshakeTimeout %v must be positive", c.HandshakeTimeout))
+	}
+	if c.ConnectTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("comm: ConnectTimeout %v must be positive", c.ConnectTimeout))
+	}
+	if c.CloseTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("comm: CloseTimeout %v must be positive", c.CloseTimeout))
+	}
+	if c.MaxFrame < 1 || c.MaxFrame > 1<<30 {
+		errs = append(errs, fmt.Errorf("comm: MaxFrame %d must be in [1, 2^30]", c.MaxFrame))
+	}
+	if c.MaxMessage < 0 {
+		errs = append(errs, fmt.Errorf("comm: MaxMessage %d must not be negative", c.MaxMessage))
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,152 @@
+package comm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spmd-go/spmd/internal/wire"
+)
+
+func tcpPair(t testing.TB) (*net.TCPConn, *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ch := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		ch <- c
+	}()
+	d, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := <-ch
+	return d.(*net.TCPConn), a.(*net.TCPConn)
+}
+
+func TestHandshake(t *testing.T) {
+	var job, other [wire.JobIDSize]byte
+	job[0], other[0] = 1, 2
+	good := bytes.Repeat([]byte{7}, 32)
+	bad := bytes.Repeat([]byte{8}, 32)
+	cases := []struct {
+		name         string
+		dSecret      []byte
+		dJob         [wire.JobIDSize]byte
+		from, to     int
+		wantOK       bool
+		acceptErrSub string
+	}{
+		{"ok", good, job, 2, 1, true, ""},
+		{"wrong secret", bad, job, 2, 1, false, "job secret"},
+		{"other job", good, other, 2, 1, false, "another job"},
+		{"wrong target", good, job, 2, 0, false, "this is rank 1"},
+		{"rank out of range", good, job, 9, 1, false, "of 4"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dc, ac := tcpPair(t)
+			defer dc.Close()
+			defer ac.Close()
+			type res struct {
+				from int
+				err  error
+			}
+			ch := make(chan res, 1)
+			go func() {
+				from, err := acceptHandshake(ac, good, job, 1, 4, 2*time.Second)
+				if err != nil {
+					ac.Close() // as the accept loop does
+				}
+				ch <- res{from, err}
+			}()
+			derr := dialHandshake(dc, c.dSecret, c.dJob, c.from, c.to, 2*time.Second)
+			if derr != nil {
+				dc.Close() // as dial does
+			}
+			r := <-ch
+			if c.wantOK {
+				if derr != nil || r.err != nil || r.from != c.from {
+					t.Fatalf("dial %v, accept %v from %d", derr, r.err, r.from)
+				}
+				return
+			}
+			if derr == nil || r.err == nil {
+				t.Fatalf("handshake succeeded: dial %v, accept %v", derr, r.err)
+			}
+			if !errors.Is(r.err, ErrHandshake) || !strings.Contains(r.err.Error(), c.acceptErrSub) {
+				t.Fatalf("accept error %q, want it to mention %q", r.err, c.acceptErrSub)
+			}
+		})
+	}
+}
+
+// A rank whose secret differs cannot join: the job fails to form, with an
+// error naming the handshake, and the log never shows the secret.
+func TestWrongSecretRefused(t *testing.T) {
+	var logBuf bytes.Buffer
+	cfg := DefaultConfig()
+	cfg.ConnectTimeout = 3 * time.Second
+	cfg.Logger = slog.New(slog.NewTextHandler(&logBuf, nil))
+	good := []byte("0123456789abcdef0123456789abcdef")
+	bad := []byte("fedcba9876543210fedcba9876543210")
+	var id [wire.JobIDSize]byte
+	_, err := localJob(context.Background(), 3, cfg, id, func(r int) []byte {
+		if r == 2 {
+			return bad
+		}
+		return good
+	})
+	if err == nil || !errors.Is(err, ErrHandshake) {
+		t.Fatalf("want a handshake error, got %v", err)
+	}
+	logs := logBuf.String()
+	if !strings.Contains(logs, "rejected mesh connection") {
+		t.Fatalf("rejection not logged: %s", logs)
+	}
+	if strings.Contains(logs, string(good)) || strings.Contains(logs, string(bad)) || strings.Contains(err.Error(), string(good)) {
+		t.Fatal("the secret appears in a log or error")
+	}
+}
+
+// FuzzAcceptHandshake plays an attacker that sends arbitrary bytes: the
+// acceptor must never panic and never accept without the secret.
+func FuzzAcceptHandshake(f *testing.F) {
+	var job [wire.JobIDSize]byte
+	h := wire.Hello{JobID: job, From: 2, To: 1}
+	hello := make([]byte, wire.HelloSize)
+	h.Put(hello)
+	f.Add(append(hello, make([]byte, wire.FinishSize)...))
+	f.Add(hello[:10])
+	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
+	secret := bytes.Repeat([]byte{3}, 32)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, b := net.Pipe()
+		go func() {
+			b.Write(data)
+			// Drain what the acceptor says and then hang up.
+			buf := make([]byte, 256)
+			b.SetDeadline(time.Now().Add(50 * time.Millisecond))
+			for {
+				if _, err := b.Read(buf); err != nil {
+					break
+				}
+			}
+			b.Close()
+		}()
+		_, err := acceptHandshake(a, secret, job, 1, 4, 200*time.Millisecond)
+		a.Close()
+		if err == nil {
+			t.Fatal("accepted a connection without knowing the secret")
+		}
+	})
+}

@@ -1,0 +1,150 @@
+package comm
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/spmd-go/spmd/internal/control"
+	"github.com/spmd-go/spmd/internal/wire"
+)
+
+// Init joins the job this process was started in and returns the world
+// communicator. A process started by spmdrun (or its per-host proxy) reads
+// the job description, with the job's secret, from the control socket it
+// inherited; a process started on its own is a world of size one, so every
+// program also runs as a plain `go run`.
+func Init(ctx context.Context) (*Comm, error) {
+	return InitConfig(ctx, DefaultConfig())
+}
+
+// InitConfig is Init with a configuration.
+func InitConfig(ctx context.Context, cfg Config) (*Comm, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	fdStr, ok := os.LookupEnv(control.EnvFD)
+	if !ok {
+		var id [wire.JobIDSize]byte
+		w := newWorld(cfg, 0, 1, id, nil)
+		return newComm(w, 0, []int{0}, true), nil
+	}
+	fd, err := strconv.Atoi(fdStr)
+	if err != nil || fd < 3 {
+		return nil, fmt.Errorf("comm: %s=%q is not a descriptor number", control.EnvFD, fdStr)
+	}
+	f := os.NewFile(uintptr(fd), "spmd-control")
+	conn, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("comm: control descriptor %d: %w", fd, err)
+	}
+	// Children of this rank must not inherit the job's socket or think
+	// they are ranks.
+	os.Unsetenv(control.EnvFD)
+	ctl := control.NewConn(conn)
+	c, err := join(ctx, cfg, ctl)
+	if err != nil {
+		ctl.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func join(ctx context.Context, cfg Config, ctl *control.Conn) (*Comm, error) {
+	type res struct {
+		m   control.Msg
+		err error
+	}
+	recv := func() (control.Msg, error) {
+		ch := make(chan res, 1)
+		go func() {
+			m, err := ctl.Recv()
+			ch <- res{m, err}
+		}()
+		select {
+		case r := <-ch:
+			if r.err == nil && r.m.Type == control.TypeError {
+				return r.m, fmt.Errorf("comm: the launcher could not start the job: %s", r.m.Reason)
+			}
+			return r.m, r.err
+		case <-ctx.Done():
+			return control.Msg{}, ctx.Err()
+		}
+	}
+	job, err := recv()
+	if err != nil {
+		return nil, fmt.Errorf("comm: reading the job description: %w", err)
+	}
+	if job.Type != control.TypeJob || job.Size < 1 || job.Rank < 0 || job.Rank >= job.Size || len(job.JobID) != wire.JobIDSize || len(job.Secret) < 16 {
+		return nil, fmt.Errorf("comm: malformed job description %s", job)
+	}
+	var id [wire.JobIDSize]byte
+	copy(id[:], job.JobID)
+	w := newWorld(cfg, job.Rank, job.Size, id, job.Secret)
+	w.ctl = ctl
+	if job.Size == 1 {
+		w.addrs = []string{""}
+		w.hosts = job.Hosts
+		go w.watchControl()
+		return newComm(w, 0, []int{0}, true), nil
+	}
+	host := job.ListenOn
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	ln, err := listen(host)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctl.Send(control.Msg{Type: control.TypeAddr, Rank: job.Rank, Addr: ln.Addr().String()}); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("comm: reporting our address: %w", err)
+	}
+	table, err := recv()
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("comm: waiting for the address table: %w", err)
+	}
+	if table.Type != control.TypeTable || len(table.Addrs) != job.Size {
+		ln.Close()
+		return nil, fmt.Errorf("comm: malformed address table %s", table)
+	}
+	w.addrs = table.Addrs
+	w.hosts = table.Hosts
+	if err := w.connect(ctx, ln); err != nil {
+		return nil, err
+	}
+	go w.watchControl()
+	return newComm(w, 0, seq(job.Size), true), nil
+}
+
+// watchControl ends the process when its launcher goes away: the control
+// socket reaching EOF means spmdrun (or the proxy) died, and a rank must
+// never outlive its job.
+func (w *world) watchControl() {
+	for {
+		_, err := w.ctl.Recv()
+		if err == nil {
+			continue
+		}
+		w.mu.Lock()
+		closing := w.closing
+		w.mu.Unlock()
+		if closing {
+			return
+		}
+		fmt.Fprintf(os.Stderr, "comm: rank %d: lost the launcher (%v); exiting\n", w.rank, err)
+		os.Exit(137)
+	}
+}
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}

@@ -1,0 +1,97 @@
+package comm
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/spmd-go/spmd/internal/wire"
+)
+
+// Local starts a job of n ranks inside this process, connected over
+// loopback TCP with the same handshake and transport as a real job, and
+// returns the world communicator of each rank. It is meant for tests:
+// run one goroutine per rank. Abort on any of them fails every rank's
+// operations with an *AbortError instead of exiting. Close every returned
+// Comm when done.
+func Local(ctx context.Context, n int, cfg Config) ([]*Comm, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("comm: Local: %d ranks", n)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	var id [wire.JobIDSize]byte
+	secret := make([]byte, 32)
+	rand.Read(id[:])
+	rand.Read(secret)
+	return localJob(ctx, n, cfg, id, func(int) []byte { return secret })
+}
+
+// localJob builds an in-process job; secretOf lets tests give one rank a
+// wrong secret.
+func localJob(ctx context.Context, n int, cfg Config, id [wire.JobIDSize]byte, secretOf func(rank int) []byte) ([]*Comm, error) {
+	worlds := make([]*world, n)
+	addrs := make([]string, n)
+	lns := make([]interface{ Close() error }, 0, n)
+	for r := range worlds {
+		worlds[r] = newWorld(cfg, r, n, id, secretOf(r))
+		if n == 1 {
+			addrs[r] = ""
+			continue
+		}
+		ln, err := listen("127.0.0.1")
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, err
+		}
+		lns = append(lns, ln)
+		addrs[r] = ln.Addr().String()
+		worlds[r].pendingLn = ln
+	}
+	var once sync.Once
+	abort := func(rank, code int) {
+		once.Do(func() {
+			err := &AbortError{Rank: rank, Code: code}
+			for _, w := range worlds {
+				w.abortLocal(err)
+			}
+		})
+	}
+	for _, w := range worlds {
+		w.addrs = addrs
+		w.abortHook = abort
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for r, w := range worlds {
+		if n == 1 {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ln := w.pendingLn
+			w.pendingLn = nil
+			errs[r] = w.connect(ctx, ln)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for r, w := range worlds {
+			if errs[r] == nil {
+				w.abortLocal(ErrClosed)
+			}
+		}
+		return nil, err
+	}
+	comms := make([]*Comm, n)
+	for r, w := range worlds {
+		comms[r] = newComm(w, 0, seq(n), true)
+	}
+	return comms, nil
+}

@@ -1,0 +1,453 @@
+package comm
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/spmd-go/spmd/internal/wire"
+)
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// inlineMax is the largest Isend written by the calling goroutine when the
+// connection is idle; larger ones go to the peer's writer goroutine so that
+// Isend returns at once.
+const inlineMax = 64 << 10
+
+// peer is the connection to one other rank: one reader goroutine, and
+// writes serialized by smu (by the sending goroutine itself when the
+// connection is idle, else by the writer goroutine).
+type peer struct {
+	w    *world
+	rank int
+	addr string
+	conn *net.TCPConn
+
+	// send side
+	smu      sync.Mutex
+	busy     bool       // a message is being written
+	sendq    []*Request // waiting to be written, in Isend order
+	inflight *Request
+	sendErr  error // once set, every send fails with it
+	byeDue   bool  // write a bye frame before half-closing
+	wrClosed bool  // CloseWrite done
+	wake     chan struct{}
+	scratch  []byte // header+payload of small messages, used while busy
+
+	// receive side; recvErr and crashed are guarded by w.mu
+	recvErr error
+	crashed bool // lost without a bye
+	byeSeen bool
+
+	cmu          sync.Mutex // guards inprog and cancelInprog
+	inprog       *Request
+	cancelInprog bool
+
+	readerDone chan struct{}
+	writerDone chan struct{}
+}
+
+func newPeer(w *world, rank int, conn *net.TCPConn) *peer {
+	return &peer{
+		w:          w,
+		rank:       rank,
+		addr:       conn.RemoteAddr().String(),
+		conn:       conn,
+		wake:       make(chan struct{}, 1),
+		scratch:    make([]byte, wire.HeaderSize+inlineMax),
+		readerDone: make(chan struct{}),
+		writerDone: make(chan struct{}),
+	}
+}
+
+func (p *peer) start() {
+	go p.readLoop()
+	go p.writeLoop()
+}
+
+func (p *peer) peerErr(op string, err error) *PeerError {
+	return &PeerError{Op: op, Rank: p.rank, Addr: p.addr, Err: err}
+}
+
+// ---- sending ----
+
+// send queues or writes r. blocking says the caller will wait anyway, so
+// it may as well do the writing itself.
+func (p *peer) send(r *Request, blocking bool) {
+	p.smu.Lock()
+	if p.sendErr != nil {
+		err := p.sendErr
+		p.smu.Unlock()
+		r.complete(Status{}, withOp(err, "send"))
+		return
+	}
+	if !p.busy && len(p.sendq) == 0 && (blocking || len(r.payload) <= inlineMax) {
+		p.busy = true
+		p.inflight = r
+		p.smu.Unlock()
+		err := p.write(r)
+		p.smu.Lock()
+		p.busy = false
+		p.inflight = nil
+		if len(p.sendq) > 0 || p.sendErr != nil {
+			p.kick()
+		}
+		p.smu.Unlock()
+		p.finishSend(r, err)
+		return
+	}
+	p.sendq = append(p.sendq, r)
+	p.kick()
+	p.smu.Unlock()
+}
+
+func (p *peer) kick() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *peer) finishSend(r *Request, err error) {
+	if err != nil {
+		if r.fired.Load() { // cancelled by Wait: the connection is now unusable
+			err = fmt.Errorf("send cancelled in the middle of a message: %w", err)
+		}
+		pe := p.peerErr("send", err)
+		r.complete(Status{}, pe)
+		p.fail(pe)
+		return
+	}
+	r.complete(Status{Len: len(r.payload)}, nil)
+}
+
+func (p *peer) writeLoop() {
+	defer close(p.writerDone)
+	for {
+		<-p.wake
+		p.smu.Lock()
+		for len(p.sendq) > 0 && !p.busy && p.sendErr == nil {
+			r := p.sendq[0]
+			p.sendq[0] = nil
+			p.sendq = p.sendq[1:]
+			p.busy = true
+			p.inflight = r
+			p.smu.Unlock()
+			err := p.write(r)
+			p.smu.Lock()
+			p.busy = false
+			p.inflight = nil
+			p.smu.Unlock()
+			p.finishSend(r, err)
+			p.smu.Lock()
+		}
+		stop := p.sendErr != nil && !p.busy
+		if stop && !p.wrClosed {
+			p.wrClosed = true
+			if p.byeDue {
+				_, _ = p.conn.Write(wire.ByeFrame())
+			}
+			_ = p.conn.CloseWrite()
+		}
+		p.smu.Unlock()
+		if stop {
+			return
+		}
+	}
+}
+
+// write puts one message on the wire. Only the goroutine that set busy
+// calls it.
+func (p *peer) write(r *Request) error {
+	maxFrame := uint32(p.w.cfg.MaxFrame)
+	n := len(r.payload)
+	if n <= inlineMax && n <= int(maxFrame) {
+		h := wire.Header{Kind: wire.KindData, Flags: wire.FlagFirst | wire.FlagLast,
+			Context: r.context, Tag: int32(r.tag), Length: uint32(n), Total: uint64(n)}
+		b := p.scratch[:wire.HeaderSize+n]
+		h.Put(b)
+		copy(b[wire.HeaderSize:], r.payload)
+		_, err := p.conn.Write(b)
+		return err
+	}
+	hdrs := make([]byte, wire.Frames(uint64(n), maxFrame)*wire.HeaderSize)
+	bufs := net.Buffers(wire.AppendMessage(make([][]byte, 0, 2*len(hdrs)/wire.HeaderSize), hdrs, r.context, int32(r.tag), r.payload, maxFrame))
+	_, err := bufs.WriteTo(p.conn)
+	return err
+}
+
+// cancelSend withdraws a queued send, or breaks the connection under a
+// send that is being written.
+func (p *peer) cancelSend(r *Request, cause error) {
+	p.smu.Lock()
+	for i, x := range p.sendq {
+		if x == r {
+			p.sendq = append(p.sendq[:i], p.sendq[i+1:]...)
+			p.smu.Unlock()
+			r.complete(Status{}, cause)
+			return
+		}
+	}
+	if p.inflight == r {
+		// Mark it first so finishSend knows why the write failed.
+		r.complete(Status{}, cause)
+		_ = p.conn.SetWriteDeadline(aLongTimeAgo)
+	}
+	p.smu.Unlock()
+}
+
+// pendingSends returns the requests not yet written, and the one in flight.
+func (p *peer) pendingSends() []*Request {
+	p.smu.Lock()
+	defer p.smu.Unlock()
+	out := append([]*Request(nil), p.sendq...)
+	if p.inflight != nil {
+		out = append(out, p.inflight)
+	}
+	return out
+}
+
+// sendBye writes the bye frame after everything queued and half-closes the
+// connection. Later sends fail with err.
+func (p *peer) sendBye(err error) {
+	p.smu.Lock()
+	defer p.smu.Unlock()
+	if p.sendErr != nil {
+		return
+	}
+	p.sendErr = err
+	for _, r := range p.sendq {
+		r.complete(Status{}, withOp(err, "send"))
+	}
+	p.sendq = nil
+	p.byeDue = true
+	p.kick() // the writer goroutine writes the bye once no write is in flight
+}
+
+// ---- receiving ----
+
+func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
+
+// leftoverDeadline clears a read deadline set by a cancellation that lost
+// the race with the message's end, and reports whether that was the case.
+func (p *peer) leftoverDeadline(err error) bool {
+	if !isTimeout(err) {
+		return false
+	}
+	p.cmu.Lock()
+	defer p.cmu.Unlock()
+	if p.cancelInprog {
+		p.cancelInprog = false
+		_ = p.conn.SetReadDeadline(time.Time{})
+		return true
+	}
+	return false
+}
+
+func (p *peer) readLoop() {
+	defer close(p.readerDone)
+	w := p.w
+	br := bufio.NewReaderSize(p.conn, 64<<10)
+	rd := wire.NewReader(br, uint32(w.cfg.MaxFrame), uint64(w.cfg.MaxMessage))
+	scratch := make([]byte, 64<<10)
+	for {
+		h, err := rd.Next()
+		if err != nil {
+			if p.leftoverDeadline(err) {
+				continue
+			}
+			if errors.Is(err, wire.ErrBye) {
+				p.gotBye()
+				continue
+			}
+			if p.byeSeen && errors.Is(err, io.EOF) {
+				return
+			}
+			if errors.Is(err, io.EOF) {
+				err = fmt.Errorf("connection lost (EOF without goodbye): %w", err)
+			}
+			p.fail(p.peerErr("recv", err))
+			return
+		}
+		if err := p.receive(rd, h, scratch); err != nil {
+			p.fail(p.peerErr("recv", err))
+			return
+		}
+	}
+}
+
+// receive reads the payload of one message whose first header is h.
+func (p *peer) receive(rd *wire.Reader, h wire.Header, scratch []byte) error {
+	w := p.w
+	tag := int(h.Tag)
+	w.mu.Lock()
+	q := w.queueLocked(h.Context)
+	r := q.takePosted(p.rank, tag)
+	if r == nil {
+		w.mu.Unlock()
+		data := make([]byte, h.Total)
+		if err := p.readFull(rd, data); err != nil {
+			return err
+		}
+		w.deliver(p.rank, h.Context, tag, data)
+		return nil
+	}
+	st := Status{Source: r.c.commRank(p.rank), Tag: tag, Len: int(h.Total)}
+	if h.Total > uint64(len(r.buf)) {
+		r.state = stFinished
+		w.mu.Unlock()
+		data := make([]byte, h.Total)
+		if err := p.readFull(rd, data); err != nil {
+			r.complete(st, p.peerErr("recv", err))
+			return err
+		}
+		fill(r, &message{src: p.rank, tag: tag, data: data})
+		return nil
+	}
+	r.state = stInProgress
+	r.from = p
+	p.cmu.Lock()
+	p.inprog = r
+	p.cmu.Unlock()
+	w.mu.Unlock()
+
+	dst := r.buf[:h.Total]
+	off := 0
+	for off < len(dst) {
+		n, err := rd.Read(dst[off:])
+		off += n
+		if err == nil || (err == io.EOF && off == len(dst)) {
+			continue
+		}
+		p.cmu.Lock()
+		cancelled := p.cancelInprog && isTimeout(err)
+		p.inprog = nil
+		if cancelled {
+			p.cancelInprog = false
+			_ = p.conn.SetReadDeadline(time.Time{})
+		}
+		close(r.released)
+		p.cmu.Unlock()
+		if cancelled {
+			// The receive was withdrawn: drop the rest of the message.
+			return rd.Discard(scratch)
+		}
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		r.complete(st, p.peerErr("recv", err))
+		return err
+	}
+	p.cmu.Lock()
+	p.inprog = nil
+	if p.cancelInprog {
+		p.cancelInprog = false
+		_ = p.conn.SetReadDeadline(time.Time{})
+	}
+	close(r.released)
+	p.cmu.Unlock()
+	r.complete(st, nil)
+	return nil
+}
+
+// readFull reads a whole payload, riding over a stale cancellation deadline.
+func (p *peer) readFull(rd *wire.Reader, dst []byte) error {
+	off := 0
+	for {
+		n, err := rd.Read(dst[off:])
+		off += n
+		if err == io.EOF || (err == nil && off == len(dst) && rd.Left() == 0) {
+			if off != len(dst) {
+				return io.ErrUnexpectedEOF
+			}
+			return nil
+		}
+		if err != nil && !p.leftoverDeadline(err) {
+			return err
+		}
+	}
+}
+
+// gotBye handles the peer's announcement that it is done.
+func (p *peer) gotBye() {
+	w := p.w
+	pe := p.peerErr("recv", ErrPeerClosed)
+	w.mu.Lock()
+	p.byeSeen = true
+	if p.recvErr == nil {
+		p.recvErr = pe
+	}
+	failed := w.takePostedFromLocked(p.rank, false)
+	w.notifyLocked()
+	w.mu.Unlock()
+	for _, r := range failed {
+		r.complete(Status{}, pe)
+	}
+	// Nobody will read what we would send: stop sending, half-close.
+	p.sendBye(p.peerErr("send", ErrPeerClosed))
+}
+
+// fail records that the connection is lost: every pending operation with
+// this peer fails with err, and so does every later one.
+func (p *peer) fail(err *PeerError) {
+	w := p.w
+	w.mu.Lock()
+	first := false
+	if !p.byeSeen && !p.crashed {
+		p.recvErr = &PeerError{Op: "recv", Rank: p.rank, Addr: p.addr, Err: err.Err}
+		p.crashed = true
+		first = true
+	}
+	failed := w.takePostedFromLocked(p.rank, true)
+	w.notifyLocked()
+	closing := w.closing
+	w.mu.Unlock()
+	p.smu.Lock()
+	if p.sendErr == nil {
+		p.sendErr = &PeerError{Op: "send", Rank: p.rank, Addr: p.addr, Err: err.Err}
+	}
+	queued := p.sendq
+	p.sendq = nil
+	p.byeDue = false
+	p.smu.Unlock()
+	p.kick()
+	_ = p.conn.Close()
+	for _, r := range failed {
+		r.complete(Status{}, withOp(err, "recv"))
+	}
+	for _, r := range queued {
+		r.complete(Status{}, withOp(err, "send"))
+	}
+	if first && !closing {
+		w.log.Warn("comm: lost peer", "rank", w.rank, "peer", p.rank, "addr", p.addr, "err", err.Err)
+	}
+}
+
+// takePostedFromLocked removes the posted receives that can no longer
+// complete because world rank src is gone: those naming src, and with
+// anySource also the AnySource ones of communicators that contain src.
+func (w *world) takePostedFromLocked(src int, anySource bool) []*Request {
+	var out []*Request
+	for _, q := range w.queues {
+		kept := q.posted[:0]
+		for _, r := range q.posted {
+			if r.src == src || anySource && r.src == AnySource && r.c.commRank(src) >= 0 {
+				r.state = stFinished
+				out = append(out, r)
+				continue
+			}
+			kept = append(kept, r)
+		}
+		for i := len(kept); i < len(q.posted); i++ {
+			q.posted[i] = nil
+		}
+		q.posted = kept
+	}
+	return out
+}

@@ -1,0 +1,122 @@
+package comm
+
+import (
+	"context"
+	"sync/atomic"
+)
+
+// Status describes a received (or probed) message.
+type Status struct {
+	Source int // sender's rank in the communicator the message was received on
+	Tag    int
+	Len    int // payload length in bytes
+}
+
+// Receive request states, guarded by world.mu.
+const (
+	stPosted = iota + 1 // waiting in a posted queue
+	stInProgress        // matched; its payload is being read into buf
+	stFinished          // matched and dealt with, or never posted
+)
+
+// Request is a pending Isend or Irecv. Wait or Test it; a Request must not
+// be copied.
+//
+// Buffer ownership: the buffer given to Isend or Irecv belongs to the
+// library until Wait returns or Test reports completion.
+type Request struct {
+	done  chan struct{}
+	fired atomic.Bool
+	st    Status
+	err   error
+
+	w      *world
+	c      *Comm
+	isRecv bool
+
+	// receive side
+	src      int // world rank, or AnySource
+	tag      int
+	buf      []byte
+	state    int // guarded by w.mu
+	from     *peer
+	released chan struct{} // closed when the reader stops touching buf
+
+	// send side
+	p       *peer
+	context uint32
+	payload []byte
+}
+
+func newRequest(w *world, c *Comm) *Request {
+	return &Request{done: make(chan struct{}), w: w, c: c}
+}
+
+// complete records the outcome once; later calls are ignored. It reports
+// whether this call was the one that completed the request.
+func (r *Request) complete(st Status, err error) bool {
+	if !r.fired.CompareAndSwap(false, true) {
+		return false
+	}
+	r.st, r.err = st, err
+	close(r.done)
+	return true
+}
+
+// Wait blocks until the operation completes or ctx ends. When ctx ends
+// first, the operation is cancelled: a receive that has not matched a
+// message is withdrawn, a receive whose message is arriving stops writing
+// into the buffer (the rest of that message is discarded), a send still
+// queued is withdrawn, and a send already being written fails its
+// connection, since a half-written message cannot be taken back. Wait
+// returns ctx.Err() in those cases; the buffer is the caller's again.
+func (r *Request) Wait(ctx context.Context) (Status, error) {
+	select {
+	case <-r.done:
+		return r.st, r.err
+	default:
+	}
+	select {
+	case <-r.done:
+		return r.st, r.err
+	case <-ctx.Done():
+		r.cancel(ctx.Err())
+		<-r.done
+		return r.st, r.err
+	}
+}
+
+// Test reports whether the operation has completed and, if so, its outcome.
+func (r *Request) Test() (bool, Status, error) {
+	select {
+	case <-r.done:
+		return true, r.st, r.err
+	default:
+		return false, Status{}, nil
+	}
+}
+
+// Done returns a channel closed when the request completes.
+func (r *Request) Done() <-chan struct{} { return r.done }
+
+func (r *Request) cancel(cause error) {
+	if r.isRecv {
+		r.w.cancelRecv(r, cause)
+	} else {
+		r.p.cancelSend(r, cause)
+	}
+}
+
+// WaitAll waits for every request and returns the first error met.
+func WaitAll(ctx context.Context, reqs ...*Request) error {
+	var first error
+	for _, r := range reqs {
+		if r == nil {
+			continue
+		}
+		if _, err := r.Wait(ctx); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

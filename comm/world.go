@@ -1,0 +1,354 @@
+package comm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/spmd-go/spmd/internal/control"
+	"github.com/spmd-go/spmd/internal/wire"
+)
+
+// world is one rank's membership in a job: its connections to every other
+// rank and the matching state shared by all communicators of the process.
+type world struct {
+	cfg    Config
+	log    *slog.Logger
+	rank   int
+	size   int
+	jobID  [wire.JobIDSize]byte
+	secret []byte
+	addrs  []string
+	hosts  []string
+	peers  []*peer // peers[rank] is nil
+
+	mu      sync.Mutex
+	queues  map[uint32]*queue
+	arrived chan struct{} // closed and replaced when a message arrives or a peer goes
+	err     error         // once set (closed, aborted), every new operation fails with it
+	closing bool
+	used    map[uint32]bool // context ids (even: point-to-point; +1 collective) in use or reserved
+
+	ctl       *control.Conn        // nil when not started by a launcher
+	pendingLn *net.TCPListener     // Local: listener opened before the mesh
+	abortHook func(rank, code int) // in-process jobs: what Abort does
+	closeOnce sync.Once
+	closeErr  error
+}
+
+func newWorld(cfg Config, rank, size int, jobID [wire.JobIDSize]byte, secret []byte) *world {
+	return &world{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		rank:    rank,
+		size:    size,
+		jobID:   jobID,
+		secret:  secret,
+		peers:   make([]*peer, size),
+		queues:  make(map[uint32]*queue),
+		arrived: make(chan struct{}),
+		used:    map[uint32]bool{0: true}, // 0 and 1 belong to the world communicator
+	}
+}
+
+// listen opens the mesh listener on host (an address without a port).
+func listen(host string) (*net.TCPListener, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return nil, fmt.Errorf("comm: listening for the mesh on %s: %w", host, err)
+	}
+	return ln.(*net.TCPListener), nil
+}
+
+type connResult struct {
+	rank int
+	conn *net.TCPConn
+	err  error
+}
+
+// connect builds the full mesh: rank i dials every rank below it and
+// accepts every rank above it. Connections that fail the handshake are
+// logged and dropped, and accepting goes on.
+func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
+	defer ln.Close()
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.ConnectTimeout)
+	defer cancel()
+	results := make(chan connResult, w.size)
+	want := w.size - 1
+	var wg sync.WaitGroup
+
+	wg.Add(1)
+	go func() { // the accept loop
+		defer wg.Done()
+		w.acceptLoop(ctx, ln, results)
+	}()
+	for j := 0; j < w.rank; j++ {
+		wg.Add(1)
+		go func(j int) {
+			defer wg.Done()
+			conn, err := w.dial(ctx, j)
+			results <- connResult{rank: j, conn: conn, err: err}
+		}(j)
+	}
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+
+	var firstErr error
+	for got := 0; got < want; got++ {
+		var res connResult
+		select {
+		case res = <-results:
+		case <-ctx.Done():
+			res = connResult{rank: -1, err: ctx.Err()}
+		}
+		if res.err != nil {
+			if firstErr == nil {
+				firstErr = res.err
+				cancel()
+				ln.Close()
+			}
+			if res.rank < 0 {
+				break
+			}
+			continue
+		}
+		if w.peers[res.rank] != nil {
+			res.conn.Close()
+			if firstErr == nil {
+				firstErr = fmt.Errorf("comm: rank %d connected twice", res.rank)
+			}
+			continue
+		}
+		w.peers[res.rank] = newPeer(w, res.rank, res.conn)
+	}
+	if firstErr != nil {
+		cancel()
+		ln.Close()
+		wg.Wait()
+		// Drain connections that raced with the failure.
+		for {
+			select {
+			case res := <-results:
+				if res.conn != nil {
+					res.conn.Close()
+				}
+				continue
+			default:
+			}
+			break
+		}
+		for _, p := range w.peers {
+			if p != nil {
+				p.conn.Close()
+			}
+		}
+		if errors.Is(firstErr, context.DeadlineExceeded) {
+			var missing []int
+			for r, p := range w.peers {
+				if p == nil && r != w.rank {
+					missing = append(missing, r)
+				}
+			}
+			firstErr = fmt.Errorf("comm: rank %d: mesh not complete after %v; no connection with ranks %v", w.rank, w.cfg.ConnectTimeout, missing)
+		}
+		return firstErr
+	}
+	cancel()
+	ln.Close()
+	wg.Wait()
+	for _, p := range w.peers {
+		if p != nil {
+			p.start()
+		}
+	}
+	return nil
+}
+
+// acceptLoop authenticates incoming connections until the listener is
+// closed (the mesh is complete or has failed). A connection that fails the
+// handshake is logged without any secret material and dropped.
+func (w *world) acceptLoop(ctx context.Context, ln *net.TCPListener, results chan<- connResult) {
+	var hs sync.WaitGroup
+	defer hs.Wait()
+	for {
+		c, err := ln.AcceptTCP()
+		if err != nil {
+			return
+		}
+		hs.Add(1)
+		go func() {
+			defer hs.Done()
+			// Abandon the handshake as soon as the mesh is done with.
+			stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(aLongTimeAgo) })
+			from, err := acceptHandshake(c, w.secret, w.jobID, w.rank, w.size, w.cfg.HandshakeTimeout)
+			if err == nil && from < w.rank {
+				err = fmt.Errorf("%w: rank %d dialed rank %d, but lower ranks are dialed, not dialing", ErrHandshake, from, w.rank)
+			}
+			stopped := stop()
+			if err != nil {
+				if !stopped {
+					c.Close()
+					return
+				}
+				w.log.Warn("comm: rejected mesh connection", "rank", w.rank, "remote", c.RemoteAddr().String(), "err", err)
+				c.Close()
+				return
+			}
+			select {
+			case results <- connResult{rank: from, conn: c}:
+			case <-ctx.Done():
+				c.Close()
+			}
+		}()
+	}
+}
+
+func (w *world) dial(ctx context.Context, to int) (*net.TCPConn, error) {
+	addr := w.addrs[to]
+	var d net.Dialer
+	backoff := 20 * time.Millisecond
+	for {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			tc := c.(*net.TCPConn)
+			if err := dialHandshake(tc, w.secret, w.jobID, w.rank, to, w.cfg.HandshakeTimeout); err != nil {
+				tc.Close()
+				return nil, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: err}
+			}
+			return tc, nil
+		}
+		if ctx.Err() != nil {
+			return nil, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: err}
+		}
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return nil, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: err}
+		}
+		if backoff < time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+// close flushes outgoing messages, says goodbye to every peer, waits (up
+// to CloseTimeout) for every peer to say goodbye or go, and fails what is
+// still pending with ErrClosed.
+func (w *world) close() error {
+	w.closeOnce.Do(func() {
+		deadline := time.NewTimer(w.cfg.CloseTimeout)
+		defer deadline.Stop()
+		w.mu.Lock()
+		w.closing = true
+		w.mu.Unlock()
+
+		// 1. Flush: wait for every accepted send to be written.
+		var timedOut bool
+		for _, p := range w.peers {
+			if p == nil {
+				continue
+			}
+			for _, r := range p.pendingSends() {
+				select {
+				case <-r.done:
+				case <-deadline.C:
+					timedOut = true
+				}
+				if timedOut {
+					break
+				}
+			}
+			if timedOut {
+				break
+			}
+		}
+		w.mu.Lock()
+		if w.err == nil {
+			w.err = ErrClosed
+		}
+		w.mu.Unlock()
+		// 2. Goodbye and half-close.
+		for _, p := range w.peers {
+			if p != nil {
+				p.sendBye(&PeerError{Op: "send", Rank: p.rank, Addr: p.addr, Err: ErrClosed})
+			}
+		}
+		// 3. Wait for the peers' goodbye (so that nothing we sent is lost
+		// to a reset), then close.
+		for _, p := range w.peers {
+			if p == nil {
+				continue
+			}
+			if !timedOut {
+				select {
+				case <-p.readerDone:
+				case <-deadline.C:
+					timedOut = true
+				}
+			}
+			p.conn.Close()
+		}
+		for _, p := range w.peers {
+			if p != nil {
+				<-p.readerDone
+				<-p.writerDone
+			}
+		}
+		// 4. Fail whatever is still posted.
+		w.mu.Lock()
+		var pending []*Request
+		for _, q := range w.queues {
+			for _, r := range q.posted {
+				r.state = stFinished
+				pending = append(pending, r)
+			}
+			q.posted = nil
+		}
+		w.notifyLocked()
+		w.mu.Unlock()
+		for _, r := range pending {
+			r.complete(Status{}, ErrClosed)
+		}
+		if w.ctl != nil {
+			w.ctl.Close()
+		}
+		if timedOut {
+			w.closeErr = fmt.Errorf("comm: rank %d: close timed out after %v waiting for peers", w.rank, w.cfg.CloseTimeout)
+		}
+	})
+	return w.closeErr
+}
+
+// abortLocal ends an in-process world at once: every pending and later
+// operation fails with err.
+func (w *world) abortLocal(err error) {
+	w.mu.Lock()
+	if w.err == nil || w.err == ErrClosed {
+		w.err = err
+	}
+	w.closing = true
+	w.mu.Unlock()
+	for _, p := range w.peers {
+		if p != nil {
+			p.fail(&PeerError{Op: "recv", Rank: p.rank, Addr: p.addr, Err: err})
+		}
+	}
+	w.mu.Lock()
+	var pending []*Request
+	for _, q := range w.queues {
+		pending = append(pending, q.posted...)
+		for _, r := range q.posted {
+			r.state = stFinished
+		}
+		q.posted = nil
+	}
+	w.notifyLocked()
+	w.mu.Unlock()
+	for _, r := range pending {
+		r.complete(Status{}, err)
+	}
+}
