@@ -34,10 +34,10 @@ type Comm struct {
 	context uint32 // point-to-point context id; collective is context+1
 	coll    bool   // this value is the collective view
 	rank    int
-	group   []int         // comm rank -> world rank
-	inv     map[int]int   // world rank -> comm rank
-	closed  *atomic.Bool  // shared by a comm and its collective view
-	world   bool          // this is the world communicator
+	group   []int        // comm rank -> world rank
+	inv     map[int]int  // world rank -> comm rank
+	closed  *atomic.Bool // shared by a comm and its collective view
+	world   bool         // this is the world communicator
 }
 
 func newComm(w *world, context uint32, group []int, isWorld bool) *Comm {

@@ -14,9 +14,9 @@ type Status struct {
 
 // Receive request states, guarded by world.mu.
 const (
-	stPosted = iota + 1 // waiting in a posted queue
-	stInProgress        // matched; its payload is being read into buf
-	stFinished          // matched and dealt with, or never posted
+	stPosted     = iota + 1 // waiting in a posted queue
+	stInProgress            // matched; its payload is being read into buf
+	stFinished              // matched and dealt with, or never posted
 )
 
 // Request is a pending Isend or Irecv. Wait or Test it; a Request must not
