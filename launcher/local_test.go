@@ -1,0 +1,331 @@
+package launcher_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spmd-go/spmd/comm"
+	"github.com/spmd-go/spmd/launcher"
+)
+
+// The test binary doubles as the rank program: with SPMD_TEST_ROLE set it
+// plays a role instead of running tests.
+func TestMain(m *testing.M) {
+	if role := os.Getenv("SPMD_TEST_ROLE"); role != "" {
+		os.Exit(playRole(role))
+	}
+	os.Exit(m.Run())
+}
+
+func rankNo() int { r, _ := strconv.Atoi(os.Getenv("SPMD_RANK")); return r }
+
+func playRole(role string) int {
+	ctx := context.Background()
+	r := rankNo()
+	switch role {
+	case "exit": // exit with the code listed for this rank
+		codes := strings.Split(os.Getenv("CODES"), ",")
+		if r < len(codes) {
+			if codes[r] == "sleep" {
+				time.Sleep(time.Hour)
+			}
+			if strings.HasPrefix(codes[r], "sig") {
+				n, _ := strconv.Atoi(codes[r][3:])
+				time.Sleep(100 * time.Millisecond)
+				syscall.Kill(os.Getpid(), syscall.Signal(n))
+				time.Sleep(time.Hour)
+			}
+			c, _ := strconv.Atoi(codes[r])
+			time.Sleep(time.Duration(r) * 50 * time.Millisecond)
+			return c
+		}
+		return 0
+	case "lines": // many long lines from every rank, written in pieces
+		line := strings.Repeat(strconv.Itoa(r), 100000)
+		for i := 0; i < 20; i++ {
+			s := fmt.Sprintf("%d:%s\n", r, line)
+			for len(s) > 0 { // split the line across writes
+				k := min(len(s), 4097)
+				os.Stdout.WriteString(s[:k])
+				s = s[k:]
+			}
+		}
+		fmt.Print("tail-without-newline")
+		return 0
+	case "stdin":
+		io.Copy(os.Stdout, os.Stdin)
+		return 0
+	case "env":
+		fmt.Printf("FOO=%s BAR=%s\n", os.Getenv("FOO"), os.Getenv("BAR"))
+		return 0
+	case "stubborn": // like sleep, but ignoring SIGINT and SIGTERM
+		signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
+		fallthrough
+	case "sleep": // join the job, then wait forever
+		w, err := comm.Init(ctx)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		_ = w
+		fmt.Println("ready")
+		time.Sleep(time.Hour)
+	case "grandchild": // every rank leaves a child behind; rank 1 fails
+		cmd := exec.Command("sleep", "1000")
+		cmd.Start()
+		if r == 1 {
+			time.Sleep(200 * time.Millisecond)
+			return 3
+		}
+		time.Sleep(time.Hour)
+	case "abort":
+		w, err := comm.Init(ctx)
+		if err != nil {
+			return 2
+		}
+		if r == 2 {
+			w.Abort(5)
+		}
+		w.Recv(ctx, nil, comm.AnySource, 0)
+		return 0
+	case "peerkill": // rank 1 dies mid-job; rank 0 must see it in Recv
+		signal.Ignore(syscall.SIGTERM)
+		w, err := comm.Init(ctx)
+		if err != nil {
+			return 2
+		}
+		if r == 1 {
+			time.Sleep(200 * time.Millisecond)
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+		_, err = w.Recv(ctx, make([]byte, 8), 1, 0)
+		var pe *comm.PeerError
+		if errors.As(err, &pe) {
+			fmt.Printf("rank %d: recv failed: peer rank %d at %s\n", r, pe.Rank, pe.Addr)
+			return 3
+		}
+		fmt.Printf("rank %d: recv returned %v\n", r, err)
+		return 4
+	case "pingring": // a real mesh across processes
+		w, err := comm.Init(ctx)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		n := w.Size()
+		out := []int64{int64(w.Rank())}
+		req := comm.IsendSlice(w, out, (w.Rank()+1)%n, 0)
+		in := make([]int64, 1)
+		if _, err := comm.RecvSlice(ctx, w, in, (w.Rank()+n-1)%n, 0); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		req.Wait(ctx)
+		fmt.Printf("rank %d of %d got %d\n", w.Rank(), n, in[0])
+		if err := w.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		return 0
+	}
+	return 99
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run runs a job of the test binary in role with extra environment, and
+// checks that nothing carrying the job's marker survives it.
+func run(t *testing.T, np int, role string, mod func(*launcher.Config), env ...string) result {
+	t.Helper()
+	marker := fmt.Sprintf("SPMD_TEST_MARKER=%d-%d", os.Getpid(), time.Now().UnixNano())
+	var out, errb bytes.Buffer
+	cfg := launcher.Config{
+		NP:      np,
+		Program: os.Args[0],
+		Env:     append([]string{"SPMD_TEST_ROLE=" + role, marker}, env...),
+		Stdout:  &out,
+		Stderr:  &errb,
+		Grace:   2 * time.Second,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	code, err := launcher.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if left := withMarker(marker); len(left) > 0 {
+		t.Fatalf("processes left behind: %v", left)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+// withMarker lists the pids whose environment holds marker.
+func withMarker(marker string) []int {
+	var pids []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil {
+			continue
+		}
+		if bytes.Contains(b, []byte(marker+"\x00")) {
+			// A zombie that is already dead is not left running.
+			st, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+			if f := strings.Fields(string(st)); len(f) > 2 && f[2] == "Z" {
+				continue
+			}
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+func TestExitStatus(t *testing.T) {
+	cases := []struct {
+		name  string
+		codes string
+		want  int
+		log   string
+	}{
+		{"all zero", "0,0,0", 0, ""},
+		{"one fails", "0,3,0", 3, "rank 1 (pid"},
+		{"lowest of several", "0,4,3", 4, "rank 1"},
+		{"signal", "0,sig9,sleep", 128 + 9, "killed by signal 9"},
+		{"terminated ranks do not count", "sleep,7,sleep", 7, "terminating 2 remaining"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := run(t, 3, "exit", nil, "CODES="+c.codes)
+			if r.code != c.want {
+				t.Fatalf("exit status %d, want %d; stderr:\n%s", r.code, c.want, r.stderr)
+			}
+			if !strings.Contains(r.stderr, c.log) {
+				t.Fatalf("stderr does not mention %q:\n%s", c.log, r.stderr)
+			}
+		})
+	}
+}
+
+func TestMeshAcrossProcesses(t *testing.T) {
+	r := run(t, 5, "pingring", func(c *launcher.Config) { c.TagOutput = true })
+	if r.code != 0 {
+		t.Fatalf("status %d: %s", r.code, r.stderr)
+	}
+	for i := 0; i < 5; i++ {
+		want := fmt.Sprintf("[%d] rank %d of 5 got %d\n", i, i, (i+4)%5)
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("missing %q in\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestTagOutputNeverSplitsLines(t *testing.T) {
+	r := run(t, 4, "lines", func(c *launcher.Config) { c.TagOutput = true })
+	if r.code != 0 {
+		t.Fatalf("status %d", r.code)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	count := map[int]int{}
+	for _, l := range lines {
+		var rk int
+		if _, err := fmt.Sscanf(l, "[%d]", &rk); err != nil {
+			t.Fatalf("line without prefix: %.40q", l)
+		}
+		body := strings.TrimPrefix(l, fmt.Sprintf("[%d] ", rk))
+		if body == "tail-without-newline" {
+			count[rk] += 1000
+			continue
+		}
+		want := fmt.Sprintf("%d:%s", rk, strings.Repeat(strconv.Itoa(rk), 100000))
+		if body != want {
+			t.Fatalf("rank %d: a line was split or mixed (length %d)", rk, len(body))
+		}
+		count[rk]++
+	}
+	for rk := 0; rk < 4; rk++ {
+		if count[rk] != 1020 {
+			t.Fatalf("rank %d: %d lines (+1000 for the tail)", rk, count[rk])
+		}
+	}
+}
+
+func TestStdinAndEnv(t *testing.T) {
+	r := run(t, 3, "stdin", func(c *launcher.Config) { c.Stdin = strings.NewReader("to rank zero\n") })
+	if r.stdout != "to rank zero\n" {
+		t.Fatalf("stdout %q: stdin must reach rank 0 only", r.stdout)
+	}
+	r = run(t, 2, "env", nil, "FOO=1", "BAR=two words")
+	if strings.Count(r.stdout, "FOO=1 BAR=two words\n") != 2 {
+		t.Fatalf("stdout %q", r.stdout)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	start := time.Now()
+	r := run(t, 3, "sleep", func(c *launcher.Config) { c.Timeout = 500 * time.Millisecond })
+	if r.code != launcher.ExitTimeout || !strings.Contains(r.stderr, "timed out") {
+		t.Fatalf("status %d, stderr %s", r.code, r.stderr)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Fatalf("took %v", time.Since(start))
+	}
+}
+
+func TestNoOrphans(t *testing.T) {
+	r := run(t, 3, "grandchild", nil) // run() fails the test if any survive
+	if r.code != 3 {
+		t.Fatalf("status %d: %s", r.code, r.stderr)
+	}
+}
+
+func TestAbort(t *testing.T) {
+	r := run(t, 4, "abort", nil)
+	if r.code != 5 || !strings.Contains(r.stderr, "rank 2 (pid") || !strings.Contains(r.stderr, "Abort(5)") {
+		t.Fatalf("status %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+func TestPeerKilledMidRecv(t *testing.T) {
+	r := run(t, 3, "peerkill", nil)
+	if r.code != 128+9 || !strings.Contains(r.stderr, "rank 1 (pid") {
+		t.Fatalf("status %d, stderr:\n%s", r.code, r.stderr)
+	}
+	for _, rk := range []int{0, 2} {
+		want := fmt.Sprintf("rank %d: recv failed: peer rank 1 at 127.0.0.1:", rk)
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	for _, cfg := range []launcher.Config{
+		{NP: 0, Program: "true"},
+		{NP: 2, Program: "/no/such/program"},
+		{NP: 2, Program: "true", Env: []string{"=x"}},
+	} {
+		if _, err := launcher.Run(context.Background(), cfg); err == nil {
+			t.Fatalf("config %+v accepted", cfg)
+		}
+	}
+}
