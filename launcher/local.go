@@ -156,6 +156,13 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 	defer close(stop)
 	stdout := &lineWriter{w: cfg.Stdout}
 	stderr := &lineWriter{w: cfg.Stderr}
+	logw := stderr // the launcher's messages never split a rank's line
+	if cfg.Log != cfg.Stderr {
+		logw = &lineWriter{w: cfg.Log}
+	}
+	logf := func(format string, args ...any) {
+		logw.writeLine([]byte(fmt.Sprintf(format, args...)))
+	}
 	ranks := make([]*rank, 0, cfg.NP)
 	hostname, _ := os.Hostname()
 
@@ -214,7 +221,7 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 			}
 		}
 		if live > 0 {
-			fmt.Fprintf(cfg.Log, "spmdrun: %s; terminating %d remaining rank(s)\n", reason, live)
+			logf("spmdrun: %s; terminating %d remaining rank(s)\n", reason, live)
 		}
 		killTimer = time.After(cfg.Grace)
 	}
@@ -252,7 +259,7 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 				if abortCode == nil && !r.terminated {
 					code := ev.msg.Code
 					abortCode = &code
-					fmt.Fprintf(cfg.Log, "spmdrun: rank %d (pid %d) called Abort(%d)\n", r.id, r.pid, code)
+					logf("spmdrun: rank %d (pid %d) called Abort(%d)\n", r.id, r.pid, code)
 					terminate(fmt.Sprintf("rank %d aborted the job", r.id))
 				}
 			case evCtlGone:
@@ -265,7 +272,7 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 					failJoin(fmt.Sprintf("rank %d %s before joining the job", r.id, r.why))
 				}
 				if r.status != 0 && !r.terminated {
-					fmt.Fprintf(cfg.Log, "spmdrun: rank %d (pid %d) on %s %s\n", r.id, r.pid, hostname, r.why)
+					logf("spmdrun: rank %d (pid %d) on %s %s\n", r.id, r.pid, hostname, r.why)
 					if failedRank < 0 || r.id < failedRank {
 						failedRank = r.id
 					}
@@ -279,7 +286,7 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 				if special < 0 {
 					special = 128 + int(sig)
 				}
-				fmt.Fprintf(cfg.Log, "spmdrun: got %v; forwarding it to the ranks (again to kill them)\n", sig)
+				logf("spmdrun: got %v; forwarding it to the ranks (again to kill them)\n", sig)
 				for _, r := range ranks {
 					if !r.exited {
 						r.terminated = true
@@ -287,12 +294,12 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 					}
 				}
 			} else {
-				fmt.Fprintf(cfg.Log, "spmdrun: got %v again; killing the ranks\n", sig)
+				logf("spmdrun: got %v again; killing the ranks\n", sig)
 				killAll(syscall.SIGKILL)
 			}
 		case <-timeout:
 			special = ExitTimeout
-			fmt.Fprintf(cfg.Log, "spmdrun: job timed out after %v\n", cfg.Timeout)
+			logf("spmdrun: job timed out after %v\n", cfg.Timeout)
 			terminate("timeout")
 		case <-ctx.Done():
 			if special < 0 {
@@ -303,7 +310,7 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 		case <-killTimer:
 			for _, r := range ranks {
 				if !r.exited {
-					fmt.Fprintf(cfg.Log, "spmdrun: rank %d (pid %d) still running %v after SIGTERM; killing it\n", r.id, r.pid, cfg.Grace)
+					logf("spmdrun: rank %d (pid %d) still running %v after SIGTERM; killing it\n", r.id, r.pid, cfg.Grace)
 					_ = syscall.Kill(-r.pid, syscall.SIGKILL)
 				}
 			}
@@ -322,7 +329,7 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 	select {
 	case <-drained:
 	case <-time.After(5 * time.Second):
-		fmt.Fprintf(cfg.Log, "spmdrun: output of the ranks did not close; some of it may be missing\n")
+		logf("spmdrun: output of the ranks did not close; some of it may be missing\n")
 	}
 	for _, r := range ranks {
 		r.ctl.Close()
