@@ -23,6 +23,10 @@ type Config struct {
 	MaxFrame int
 	// MaxMessage caps one message; a peer announcing more is dropped.
 	MaxMessage int64
+	// SpinWait is how long a connection's reader polls the socket before
+	// parking while a goroutine waits for a message (see docs). Zero
+	// disables polling: lower CPU use, higher latency on fast networks.
+	SpinWait time.Duration
 	// Logger receives connection events (rejected handshakes, lost peers).
 	// Nothing logged contains the job secret. Nil means slog.Default().
 	Logger *slog.Logger
@@ -36,6 +40,7 @@ func DefaultConfig() Config {
 		CloseTimeout:     30 * time.Second,
 		MaxFrame:         wire.DefaultMaxFrame,
 		MaxMessage:       1 << 40,
+		SpinWait:         50 * time.Microsecond,
 	}
 }
 
@@ -52,6 +57,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxFrame < 1 || c.MaxFrame > 1<<30 {
 		errs = append(errs, fmt.Errorf("comm: MaxFrame %d must be in [1, 2^30]", c.MaxFrame))
+	}
+	if c.SpinWait < 0 {
+		errs = append(errs, fmt.Errorf("comm: SpinWait %v must not be negative", c.SpinWait))
 	}
 	if c.MaxMessage < 0 {
 		errs = append(errs, fmt.Errorf("comm: MaxMessage %d must not be negative", c.MaxMessage))

@@ -253,7 +253,12 @@ func (p *peer) leftoverDeadline(err error) bool {
 func (p *peer) readLoop() {
 	defer close(p.readerDone)
 	w := p.w
-	br := bufio.NewReaderSize(p.conn, 64<<10)
+	raw, err := p.conn.SyscallConn()
+	if err != nil {
+		p.fail(p.peerErr("recv", err))
+		return
+	}
+	br := bufio.NewReaderSize(&pollReader{raw: raw, w: w, spin: w.cfg.SpinWait}, 64<<10)
 	rd := wire.NewReader(br, uint32(w.cfg.MaxFrame), uint64(w.cfg.MaxMessage))
 	scratch := make([]byte, 64<<10)
 	for {

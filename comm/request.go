@@ -2,6 +2,7 @@ package comm
 
 import (
 	"context"
+	"runtime"
 	"sync/atomic"
 )
 
@@ -25,10 +26,11 @@ const (
 // Buffer ownership: the buffer given to Isend or Irecv belongs to the
 // library until Wait returns or Test reports completion.
 type Request struct {
-	done  chan struct{}
-	fired atomic.Bool
-	st    Status
-	err   error
+	done   chan struct{}
+	fired  atomic.Bool
+	waiter atomic.Bool // a goroutine is (or was) blocked in Wait
+	st     Status
+	err    error
 
 	w      *world
 	c      *Comm
@@ -60,6 +62,11 @@ func (r *Request) complete(st Status, err error) bool {
 	}
 	r.st, r.err = st, err
 	close(r.done)
+	if r.waiter.Load() {
+		// Let the waiter run on this P now rather than after a wake-up of
+		// another thread.
+		runtime.Gosched()
+	}
 	return true
 }
 
@@ -76,6 +83,9 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 		return r.st, r.err
 	default:
 	}
+	r.w.waiting.Add(1)
+	defer r.w.waiting.Add(-1)
+	r.waiter.Store(true)
 	select {
 	case <-r.done:
 		return r.st, r.err

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spmd-go/spmd/internal/control"
@@ -25,6 +26,8 @@ type world struct {
 	addrs  []string
 	hosts  []string
 	peers  []*peer // peers[rank] is nil
+
+	waiting atomic.Int32 // goroutines blocked in Wait (readers poll while > 0)
 
 	mu      sync.Mutex
 	queues  map[uint32]*queue
