@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spmd-go/spmd/internal/wire"
@@ -45,6 +47,13 @@ type peer struct {
 	crashed bool // lost without a bye
 	byeSeen bool
 
+	rmu         sync.Mutex // the read token; guards the fields below
+	raw         syscall.RawConn
+	br          *bufio.Reader
+	rd          *wire.Reader
+	rscratch    []byte
+	readStopped bool
+
 	cmu          sync.Mutex // guards inprog and cancelInprog
 	inprog       *Request
 	cancelInprog bool
@@ -67,6 +76,12 @@ func newPeer(w *world, rank int, conn *net.TCPConn) *peer {
 }
 
 func (p *peer) start() {
+	if err := p.initReader(); err != nil {
+		p.fail(p.peerErr("recv", err))
+		close(p.readerDone)
+		go p.writeLoop()
+		return
+	}
 	go p.readLoop()
 	go p.writeLoop()
 }
@@ -250,41 +265,114 @@ func (p *peer) leftoverDeadline(err error) bool {
 	return false
 }
 
-func (p *peer) readLoop() {
-	defer close(p.readerDone)
-	w := p.w
+// The read side of a connection is a token (rmu): whoever holds it may
+// read the stream, always a whole message at a time, and must not let it
+// go while the buffer holds unread bytes. The reader goroutine takes it
+// when the socket becomes readable; a goroutine waiting for a message from
+// this peer takes it too and reads for itself for up to Config.SpinWait,
+// which saves the wake-ups of a hand-off on fast networks.
+
+func (p *peer) initReader() error {
 	raw, err := p.conn.SyscallConn()
 	if err != nil {
-		p.fail(p.peerErr("recv", err))
-		return
+		return err
 	}
-	br := bufio.NewReaderSize(&pollReader{raw: raw, w: w, spin: w.cfg.SpinWait}, 64<<10)
-	rd := wire.NewReader(br, uint32(w.cfg.MaxFrame), uint64(w.cfg.MaxMessage))
-	scratch := make([]byte, 64<<10)
+	p.raw = raw
+	p.br = bufio.NewReaderSize(&pollReader{raw: raw, w: p.w, spin: p.w.cfg.SpinWait}, 64<<10)
+	p.rd = wire.NewReader(p.br, uint32(p.w.cfg.MaxFrame), uint64(p.w.cfg.MaxMessage))
+	p.rscratch = make([]byte, 64<<10)
+	return nil
+}
+
+// readable reports, without blocking, whether the stream has bytes (or an
+// end or error) to look at. rmu must be held.
+func (p *peer) readable() bool {
+	if p.br.Buffered() > 0 {
+		return true
+	}
+	ready := true
+	err := p.raw.Control(func(fd uintptr) {
+		var b [1]byte
+		_, _, e := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		ready = e != syscall.EAGAIN
+	})
+	return ready || err != nil
+}
+
+// pump handles what the stream has now: whole messages until nothing is
+// readable and the buffer is empty, or reading has ended. rmu must be held.
+func (p *peer) pump() {
+	for !p.readStopped && p.readable() {
+		if !p.step() {
+			p.readStopped = true
+		}
+	}
+}
+
+// waitReadable parks until the socket has data, an end or an error,
+// without consuming anything.
+func (p *peer) waitReadable() {
+	_ = p.raw.Read(func(fd uintptr) bool {
+		var b [1]byte
+		_, _, e := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		return e != syscall.EAGAIN
+	})
+}
+
+func (p *peer) readLoop() {
+	defer close(p.readerDone)
 	for {
-		h, err := rd.Next()
-		if err != nil {
-			if p.leftoverDeadline(err) {
-				continue
-			}
-			if errors.Is(err, wire.ErrBye) {
-				p.gotBye()
-				continue
-			}
-			if p.byeSeen && errors.Is(err, io.EOF) {
-				return
-			}
-			if errors.Is(err, io.EOF) {
-				err = fmt.Errorf("connection lost (EOF without goodbye): %w", err)
-			}
-			p.fail(p.peerErr("recv", err))
+		p.waitReadable()
+		p.rmu.Lock()
+		p.pump()
+		stopped := p.readStopped
+		p.rmu.Unlock()
+		if stopped {
 			return
 		}
-		if err := p.receive(rd, h, scratch); err != nil {
-			p.fail(p.peerErr("recv", err))
-			return
+		if p.w.waiting.Load() > 0 {
+			// Let a goroutine this made runnable have the P now.
+			runtime.Gosched()
 		}
 	}
+}
+
+// tryPump is pump for a goroutine waiting on this peer: it reads only if
+// nobody else is.
+func (p *peer) tryPump() {
+	if p.rmu.TryLock() {
+		p.pump()
+		p.rmu.Unlock()
+	}
+}
+
+// step reads one message (or the goodbye) and reports whether reading
+// goes on. rmu must be held.
+func (p *peer) step() bool {
+	rd := p.rd
+	h, err := rd.Next()
+	if err != nil {
+		if p.leftoverDeadline(err) {
+			return true
+		}
+		if errors.Is(err, wire.ErrBye) {
+			p.gotBye()
+			return true
+		}
+		if p.byeSeen && errors.Is(err, io.EOF) {
+			return false
+		}
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("connection lost (EOF without goodbye): %w", err)
+		}
+		p.fail(p.peerErr("recv", err))
+		return false
+	}
+	if err := p.receive(rd, h, p.rscratch); err != nil {
+		p.fail(p.peerErr("recv", err))
+		return false
+	}
+	return true
 }
 
 // receive reads the payload of one message whose first header is h.

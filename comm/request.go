@@ -2,8 +2,8 @@ package comm
 
 import (
 	"context"
-	"runtime"
 	"sync/atomic"
+	"time"
 )
 
 // Status describes a received (or probed) message.
@@ -62,11 +62,6 @@ func (r *Request) complete(st Status, err error) bool {
 	}
 	r.st, r.err = st, err
 	close(r.done)
-	if r.waiter.Load() {
-		// Let the waiter run on this P now rather than after a wake-up of
-		// another thread.
-		runtime.Gosched()
-	}
 	return true
 }
 
@@ -86,6 +81,22 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 	r.w.waiting.Add(1)
 	defer r.w.waiting.Add(-1)
 	r.waiter.Store(true)
+	if r.isRecv && r.src != AnySource && r.src != r.w.rank && r.w.cfg.SpinWait > 0 {
+		// Read the peer's connection ourselves for a while.
+		p := r.w.peers[r.src]
+		start := time.Now()
+		for i := 1; ; i++ {
+			select {
+			case <-r.done:
+				return r.st, r.err
+			default:
+			}
+			p.tryPump()
+			if i%16 == 0 && (time.Since(start) > r.w.cfg.SpinWait || ctx.Err() != nil) {
+				break
+			}
+		}
+	}
 	select {
 	case <-r.done:
 		return r.st, r.err
