@@ -1,7 +1,6 @@
 package comm
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -49,7 +48,7 @@ type peer struct {
 
 	rmu         sync.Mutex // the read token; guards the fields below
 	raw         syscall.RawConn
-	br          *bufio.Reader
+	br          *readBuffer
 	rd          *wire.Reader
 	rscratch    []byte
 	readStopped bool
@@ -278,7 +277,7 @@ func (p *peer) initReader() error {
 		return err
 	}
 	p.raw = raw
-	p.br = bufio.NewReaderSize(&pollReader{raw: raw, w: p.w, spin: p.w.cfg.SpinWait}, 64<<10)
+	p.br = newReadBuffer(&pollReader{raw: raw, w: p.w, spin: p.w.cfg.SpinWait}, 64<<10)
 	p.rd = wire.NewReader(p.br, uint32(p.w.cfg.MaxFrame), uint64(p.w.cfg.MaxMessage))
 	p.rscratch = make([]byte, 64<<10)
 	return nil
@@ -287,16 +286,7 @@ func (p *peer) initReader() error {
 // readable reports, without blocking, whether the stream has bytes (or an
 // end or error) to look at. rmu must be held.
 func (p *peer) readable() bool {
-	if p.br.Buffered() > 0 {
-		return true
-	}
-	ready := true
-	err := p.raw.Control(func(fd uintptr) {
-		var b [1]byte
-		_, _, e := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		ready = e != syscall.EAGAIN
-	})
-	return ready || err != nil
+	return p.br.tryFill()
 }
 
 // pump handles what the stream has now: whole messages until nothing is

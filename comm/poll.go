@@ -65,3 +65,77 @@ type readError struct{ err error }
 
 func (e *readError) Error() string { return "read: " + e.err.Error() }
 func (e *readError) Unwrap() error { return e.err }
+
+// readBuffer is the connection's read buffer. Unlike bufio.Reader it can
+// be topped up without blocking (tryFill), so a goroutine polling for a
+// message pays one read system call per poll, not a peek and a read.
+type readBuffer struct {
+	src  *pollReader
+	buf  []byte
+	r, w int
+	err  error // an error met by tryFill, returned by the next Read
+}
+
+func newReadBuffer(src *pollReader, size int) *readBuffer {
+	return &readBuffer{src: src, buf: make([]byte, size)}
+}
+
+// Buffered returns how many bytes can be read without touching the socket.
+func (b *readBuffer) Buffered() int { return b.w - b.r }
+
+func (b *readBuffer) Read(p []byte) (int, error) {
+	if b.r == b.w {
+		if b.err != nil {
+			err := b.err
+			b.err = nil
+			return 0, err
+		}
+		if len(p) >= len(b.buf) {
+			return b.src.Read(p) // large reads go straight to the caller's memory
+		}
+		b.r, b.w = 0, 0
+		n, err := b.src.Read(b.buf)
+		if n <= 0 {
+			return 0, err
+		}
+		b.w = n
+	}
+	n := copy(p, b.buf[b.r:b.w])
+	b.r += n
+	return n, nil
+}
+
+// tryFill reads what the socket holds now, without blocking, and reports
+// whether there is something to look at: bytes, an end or an error.
+func (b *readBuffer) tryFill() bool {
+	if b.r < b.w || b.err != nil {
+		return true
+	}
+	b.r, b.w = 0, 0
+	var (
+		n int
+		e error
+	)
+	if err := b.src.raw.Control(func(fd uintptr) {
+		for {
+			n, e = syscall.Read(int(fd), b.buf)
+			if e != syscall.EINTR {
+				return
+			}
+		}
+	}); err != nil {
+		b.err = err
+		return true
+	}
+	switch {
+	case e == syscall.EAGAIN:
+		return false
+	case e != nil:
+		b.err = &readError{e}
+	case n == 0:
+		b.err = io.EOF
+	default:
+		b.w = n
+	}
+	return true
+}

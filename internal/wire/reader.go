@@ -18,6 +18,7 @@ type Reader struct {
 	maxFrame   uint32
 	maxMessage uint64
 	hdr        [HeaderSize]byte
+	hdrN       int // bytes of hdr read so far; kept across errors
 
 	cur       Header // first header of the current message
 	inFrame   uint32 // payload bytes left in the current frame
@@ -84,10 +85,23 @@ func (r *Reader) maybeEnd() {
 	}
 }
 
+// readHeader reads a frame header. A read error (a timeout, say) keeps
+// the bytes already read, so a later call resumes where this one stopped.
 func (r *Reader) readHeader() (Header, error) {
-	if _, err := io.ReadFull(r.r, r.hdr[:]); err != nil {
-		return Header{}, err
+	for r.hdrN < HeaderSize {
+		n, err := r.r.Read(r.hdr[r.hdrN:])
+		r.hdrN += n
+		if r.hdrN == HeaderSize {
+			break
+		}
+		if err != nil {
+			if err == io.EOF && r.hdrN > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return Header{}, err
+		}
 	}
+	r.hdrN = 0
 	return Decode(r.hdr[:], r.maxFrame, r.maxMessage)
 }
 
