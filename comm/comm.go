@@ -192,20 +192,6 @@ func (c *Comm) isend(buf []byte, dst, tag int, blocking bool) *Request {
 		r.complete(Status{}, err)
 		return r
 	}
-	wr := c.group[dst]
-	if wr == c.w.rank {
-		c.w.mu.Lock()
-		err := c.w.err
-		c.w.mu.Unlock()
-		if err != nil {
-			r.complete(Status{}, err)
-			return r
-		}
-		c.w.deliver(wr, c.context, tag, append([]byte(nil), buf...))
-		r.complete(Status{Len: len(buf)}, nil)
-		return r
-	}
-	r.p = c.w.peers[wr]
 	c.w.mu.Lock()
 	err := c.w.err
 	c.w.mu.Unlock()
@@ -213,6 +199,13 @@ func (c *Comm) isend(buf []byte, dst, tag int, blocking bool) *Request {
 		r.complete(Status{}, err)
 		return r
 	}
+	wr := c.group[dst]
+	if wr == c.w.rank {
+		c.w.deliver(wr, c.context, tag, append([]byte(nil), buf...))
+		r.complete(Status{Len: len(buf)}, nil)
+		return r
+	}
+	r.p = c.w.peers[wr]
 	r.p.send(r, blocking)
 	return r
 }

@@ -102,13 +102,7 @@ func (p *peer) send(r *Request, blocking bool) {
 		return
 	}
 	if !p.busy && len(p.sendq) == 0 && (blocking || len(r.payload) <= inlineMax) {
-		p.busy = true
-		p.inflight = r
-		p.smu.Unlock()
-		err := p.write(r)
-		p.smu.Lock()
-		p.busy = false
-		p.inflight = nil
+		err := p.writeOne(r)
 		if len(p.sendq) > 0 || p.sendErr != nil {
 			p.kick()
 		}
@@ -119,6 +113,19 @@ func (p *peer) send(r *Request, blocking bool) {
 	p.sendq = append(p.sendq, r)
 	p.kick()
 	p.smu.Unlock()
+}
+
+// writeOne writes r as the connection's one writer. smu is held on entry
+// and on return, but not during the write.
+func (p *peer) writeOne(r *Request) error {
+	p.busy = true
+	p.inflight = r
+	p.smu.Unlock()
+	err := p.write(r)
+	p.smu.Lock()
+	p.busy = false
+	p.inflight = nil
+	return err
 }
 
 func (p *peer) kick() {
@@ -150,13 +157,7 @@ func (p *peer) writeLoop() {
 			r := p.sendq[0]
 			p.sendq[0] = nil
 			p.sendq = p.sendq[1:]
-			p.busy = true
-			p.inflight = r
-			p.smu.Unlock()
-			err := p.write(r)
-			p.smu.Lock()
-			p.busy = false
-			p.inflight = nil
+			err := p.writeOne(r)
 			p.smu.Unlock()
 			p.finishSend(r, err)
 			p.smu.Lock()
@@ -365,6 +366,44 @@ func (p *peer) step() bool {
 	return true
 }
 
+// A large message that arrives before its receive is posted would be
+// read into a fresh buffer and copied later. Often the receive is a few
+// microseconds behind (the program is still returning from a Send), so
+// the reader waits up to lateRecvWait for it before buffering. Nothing
+// else on this connection could be read meanwhile anyway: its messages are
+// behind this one in the stream.
+const (
+	lateRecvMin  = 64 << 10
+	lateRecvWait = 500 * time.Microsecond
+)
+
+// awaitPost waits (w.mu held, released while waiting) for a receive that
+// matches a message from src with tag on q, and returns it or nil.
+func (w *world) awaitPost(q *queue, src, tag int) *Request {
+	timer := time.NewTimer(lateRecvWait)
+	defer timer.Stop()
+	for {
+		if w.postCh == nil {
+			w.postCh = make(chan struct{})
+		}
+		ch := w.postCh
+		w.mu.Unlock()
+		select {
+		case <-ch:
+		case <-timer.C:
+			w.mu.Lock()
+			return q.takePosted(src, tag)
+		}
+		w.mu.Lock()
+		if r := q.takePosted(src, tag); r != nil {
+			return r
+		}
+		if w.err != nil {
+			return nil
+		}
+	}
+}
+
 // receive reads the payload of one message whose first header is h.
 func (p *peer) receive(rd *wire.Reader, h wire.Header, scratch []byte) error {
 	w := p.w
@@ -372,6 +411,9 @@ func (p *peer) receive(rd *wire.Reader, h wire.Header, scratch []byte) error {
 	w.mu.Lock()
 	q := w.queueLocked(h.Context)
 	r := q.takePosted(p.rank, tag)
+	if r == nil && h.Total > lateRecvMin {
+		r = w.awaitPost(q, p.rank, tag) // unlocks and relocks w.mu
+	}
 	if r == nil {
 		w.mu.Unlock()
 		data := make([]byte, h.Total)
