@@ -26,11 +26,10 @@ const (
 // Buffer ownership: the buffer given to Isend or Irecv belongs to the
 // library until Wait returns or Test reports completion.
 type Request struct {
-	done   chan struct{}
-	fired  atomic.Bool
-	waiter atomic.Bool // a goroutine is (or was) blocked in Wait
-	st     Status
-	err    error
+	done  chan struct{}
+	fired atomic.Bool
+	st    Status
+	err   error
 
 	w      *world
 	c      *Comm
@@ -80,7 +79,6 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 	}
 	r.w.waiting.Add(1)
 	defer r.w.waiting.Add(-1)
-	r.waiter.Store(true)
 	if r.isRecv && r.src != AnySource && r.src != r.w.rank && r.w.cfg.SpinWait > 0 {
 		// Read the peer's connection ourselves for a while.
 		p := r.w.peers[r.src]

@@ -98,7 +98,7 @@ type rank struct {
 }
 
 type event struct {
-	kind   int // evExit, evAddr, evAbort, evCtlGone
+	kind   int // evExit, evAddr, evAbort
 	rank   int
 	status syscall.WaitStatus
 	err    error
@@ -109,7 +109,6 @@ const (
 	evExit = iota
 	evAddr
 	evAbort
-	evCtlGone
 )
 
 // Run runs a local job to its end and returns its exit status. The error
@@ -262,8 +261,6 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 					logf("spmdrun: rank %d (pid %d) called Abort(%d)\n", r.id, r.pid, code)
 					terminate(fmt.Sprintf("rank %d aborted the job", r.id))
 				}
-			case evCtlGone:
-				// Nothing to do: exit events tell how the rank ended.
 			case evExit:
 				running--
 				r.exited = true
@@ -447,8 +444,7 @@ func startRank(id int, prog string, cfg *Config, jobID [16]byte, secret []byte, 
 		for {
 			m, err := r.ctl.Recv()
 			if err != nil {
-				post(event{kind: evCtlGone, rank: id, err: err})
-				return
+				return // the exit event tells how the rank ended
 			}
 			ok := true
 			switch m.Type {
