@@ -307,7 +307,13 @@ func TestAbort(t *testing.T) {
 
 func TestPeerKilledMidRecv(t *testing.T) {
 	r := run(t, 3, "peerkill", nil)
-	if r.code != 128+9 || !strings.Contains(r.stderr, "rank 1 (pid") {
+	// Rank 1 dies by SIGKILL and ranks 0 and 2 then exit 3 on their own.
+	// The launcher may see rank 0's exit before rank 1's: both failed on
+	// their own, and the lowest rank decides, so 3 is right then.
+	switch {
+	case r.code == 128+9 && strings.Contains(r.stderr, "rank 1 (pid"):
+	case r.code == 3 && strings.Contains(r.stderr, "rank 0 (pid"):
+	default:
 		t.Fatalf("status %d, stderr:\n%s", r.code, r.stderr)
 	}
 	for _, rk := range []int{0, 2} {
