@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"github.com/spmd-go/spmd/internal/control"
@@ -37,11 +38,12 @@ type Comm struct {
 	group   []int        // comm rank -> world rank
 	inv     map[int]int  // world rank -> comm rank
 	closed  *atomic.Bool // shared by a comm and its collective view
+	attrs   *sync.Map    // shared by a comm and its collective view
 	world   bool         // this is the world communicator
 }
 
 func newComm(w *world, context uint32, group []int, isWorld bool) *Comm {
-	c := &Comm{w: w, context: context, group: group, inv: make(map[int]int, len(group)), closed: new(atomic.Bool), world: isWorld, rank: -1}
+	c := &Comm{w: w, context: context, group: group, inv: make(map[int]int, len(group)), closed: new(atomic.Bool), attrs: new(sync.Map), world: isWorld, rank: -1}
 	for i, wr := range group {
 		c.inv[wr] = i
 		if wr == w.rank {
@@ -94,6 +96,19 @@ func (c *Comm) Collective() *Comm {
 	v.context = c.context + 1
 	v.coll = true
 	return &v
+}
+
+// Attr returns the value cached on c under key, storing init() there first
+// if there is none, as MPI's attribute caching does: it lets a library keep
+// state per communicator (package collectives keeps its call counter there).
+// c and its collective view share their attributes; Split and Dup start
+// with none. Use a key of an unexported type to avoid collisions.
+func (c *Comm) Attr(key any, init func() any) any {
+	if v, ok := c.attrs.Load(key); ok {
+		return v
+	}
+	v, _ := c.attrs.LoadOrStore(key, init())
+	return v
 }
 
 func (c *Comm) commRank(worldRank int) int {

@@ -1,0 +1,32 @@
+package collectives
+
+import (
+	"context"
+
+	"github.com/spmd-go/spmd/comm"
+)
+
+// Bcast copies root's buf to buf on every rank of c. Every rank passes a
+// buf of the same length.
+//
+// Algorithms: Binomial (default below 12 KiB or under 8 ranks),
+// ScatterAllgather (default otherwise), Pipeline (segmented chain).
+func Bcast[T comm.Number](ctx context.Context, c *comm.Comm, buf []T, root int, opts ...Options) error {
+	checkRoot(c, root, "Bcast")
+	e := sigElem[T]()
+	k := newCall(ctx, c, "Bcast", int(e.esize), nil, opts)
+	b := raw(buf)
+	alg, err := k.choose(kBcast, func() Algorithm { return selectBcast(k.size, len(b)) })
+	if err != nil {
+		return err
+	}
+	return k.run(e.sig(k, kBcast, root, len(buf)), func() error {
+		switch alg {
+		case ScatterAllgather:
+			return bcastScatterAllgather(k, b, root)
+		case Pipeline:
+			return bcastPipeline(k, b, root)
+		}
+		return bcastBinomial(k, b, root)
+	})
+}

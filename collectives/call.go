@@ -1,0 +1,273 @@
+package collectives
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/spmd-go/spmd/comm"
+)
+
+// Tags. Every collective call on a communicator takes the next number of
+// that communicator's call counter; its messages carry the low bits of it,
+// so that traffic left behind by a failed call never matches a later one.
+//
+//	bits 16..29  call number (mod 2^14)
+//	bit  15      1 for the argument check, 0 for the algorithm's data
+//	bits  0..14  step within the call
+const (
+	seqShift  = 16
+	seqMask   = 1<<14 - 1
+	checkFlag = 1 << 15
+	maxStep   = 1<<15 - 1
+)
+
+type stateKey struct{}
+
+// state is what package collectives keeps on each communicator.
+type state struct {
+	seq atomic.Uint64
+}
+
+// call is one collective call in progress on one rank.
+type call struct {
+	ctx   context.Context // receives; cancelled when the check fails
+	sctx  context.Context // sends: only the caller's context
+	c     *comm.Comm      // collective view
+	rank  int
+	size  int
+	seq   uint64
+	esize int      // element size in bytes
+	op    *reducer // nil for operations without a reduction
+	opts  Options
+	name  string // the operation, for errors
+
+	pending []*comm.Request // receives to cancel if the call fails
+	scratch []byte          // for non-commutative reductions
+}
+
+func newCall(ctx context.Context, c *comm.Comm, name string, esize int, op *reducer, opts []Options) *call {
+	if len(opts) > 1 {
+		panic("collectives: " + name + ": at most one Options")
+	}
+	k := &call{ctx: ctx, sctx: ctx, c: c.Collective(), rank: c.Rank(), size: c.Size(), esize: esize, op: op, name: name}
+	if len(opts) == 1 {
+		k.opts = opts[0]
+	}
+	st := c.Attr(stateKey{}, func() any { return new(state) }).(*state)
+	k.seq = st.seq.Add(1) - 1
+	return k
+}
+
+func (k *call) tag(step int) int {
+	if step < 0 || step > maxStep {
+		panic(fmt.Sprintf("collectives: %s: step %d out of range", k.name, step))
+	}
+	return int(k.seq&seqMask)<<seqShift | step
+}
+
+// send sends buf to rank dst as step.
+func (k *call) send(buf []byte, dst, step int) error {
+	return k.c.Send(k.sctx, buf, dst, k.tag(step))
+}
+
+// isend starts sending buf to dst; the request must be waited.
+func (k *call) isend(buf []byte, dst, step int) *comm.Request {
+	return k.c.Isend(buf, dst, k.tag(step))
+}
+
+// waitSends waits for sends started by isend. Sends are waited with the
+// caller's context only: cancelling a send that is being written would
+// break the connection, and eager sends finish without the peer's help.
+func (k *call) waitSends(reqs []*comm.Request) error {
+	return comm.WaitAll(k.sctx, reqs...)
+}
+
+// irecv starts receiving exactly len(buf) bytes from src.
+func (k *call) irecv(buf []byte, src, step int) *comm.Request {
+	r := k.c.Irecv(buf, src, k.tag(step))
+	k.pending = append(k.pending, r)
+	return r
+}
+
+// recv receives exactly len(buf) bytes from src.
+func (k *call) recv(buf []byte, src, step int) error {
+	return k.wait(k.irecv(buf, src, step), len(buf))
+}
+
+// wait waits for a receive of want bytes (or a send, with want < 0) and
+// checks the length of what came.
+func (k *call) wait(r *comm.Request, want int) error {
+	st, err := r.Wait(k.ctx)
+	if err != nil {
+		return err
+	}
+	if want >= 0 && st.Len != want {
+		return &lengthError{op: k.name, rank: st.Source, got: st.Len, want: want}
+	}
+	return nil
+}
+
+// waitRecvs waits for receives recvs[r] (nil ones are skipped) of the
+// lengths off[r+1]-off[r].
+func (k *call) waitRecvs(recvs []*comm.Request, off []int) error {
+	for r, rq := range recvs {
+		if rq == nil {
+			continue
+		}
+		if err := k.wait(rq, off[r+1]-off[r]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k *call) waitRecvsLayout(recvs []*comm.Request, l layout) error {
+	for r, rq := range recvs {
+		if rq == nil {
+			continue
+		}
+		if err := k.wait(rq, l.end[r]-l.start[r]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendrecv sends sbuf to dst and receives exactly len(rbuf) bytes from src.
+func (k *call) sendrecv(sbuf []byte, dst int, rbuf []byte, src, step int) error {
+	rr := k.irecv(rbuf, src, step)
+	if err := k.send(sbuf, dst, step); err != nil {
+		return err
+	}
+	return k.wait(rr, len(rbuf))
+}
+
+// cleanup withdraws receives a failed call left posted, so that nothing
+// writes into the caller's buffers after the call returns.
+func (k *call) cleanup() {
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, r := range k.pending {
+		_, _ = r.Wait(done)
+	}
+	k.pending = nil
+}
+
+// lengthError is a message of another length than this rank expected: a
+// sign that the ranks' arguments disagree.
+type lengthError struct {
+	op        string
+	rank      int
+	got, want int
+}
+
+func (e *lengthError) Error() string {
+	return fmt.Sprintf("collectives: %s: rank %d sent %d bytes where %d were expected (do the ranks' counts agree?)", e.op, e.rank, e.got, e.want)
+}
+
+// run executes body, the algorithm, while the ranks compare their
+// arguments (see check.go). A disagreement is reported to every rank as a
+// *MismatchError and stops the algorithm, which may otherwise wait for
+// messages that never come.
+func (k *call) run(sig signature, body func() error) error {
+	if k.size == 1 {
+		return body()
+	}
+	if k.opts.NoCheck {
+		err := body()
+		if err != nil {
+			k.cleanup()
+		}
+		return err
+	}
+	parent := k.ctx
+	dataCtx, stopData := context.WithCancel(parent)
+	defer stopData()
+	checkCtx, stopCheck := context.WithCancel(parent)
+	defer stopCheck()
+	checked := make(chan error, 1)
+	go func() {
+		err := k.check(checkCtx, sig)
+		var me *MismatchError
+		if errors.As(err, &me) {
+			stopData()
+		}
+		checked <- err
+	}()
+	k.ctx = dataCtx
+	err := body()
+	k.ctx = parent
+	if err != nil {
+		k.cleanup()
+		var le *lengthError
+		if !errors.As(err, &le) && dataCtx.Err() == nil {
+			// A lost peer or the caller's deadline: the check may never
+			// finish, so do not wait for it.
+			stopCheck()
+			<-checked
+			return err
+		}
+	}
+	if cerr := <-checked; cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// alloc returns n zeroed bytes aligned for any element type.
+func alloc(n int) []byte {
+	if n == 0 {
+		return []byte{}
+	}
+	w := make([]uint64, (n+7)/8)
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w))), n)
+}
+
+// reduceLeft sets dst = dst ⊕ src (dst holds the lower ranks' data).
+func (k *call) reduceLeft(dst, src []byte) {
+	k.op.fn(dst, src)
+}
+
+// reduceRight sets dst = src ⊕ dst (src holds the lower ranks' data),
+// leaving src unchanged.
+func (k *call) reduceRight(dst, src []byte) {
+	if k.op.commutative {
+		k.op.fn(dst, src)
+		return
+	}
+	if cap(k.scratch) < len(src) {
+		k.scratch = alloc(len(src))
+	}
+	t := k.scratch[:len(src)]
+	copy(t, src)
+	k.op.fn(t, dst)
+	copy(dst, t)
+}
+
+// pof2 returns the largest power of two not above n (n >= 1).
+func pof2(n int) int {
+	p := 1
+	for p*2 <= n {
+		p *= 2
+	}
+	return p
+}
+
+// blocks splits count elements into n blocks as evenly as possible (the
+// first count%n blocks one larger) and returns their byte offsets: block i
+// is buf[off[i]:off[i+1]].
+func blocks(count, n, esize int) []int {
+	off := make([]int, n+1)
+	q, r := count/n, count%n
+	for i := 0; i < n; i++ {
+		c := q
+		if i < r {
+			c++
+		}
+		off[i+1] = off[i] + c*esize
+	}
+	return off
+}

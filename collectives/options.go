@@ -1,0 +1,157 @@
+package collectives
+
+import "fmt"
+
+// Options are per-call knobs. The zero value chooses everything
+// automatically. Timeouts come from the context, not from here.
+type Options struct {
+	// Algorithm forces an algorithm; Auto (the zero value) selects one by
+	// message size and communicator size (see select.go). An algorithm the
+	// operation does not have is an error.
+	Algorithm Algorithm
+	// SegmentSize is the segment size in bytes for pipelined algorithms;
+	// 0 means the default (64 KiB).
+	SegmentSize int
+	// NoCheck skips the argument check (see MismatchError): a call whose
+	// ranks disagree may then hang until ctx ends or corrupt buffers. The
+	// check costs about ceil(log2 p) small messages per rank and call,
+	// sent beside the algorithm's own.
+	NoCheck bool
+}
+
+const defaultSegment = 64 << 10
+
+func (o Options) segment() int {
+	if o.SegmentSize > 0 {
+		return o.SegmentSize
+	}
+	return defaultSegment
+}
+
+// Algorithm names a collective algorithm. docs/algorithms.md gives the
+// steps and bytes of each.
+type Algorithm uint8
+
+// Algorithms. Which operations have which is in the table of each
+// operation's documentation.
+const (
+	Auto              Algorithm = iota
+	Binomial                    // tree: Bcast, Reduce, Gather, Scatter; Reduce+Scatterv for ReduceScatter
+	ScatterAllgather            // Bcast: binomial scatter then ring allgather (van de Geijn)
+	Pipeline                    // Bcast, Scan, Exscan: segmented chain
+	RecursiveDoubling           // Allreduce, Allgather, Scan, Exscan
+	Ring                        // Allreduce, Allgather(v), ReduceScatter
+	Rabenseifner                // Allreduce, Reduce: recursive halving reduce-scatter then doubling allgather (or gather)
+	Bruck                       // Allgather, Alltoall
+	Pairwise                    // Alltoall(v)
+	Linear                      // Gather(v), Scatter(v), Alltoall(v): every pair directly
+	Dissemination               // Barrier
+	numAlgorithms
+)
+
+var algNames = [...]string{"Auto", "Binomial", "ScatterAllgather", "Pipeline", "RecursiveDoubling", "Ring", "Rabenseifner", "Bruck", "Pairwise", "Linear", "Dissemination"}
+
+func (a Algorithm) String() string {
+	if int(a) < len(algNames) {
+		return algNames[a]
+	}
+	return fmt.Sprintf("Algorithm(%d)", a)
+}
+
+// ParseAlgorithm returns the algorithm with the given name (as String
+// prints it, case-insensitive).
+func ParseAlgorithm(s string) (Algorithm, error) {
+	for i, n := range algNames {
+		if equalFold(n, s) {
+			return Algorithm(i), nil
+		}
+	}
+	return 0, fmt.Errorf("collectives: unknown algorithm %q", s)
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i]|0x20, b[i]|0x20
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// Operation kinds, for the argument check and errors.
+const (
+	kBarrier = iota + 1
+	kBcast
+	kReduce
+	kAllreduce
+	kGather
+	kGatherv
+	kScatter
+	kScatterv
+	kAllgather
+	kAllgatherv
+	kAlltoall
+	kAlltoallv
+	kReduceScatter
+	kReduceScatterBlock
+	kScan
+	kExscan
+)
+
+var kindNames = map[uint8]string{
+	kBarrier: "Barrier", kBcast: "Bcast", kReduce: "Reduce", kAllreduce: "Allreduce",
+	kGather: "Gather", kGatherv: "Gatherv", kScatter: "Scatter", kScatterv: "Scatterv",
+	kAllgather: "Allgather", kAllgatherv: "Allgatherv", kAlltoall: "Alltoall", kAlltoallv: "Alltoallv",
+	kReduceScatter: "ReduceScatter", kReduceScatterBlock: "ReduceScatterBlock", kScan: "Scan", kExscan: "Exscan",
+}
+
+func kindName(k uint8) string {
+	if n, ok := kindNames[k]; ok {
+		return n
+	}
+	return fmt.Sprintf("operation %d", k)
+}
+
+// Algorithms returns the algorithms an operation (by name, as "Allreduce")
+// offers besides Auto.
+func Algorithms(operation string) []Algorithm {
+	for k, n := range kindNames {
+		if n == operation {
+			return append([]Algorithm(nil), algorithmsOf[k]...)
+		}
+	}
+	return nil
+}
+
+var algorithmsOf = map[uint8][]Algorithm{
+	kBarrier:            {Dissemination},
+	kBcast:              {Binomial, ScatterAllgather, Pipeline},
+	kReduce:             {Binomial, Rabenseifner},
+	kAllreduce:          {RecursiveDoubling, Ring, Rabenseifner},
+	kGather:             {Binomial, Linear},
+	kGatherv:            {Linear},
+	kScatter:            {Binomial, Linear},
+	kScatterv:           {Linear},
+	kAllgather:          {RecursiveDoubling, Ring, Bruck},
+	kAllgatherv:         {Ring, Linear},
+	kAlltoall:           {Bruck, Pairwise, Linear},
+	kAlltoallv:          {Pairwise, Linear},
+	kReduceScatter:      {Ring, Binomial},
+	kReduceScatterBlock: {Ring, Binomial},
+	kScan:               {RecursiveDoubling, Pipeline},
+	kExscan:             {RecursiveDoubling, Pipeline},
+}
+
+// algorithmFor validates an explicit choice for kind.
+func algorithmFor(kind uint8, a Algorithm) error {
+	for _, x := range algorithmsOf[kind] {
+		if x == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("collectives: %s has no %v algorithm (it has %v)", kindName(kind), a, algorithmsOf[kind])
+}
