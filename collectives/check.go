@@ -69,13 +69,27 @@ func decodeSig(b []byte) signature {
 const entryLen = 4 + sigLen
 const recordLen = 2 * entryLen
 
+// Among equal signatures the lowest rank wins, so that every rank ends
+// with the same record.
 func mergeRecord(dst, src []byte) {
-	if bytes.Compare(src[4:entryLen], dst[4:entryLen]) < 0 {
+	if better(src[:entryLen], dst[:entryLen], -1) {
 		copy(dst[:entryLen], src[:entryLen])
 	}
-	if bytes.Compare(src[entryLen+4:], dst[entryLen+4:]) > 0 {
+	if better(src[entryLen:], dst[entryLen:], 1) {
 		copy(dst[entryLen:], src[entryLen:])
 	}
+}
+
+// better reports whether entry a beats b: its signature compares as dir
+// (-1 smaller, 1 greater), or it is equal and a's rank is lower.
+func better(a, b []byte, dir int) bool {
+	switch bytes.Compare(a[4:], b[4:]) {
+	case dir:
+		return true
+	case 0:
+		return binary.LittleEndian.Uint32(a) < binary.LittleEndian.Uint32(b)
+	}
+	return false
 }
 
 // check runs the argument check of k with this rank's signature.

@@ -4,6 +4,7 @@ package commtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -25,7 +26,8 @@ func Run(t testing.TB, n int, f func(ctx context.Context, c *comm.Comm) error) {
 	}
 }
 
-// RunErr is Run without a testing.TB: it returns the first rank's error.
+// RunErr is Run without a testing.TB: it returns every rank's error,
+// joined, in rank order.
 func RunErr(ctx context.Context, n int, f func(ctx context.Context, c *comm.Comm) error) error {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
@@ -51,10 +53,11 @@ func RunErr(ctx context.Context, n int, f func(ctx context.Context, c *comm.Comm
 		}()
 	}
 	wg.Wait()
+	var all []error
 	for r, err := range errs {
 		if err != nil {
-			return fmt.Errorf("rank %d of %d: %w", r, n, err)
+			all = append(all, fmt.Errorf("rank %d of %d: %w", r, n, err))
 		}
 	}
-	return nil
+	return errors.Join(all...)
 }
