@@ -1,6 +1,9 @@
-// Package bench will hold the benchmark library (sizes, the synchronized-
-// start timing method, the lower-bound model, reports and plots) and the
-// WAN lab; see DESIGN.md and the spmdbench and spmdlab issues. For now it
-// holds the Open MPI side-by-side scripts: pingpong-vs-openmpi.sh compares
-// examples/pingpong with the C program in openmpi/.
+// Package bench is the benchmark library: message-size ladders, the
+// OSU-style timing loop (OSU), the operations spmdbench runs (Call), and,
+// to come with the spmdbench and spmdlab issues, the synchronized-start
+// method, the lower-bound model, reports, plots and the WAN lab.
+//
+// Side-by-side scripts with Open MPI live beside it:
+// pingpong-vs-openmpi.sh (point-to-point) and coll-vs-openmpi.sh
+// (collectives), each with its C harness in openmpi/.
 package bench

@@ -27,6 +27,11 @@ type Config struct {
 	// parking while a goroutine waits for a message (see docs). Zero
 	// disables polling: lower CPU use, higher latency on fast networks.
 	SpinWait time.Duration
+	// SpinYield makes polling give the processor away between polls
+	// (sched_yield), for hosts with more ranks than cores, where the rank
+	// we wait for may need our core. Init turns it on when the launcher
+	// reports more ranks on this host than CPUs.
+	SpinYield bool
 	// Logger receives connection events (rejected handshakes, lost peers).
 	// Nothing logged contains the job secret. Nil means slog.Default().
 	Logger *slog.Logger

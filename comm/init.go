@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
+	"time"
 
 	"github.com/spmd-go/spmd/internal/control"
 	"github.com/spmd-go/spmd/internal/wire"
@@ -17,7 +19,16 @@ import (
 // inherited; a process started on its own is a world of size one, so every
 // program also runs as a plain `go run`.
 func Init(ctx context.Context) (*Comm, error) {
-	return InitConfig(ctx, DefaultConfig())
+	cfg := DefaultConfig()
+	if n, err := strconv.Atoi(os.Getenv(control.EnvLocalSize)); err == nil && n > runtime.NumCPU() {
+		cfg.SpinYield = true
+	}
+	if s := os.Getenv("SPMD_SPIN_WAIT"); s != "" {
+		if d, err := time.ParseDuration(s); err == nil {
+			cfg.SpinWait = d
+		}
+	}
+	return InitConfig(ctx, cfg)
 }
 
 // InitConfig is Init with a configuration.

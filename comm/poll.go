@@ -47,6 +47,9 @@ func (c *pollReader) Read(b []byte) (int, error) {
 				return false
 			}
 			spun++
+			if c.w.cfg.SpinYield {
+				yield()
+			}
 		}
 	})
 	if err != nil {
@@ -139,3 +142,8 @@ func (b *readBuffer) tryFill() bool {
 	}
 	return true
 }
+
+// yield gives the processor to another thread or process while spinning,
+// as Open MPI's yield_when_idle does: when ranks outnumber cores, the peer
+// we wait for may need this core to send.
+func yield() { syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0) }

@@ -90,6 +90,9 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 			default:
 			}
 			p.tryPump()
+			if r.w.cfg.SpinYield {
+				yield()
+			}
 			if i%16 == 0 && (time.Since(start) > r.w.cfg.SpinWait || ctx.Err() != nil) {
 				break
 			}

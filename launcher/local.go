@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -387,7 +388,13 @@ func startRank(id int, prog string, cfg *Config, jobID [16]byte, secret []byte, 
 		control.EnvRank+"="+strconv.Itoa(id),
 		control.EnvSize+"="+strconv.Itoa(cfg.NP),
 		control.EnvLocalRank+"="+strconv.Itoa(id),
+		control.EnvLocalSize+"="+strconv.Itoa(cfg.NP),
 	)
+	if !hasEnv(cmd.Env, "GOMAXPROCS") {
+		// Share the cores among the host's ranks, as MPI binds ranks to
+		// cores: more Go threads than that only fight over them.
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(max(1, runtime.NumCPU()/cfg.NP)))
+	}
 	cmd.ExtraFiles = []*os.File{theirs}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if id == 0 && cfg.Stdin != nil {
@@ -459,4 +466,14 @@ func startRank(id int, prog string, cfg *Config, jobID [16]byte, secret []byte, 
 		}
 	}()
 	return r, nil
+}
+
+// hasEnv reports whether env sets name.
+func hasEnv(env []string, name string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, name+"=") {
+			return true
+		}
+	}
+	return false
 }

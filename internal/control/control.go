@@ -21,6 +21,7 @@ const (
 	EnvRank      = "SPMD_RANK"
 	EnvSize      = "SPMD_SIZE"
 	EnvLocalRank = "SPMD_LOCAL_RANK"
+	EnvLocalSize = "SPMD_LOCAL_SIZE" // ranks of the job on this host
 )
 
 // Message types.
