@@ -2,6 +2,7 @@ package collectives
 
 import (
 	"context"
+	"errors"
 
 	"github.com/spmd-go/spmd/comm"
 )
@@ -9,7 +10,9 @@ import (
 // Barrier blocks until every rank of c has called it. It uses the
 // dissemination algorithm (ceil(log2 p) rounds), whose messages carry the
 // argument check, so a rank that calls another collective at this point
-// makes every rank's call fail with a *MismatchError.
+// makes every rank's call fail with a *MismatchError. It first waits for
+// the checks of earlier calls (see Options.Check), so a Barrier that
+// returns nil means every earlier collective call on c agreed.
 func Barrier(ctx context.Context, c *comm.Comm, opts ...Options) error {
 	k := newCall(ctx, c, "Barrier", 1, nil, opts)
 	if k.opts.Algorithm != Auto {
@@ -20,5 +23,14 @@ func Barrier(ctx context.Context, c *comm.Comm, opts ...Options) error {
 	if k.size == 1 {
 		return nil
 	}
-	return k.check(ctx, signature{kind: kBarrier, root: -1, count: -1})
+	if err := k.st.harvest(ctx, 0); err != nil {
+		return err
+	}
+	err := k.check(ctx, signature{kind: kBarrier, root: -1, count: -1})
+	var me *MismatchError
+	if errors.As(err, &me) {
+		me.Call = k.seq
+		k.st.fail(err)
+	}
+	return err
 }

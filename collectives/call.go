@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -26,9 +27,87 @@ const (
 
 type stateKey struct{}
 
+// window is how many argument checks may be outstanding per communicator.
+const window = 16
+
 // state is what package collectives keeps on each communicator.
 type state struct {
 	seq atomic.Uint64
+
+	mu       sync.Mutex
+	checks   []*pendingCheck               // in call order, not yet harvested
+	broken   error                         // the first disagreement found; sticky
+	brokenCh chan struct{}                 // closed when broken is set
+	running  map[uint64]context.CancelFunc // data parts in progress, by call
+	hook     sync.Once
+}
+
+// drain waits for the outstanding checks, so that closing a communicator
+// right after a collective does not cut the other ranks' checks short.
+func (st *state) drain(ctx context.Context) {
+	st.mu.Lock()
+	checks := append([]*pendingCheck(nil), st.checks...)
+	st.mu.Unlock()
+	for _, pc := range checks {
+		select {
+		case <-pc.done:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+type pendingCheck struct {
+	seq  uint64
+	done chan struct{}
+	err  error
+}
+
+// harvest looks at the finished checks, waiting for the oldest while more
+// than keep are outstanding, and returns the sticky error if any found a
+// disagreement.
+func (st *state) harvest(ctx context.Context, keep int) error {
+	for {
+		st.mu.Lock()
+		if st.broken != nil {
+			err := st.broken
+			st.mu.Unlock()
+			return err
+		}
+		for len(st.checks) > 0 {
+			select {
+			case <-st.checks[0].done:
+				st.checks = st.checks[1:]
+				continue
+			default:
+			}
+			break
+		}
+		if len(st.checks) <= keep {
+			st.mu.Unlock()
+			return nil
+		}
+		oldest := st.checks[0]
+		st.mu.Unlock()
+		select {
+		case <-oldest.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// fail records a disagreement and stops every data part in progress.
+func (st *state) fail(err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.broken == nil {
+		st.broken = err
+		close(st.brokenCh)
+	}
+	for _, stop := range st.running {
+		stop()
+	}
 }
 
 // call is one collective call in progress on one rank.
@@ -44,6 +123,7 @@ type call struct {
 	opts  Options
 	name  string // the operation, for errors
 
+	st      *state
 	pending []*comm.Request // receives to cancel if the call fails
 	scratch []byte          // for non-commutative reductions
 }
@@ -56,8 +136,9 @@ func newCall(ctx context.Context, c *comm.Comm, name string, esize int, op *redu
 	if len(opts) == 1 {
 		k.opts = opts[0]
 	}
-	st := c.Attr(stateKey{}, func() any { return new(state) }).(*state)
-	k.seq = st.seq.Add(1) - 1
+	k.st = c.Attr(stateKey{}, func() any { return &state{running: map[uint64]context.CancelFunc{}, brokenCh: make(chan struct{})} }).(*state)
+	k.st.hook.Do(func() { c.OnClose(k.st.drain) })
+	k.seq = k.st.seq.Add(1) - 1
 	return k
 }
 
@@ -169,52 +250,102 @@ func (e *lengthError) Error() string {
 }
 
 // run executes body, the algorithm, while the ranks compare their
-// arguments (see check.go). A disagreement is reported to every rank as a
-// *MismatchError and stops the algorithm, which may otherwise wait for
-// messages that never come.
+// arguments (see check.go and Options.Check). A disagreement is reported
+// as a *MismatchError and stops the algorithm, which may otherwise wait
+// for messages that never come.
 func (k *call) run(sig signature, body func() error) error {
 	if k.size == 1 {
 		return body()
 	}
-	if k.opts.NoCheck {
+	mode := k.opts.Check
+	if mode == CheckOff {
 		err := body()
 		if err != nil {
 			k.cleanup()
 		}
 		return err
 	}
+	st := k.st
+	if err := st.harvest(k.ctx, window-1); err != nil {
+		return err
+	}
 	parent := k.ctx
 	dataCtx, stopData := context.WithCancel(parent)
 	defer stopData()
-	checkCtx, stopCheck := context.WithCancel(parent)
-	defer stopCheck()
-	checked := make(chan error, 1)
-	go func() {
-		err := k.check(checkCtx, sig)
-		var me *MismatchError
-		if errors.As(err, &me) {
-			stopData()
-		}
-		checked <- err
+	pc := &pendingCheck{seq: k.seq, done: make(chan struct{})}
+	st.mu.Lock()
+	if st.broken != nil {
+		st.mu.Unlock()
+		return st.broken
+	}
+	st.checks = append(st.checks, pc)
+	st.running[k.seq] = stopData
+	st.mu.Unlock()
+	defer func() {
+		st.mu.Lock()
+		delete(st.running, k.seq)
+		st.mu.Unlock()
 	}()
+
+	// An asynchronous check outlives the call: it ends with its messages,
+	// or when the communicator closes.
+	checkCtx, stopCheck := context.WithCancel(context.WithoutCancel(parent))
+	if mode == CheckSync {
+		checkCtx, stopCheck = context.WithCancel(parent)
+	}
+	go func() {
+		defer close(pc.done)
+		defer stopCheck()
+		pc.err = k.check(checkCtx, sig)
+		var me *MismatchError
+		if errors.As(pc.err, &me) {
+			me.Call = k.seq
+			st.fail(pc.err)
+		}
+	}()
+
 	k.ctx = dataCtx
 	err := body()
 	k.ctx = parent
 	if err != nil {
 		k.cleanup()
 		var le *lengthError
-		if !errors.As(err, &le) && dataCtx.Err() == nil {
-			// A lost peer or the caller's deadline: the check may never
-			// finish, so do not wait for it.
-			stopCheck()
-			<-checked
+		if errors.As(err, &le) || dataCtx.Err() != nil && parent.Err() == nil {
+			// Likely a disagreement: wait for the verdict, unless
+			// an earlier call's check already gave one.
+			select {
+			case <-pc.done:
+				if pc.err != nil {
+					return pc.err
+				}
+			case <-st.brokenCh:
+			}
+			if b := st.brokenErr(); b != nil {
+				return b
+			}
 			return err
 		}
+		// A lost peer or the caller's deadline: the check may never
+		// finish; do not wait for it.
+		stopCheck()
+		return err
 	}
-	if cerr := <-checked; cerr != nil {
-		return cerr
+	if mode == CheckSync {
+		<-pc.done
+		return pc.err
 	}
-	return err
+	select {
+	case <-pc.done:
+		return pc.err
+	default:
+		return nil
+	}
+}
+
+func (st *state) brokenErr() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.broken
 }
 
 // alloc returns n zeroed bytes aligned for any element type.

@@ -127,7 +127,7 @@ func disseminate(ctx context.Context, c *comm.Comm, tag int, rec []byte) error {
 		sends = append(sends, c.Isend(out, (r+d)%p, tag+i))
 		st, err := rr.Wait(ctx)
 		if err != nil {
-			return err
+			return fmt.Errorf("collectives: argument check, round %d: %w", i, err)
 		}
 		if st.Len != len(rec) {
 			return fmt.Errorf("collectives: argument check: rank %d sent a %d-byte record", st.Source, st.Len)
@@ -144,14 +144,20 @@ func disseminate(ctx context.Context, c *comm.Comm, tag int, rec []byte) error {
 // MismatchError reports that the ranks of a communicator called a
 // collective with arguments that disagree. Every rank of the call gets an
 // equal error.
+//
+// With the default Options.Check (CheckAsync) a disagreement may be found
+// after the call returned on some ranks; then the communicator's later
+// collective calls fail with the same error, naming the call by its
+// number (Call, counted from 0 per communicator).
 type MismatchError struct {
 	Op    string // the operation this rank called
+	Call  uint64 // the call's number on the communicator
 	Ranks [2]int // two ranks that disagree
 	a, b  signature
 }
 
 func (e *MismatchError) Error() string {
-	return fmt.Sprintf("collectives: %s: ranks disagree: %s", e.Op, describeDiff(e.Ranks, e.a, e.b))
+	return fmt.Sprintf("collectives: %s (call %d on this communicator): ranks disagree: %s", e.Op, e.Call, describeDiff(e.Ranks, e.a, e.b))
 }
 
 func describeDiff(ranks [2]int, a, b signature) string {

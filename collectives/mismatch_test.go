@@ -22,52 +22,52 @@ func TestMismatch(t *testing.T) {
 	tests := []struct {
 		name string
 		want string // in the message
-		call func(ctx context.Context, c *comm.Comm) error
+		call func(ctx context.Context, c *comm.Comm, o collectives.Options) error
 	}{
-		{"root", "root", func(ctx context.Context, c *comm.Comm) error {
+		{"root", "root", func(ctx context.Context, c *comm.Comm, o collectives.Options) error {
 			root := 0
 			if c.Rank() == 3 {
 				root = 1
 			}
-			return collectives.Bcast(ctx, c, make([]float64, 10), root)
+			return collectives.Bcast(ctx, c, make([]float64, 10), root, o)
 		}},
-		{"count", "count", func(ctx context.Context, c *comm.Comm) error {
+		{"count", "count", func(ctx context.Context, c *comm.Comm, o collectives.Options) error {
 			n := 8
 			if c.Rank() == 2 {
 				n = 1000 // another algorithm, too
 			}
 			buf := make([]int32, n)
-			return collectives.Allreduce(ctx, c, buf, buf, collectives.Sum)
+			return collectives.Allreduce(ctx, c, buf, buf, collectives.Sum, o)
 		}},
-		{"op", "reduction", func(ctx context.Context, c *comm.Comm) error {
+		{"op", "reduction", func(ctx context.Context, c *comm.Comm, o collectives.Options) error {
 			op := collectives.Sum
 			if c.Rank() == 4 {
 				op = collectives.Max
 			}
-			return collectives.Reduce(ctx, c, make([]int64, 4), make([]int64, 4), op, 0)
+			return collectives.Reduce(ctx, c, make([]int64, 4), make([]int64, 4), op, 0, o)
 		}},
-		{"type", "element type", func(ctx context.Context, c *comm.Comm) error {
+		{"type", "element type", func(ctx context.Context, c *comm.Comm, o collectives.Options) error {
 			if c.Rank() == 0 {
-				return collectives.Allgather(ctx, c, make([]float64, 3*p), make([]float64, 3))
+				return collectives.Allgather(ctx, c, make([]float64, 3*p), make([]float64, 3), o)
 			}
-			return collectives.Allgather(ctx, c, make([]int64, 3*p), make([]int64, 3))
+			return collectives.Allgather(ctx, c, make([]int64, 3*p), make([]int64, 3), o)
 		}},
-		{"operation", "operation", func(ctx context.Context, c *comm.Comm) error {
+		{"operation", "operation", func(ctx context.Context, c *comm.Comm, o collectives.Options) error {
 			if c.Rank() == 1 {
-				return collectives.Barrier(ctx, c)
+				return collectives.Barrier(ctx, c, o)
 			}
-			return collectives.Bcast(ctx, c, make([]byte, 100), 0)
+			return collectives.Bcast(ctx, c, make([]byte, 100), 0, o)
 		}},
-		{"scatter-root", "root", func(ctx context.Context, c *comm.Comm) error {
+		{"scatter-root", "root", func(ctx context.Context, c *comm.Comm, o collectives.Options) error {
 			root := c.Rank() % 2 // every rank thinks differently
 			var src []int16
 			if c.Rank() == root {
 				src = make([]int16, 2*p)
 			}
-			return collectives.Scatter(ctx, c, make([]int16, 2), src, root)
+			return collectives.Scatter(ctx, c, make([]int16, 2), src, root, o)
 		}},
-		{"algorithm", "algorithm", func(ctx context.Context, c *comm.Comm) error {
-			o := collectives.Options{Algorithm: collectives.Ring}
+		{"algorithm", "algorithm", func(ctx context.Context, c *comm.Comm, o collectives.Options) error {
+			o.Algorithm = collectives.Ring
 			if c.Rank() == 2 {
 				o.Algorithm = collectives.Rabenseifner
 			}
@@ -76,41 +76,59 @@ func TestMismatch(t *testing.T) {
 		}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var mu sync.Mutex
-			ranks := map[[2]int]int{}
-			commtest.Run(t, p, func(ctx context.Context, c *comm.Comm) error {
-				ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				defer cancel()
-				err := tc.call(ctx, c)
-				var me *collectives.MismatchError
-				if !errors.As(err, &me) {
-					return fmt.Errorf("got %v, want a *MismatchError", err)
+		for _, mode := range []collectives.Check{collectives.CheckSync, collectives.CheckAsync} {
+			name := tc.name + map[collectives.Check]string{collectives.CheckSync: "/sync", collectives.CheckAsync: "/async"}[mode]
+			t.Run(name, func(t *testing.T) {
+				var mu sync.Mutex
+				ranks := map[[2]int]int{}
+				commtest.Run(t, p, func(ctx context.Context, c *comm.Comm) error {
+					ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+					defer cancel()
+					err := tc.call(ctx, c, collectives.Options{Check: mode})
+					if err == nil && mode == collectives.CheckAsync {
+						// The data moved here; the verdict comes by the
+						// next Barrier at the latest.
+						err = collectives.Barrier(ctx, c)
+					}
+					var me *collectives.MismatchError
+					if !errors.As(err, &me) {
+						return fmt.Errorf("got %v, want a *MismatchError", err)
+					}
+					if !strings.Contains(err.Error(), tc.want) || me.Call != 0 {
+						return fmt.Errorf("error %q does not name call 0 and %q", err, tc.want)
+					}
+					mu.Lock()
+					ranks[me.Ranks]++
+					if c.Rank() == 0 {
+						t.Logf("rank 0: %v", err)
+					}
+					mu.Unlock()
+					// Later collectives on c fail alike...
+					buf := []int64{int64(c.Rank())}
+					err = collectives.Allreduce(ctx, c, buf, buf, collectives.Sum)
+					if !errors.As(err, &me) || me.Call != 0 {
+						return fmt.Errorf("allreduce after the mismatch: %v, want the mismatch of call 0", err)
+					}
+					// ...and a Dup starts afresh.
+					d, err := c.Dup(ctx)
+					if err != nil {
+						return err
+					}
+					defer d.Close()
+					if err := collectives.Allreduce(ctx, d, buf, buf, collectives.Sum); err != nil {
+						return fmt.Errorf("allreduce on a Dup: %w", err)
+					}
+					if buf[0] != p*(p-1)/2 {
+						return fmt.Errorf("allreduce on a Dup gave %d", buf[0])
+					}
+					return nil
+				})
+				if len(ranks) != 1 {
+					t.Errorf("ranks named differ between ranks: %v", ranks)
 				}
-				if !strings.Contains(err.Error(), tc.want) {
-					return fmt.Errorf("error %q does not mention %q", err, tc.want)
-				}
-				mu.Lock()
-				ranks[me.Ranks]++
-				if c.Rank() == 0 {
-					t.Logf("rank 0: %v", err)
-				}
-				mu.Unlock()
-				// The communicator still works.
-				buf := []int64{int64(c.Rank())}
-				if err := collectives.Allreduce(ctx, c, buf, buf, collectives.Sum); err != nil {
-					return fmt.Errorf("allreduce after the mismatch: %w", err)
-				}
-				if buf[0] != p*(p-1)/2 {
-					return fmt.Errorf("allreduce after the mismatch gave %d", buf[0])
-				}
-				return nil
+				t.Logf("%s", describe(ranks))
 			})
-			if len(ranks) != 1 {
-				t.Errorf("ranks named differ between ranks: %v", ranks)
-			}
-			t.Logf("%s", describe(ranks))
-		})
+		}
 	}
 }
 

@@ -12,12 +12,33 @@ type Options struct {
 	// SegmentSize is the segment size in bytes for pipelined algorithms;
 	// 0 means the default (64 KiB).
 	SegmentSize int
-	// NoCheck skips the argument check (see MismatchError): a call whose
-	// ranks disagree may then hang until ctx ends or corrupt buffers. The
-	// check costs about ceil(log2 p) small messages per rank and call,
-	// sent beside the algorithm's own.
-	NoCheck bool
+	// Check chooses how the ranks' arguments are compared (see
+	// MismatchError). The default, CheckAsync, costs no waiting.
+	Check Check
 }
+
+// Check is a mode of the argument check. Every call compares its
+// arguments across the ranks with ceil(log2 p) small messages per rank,
+// sent beside the algorithm's own.
+type Check uint8
+
+const (
+	// CheckAsync (the default) lets a call return as soon as its data has
+	// moved; its check finishes in the background. A disagreement makes
+	// the call fail on every rank whose data could not move, and every
+	// later collective call on the communicator fail on every rank; a
+	// Barrier waits for all earlier checks, so it is where every rank is
+	// sure to have learnt. At most 16 checks are outstanding per
+	// communicator.
+	CheckAsync Check = iota
+	// CheckSync makes the call return only when its check is done: a
+	// disagreement fails this very call on every rank, and no buffer is
+	// left half written. Costs about a barrier's latency per call.
+	CheckSync
+	// CheckOff skips the check: ranks that disagree may hang until ctx
+	// ends or corrupt buffers, as in MPI.
+	CheckOff
+)
 
 const defaultSegment = 64 << 10
 

@@ -111,6 +111,18 @@ func (c *Comm) Attr(key any, init func() any) any {
 	return v
 }
 
+// OnClose registers f to run when c is closed, before its traffic stops
+// (for the world communicator: before Close flushes; every communicator's
+// functions run then). A library with work in flight on c, such as package
+// collectives' argument checks, finishes it there, as MPI libraries do in
+// attribute delete callbacks at MPI_Finalize. f gets a context bounded by
+// Config.CloseTimeout.
+func (c *Comm) OnClose(f func(ctx context.Context)) {
+	c.w.hookMu.Lock()
+	c.w.hooks = append(c.w.hooks, closeHook{owner: c.closed, f: f})
+	c.w.hookMu.Unlock()
+}
+
 func (c *Comm) commRank(worldRank int) int {
 	if r, ok := c.inv[worldRank]; ok {
 		return r
@@ -140,6 +152,15 @@ func checkTag(tag int, wildcard bool, op string) {
 // ErrClosed. Closing another communicator only makes later operations on
 // it fail. Close is idempotent.
 func (c *Comm) Close() error {
+	if c.closed.Load() {
+		return nil
+	}
+	// OnClose functions run while the communicator still works.
+	if c.world {
+		c.w.runHooks(nil)
+	} else {
+		c.w.runHooks(c.closed)
+	}
 	if c.closed.Swap(true) {
 		return nil
 	}

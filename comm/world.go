@@ -29,6 +29,9 @@ type world struct {
 
 	waiting atomic.Int32 // goroutines blocked in Wait (readers poll while > 0)
 
+	hookMu sync.Mutex
+	hooks  []closeHook // OnClose functions, in registration order
+
 	mu      sync.Mutex
 	queues  map[uint32]*queue
 	arrived chan struct{} // closed and replaced when a message arrives or a peer goes
@@ -354,5 +357,36 @@ func (w *world) abortLocal(err error) {
 	w.mu.Unlock()
 	for _, r := range pending {
 		r.complete(Status{}, err)
+	}
+}
+
+type closeHook struct {
+	owner *atomic.Bool // the communicator's closed flag
+	f     func(context.Context)
+}
+
+// runHooks runs, newest first, the close hooks of the communicator whose
+// closed flag is owner, or of every communicator when owner is nil, within
+// the close timeout.
+func (w *world) runHooks(owner *atomic.Bool) {
+	w.hookMu.Lock()
+	var run []closeHook
+	keep := w.hooks[:0]
+	for _, h := range w.hooks {
+		if owner == nil || h.owner == owner {
+			run = append(run, h)
+		} else {
+			keep = append(keep, h)
+		}
+	}
+	w.hooks = keep
+	w.hookMu.Unlock()
+	if len(run) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.CloseTimeout)
+	defer cancel()
+	for i := len(run) - 1; i >= 0; i-- {
+		run[i].f(ctx)
 	}
 }

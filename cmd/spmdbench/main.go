@@ -26,19 +26,19 @@ func main() {
 	factor := flag.Int("factor", 4, "size step factor")
 	alg := flag.String("alg", "Auto", "algorithm (Auto, Binomial, Ring, ...)")
 	csv := flag.Bool("csv", false, "print CSV: op,bytes,iterations,avg_us")
-	noCheck := flag.Bool("nocheck", false, "skip the argument check (collectives.Options.NoCheck)")
+	check := flag.String("check", "async", "argument check: async, sync or off (collectives.Options.Check)")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: spmdrun -np N spmdbench [flags] op...\nops: %s\n", strings.Join(bench.Operations, " "))
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if err := run(flag.Args(), *minSize, *maxSize, *factor, *alg, *csv, *noCheck); err != nil {
+	if err := run(flag.Args(), *minSize, *maxSize, *factor, *alg, *csv, *check); err != nil {
 		fmt.Fprintln(os.Stderr, "spmdbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ops []string, minSize, maxSize, factor int, algName string, csv, noCheck bool) error {
+func run(ops []string, minSize, maxSize, factor int, algName string, csv bool, checkMode string) error {
 	if len(ops) == 0 {
 		ops = []string{"allreduce"}
 	}
@@ -48,6 +48,10 @@ func run(ops []string, minSize, maxSize, factor int, algName string, csv, noChec
 	a, err := collectives.ParseAlgorithm(algName)
 	if err != nil {
 		return err
+	}
+	chk, ok := map[string]collectives.Check{"async": collectives.CheckAsync, "sync": collectives.CheckSync, "off": collectives.CheckOff}[checkMode]
+	if !ok {
+		return fmt.Errorf("-check %q: want async, sync or off", checkMode)
 	}
 	ctx := context.Background()
 	c, err := comm.Init(ctx)
@@ -65,7 +69,7 @@ func run(ops []string, minSize, maxSize, factor int, algName string, csv, noChec
 	}
 	for _, op := range ops {
 		for size := minSize; size <= maxSize; size = next(size, factor) {
-			call, err := bench.Call(op, c, size, collectives.Options{Algorithm: a, NoCheck: noCheck})
+			call, err := bench.Call(op, c, size, collectives.Options{Algorithm: a, Check: chk})
 			if err != nil {
 				return err
 			}
