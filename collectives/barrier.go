@@ -2,7 +2,6 @@ package collectives
 
 import (
 	"context"
-	"errors"
 
 	"github.com/spmd-go/spmd/comm"
 )
@@ -26,11 +25,7 @@ func Barrier(ctx context.Context, c *comm.Comm, opts ...Options) error {
 	if err := k.st.harvest(ctx, 0); err != nil {
 		return err
 	}
-	err := k.check(ctx, signature{kind: kBarrier, root: -1, count: -1})
-	var me *MismatchError
-	if errors.As(err, &me) {
-		me.Call = k.seq
-		k.st.fail(err)
-	}
-	return err
+	pc := &pendingCheck{seq: k.seq, done: make(chan struct{})}
+	k.st.checker.start(k.seq, k.name, signature{kind: kBarrier, root: -1, count: -1}, pc)
+	return k.st.checker.await(ctx, pc)
 }

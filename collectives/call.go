@@ -40,6 +40,7 @@ type state struct {
 	brokenCh chan struct{}                 // closed when broken is set
 	running  map[uint64]context.CancelFunc // data parts in progress, by call
 	hook     sync.Once
+	checker  *checker
 }
 
 // drain waits for the outstanding checks, so that closing a communicator
@@ -48,6 +49,9 @@ func (st *state) drain(ctx context.Context) {
 	st.mu.Lock()
 	checks := append([]*pendingCheck(nil), st.checks...)
 	st.mu.Unlock()
+	st.checker.urgent.Add(1)
+	defer st.checker.urgent.Add(-1)
+	st.checker.poke()
 	for _, pc := range checks {
 		select {
 		case <-pc.done:
@@ -89,10 +93,11 @@ func (st *state) harvest(ctx context.Context, keep int) error {
 		}
 		oldest := st.checks[0]
 		st.mu.Unlock()
-		select {
-		case <-oldest.done:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := st.checker.await(ctx, oldest); err != nil {
+			var me *MismatchError
+			if !errors.As(err, &me) && ctx.Err() != nil {
+				return err
+			}
 		}
 	}
 }
@@ -137,7 +142,10 @@ func newCall(ctx context.Context, c *comm.Comm, name string, esize int, op *redu
 		k.opts = opts[0]
 	}
 	k.st = c.Attr(stateKey{}, func() any { return &state{running: map[uint64]context.CancelFunc{}, brokenCh: make(chan struct{})} }).(*state)
-	k.st.hook.Do(func() { c.OnClose(k.st.drain) })
+	k.st.hook.Do(func() {
+		k.st.checker = newChecker(c, k.st.fail)
+		c.OnClose(k.st.drain)
+	})
 	k.seq = k.st.seq.Add(1) - 1
 	return k
 }
@@ -287,22 +295,9 @@ func (k *call) run(sig signature, body func() error) error {
 		st.mu.Unlock()
 	}()
 
-	// An asynchronous check outlives the call: it ends with its messages,
-	// or when the communicator closes.
-	checkCtx, stopCheck := context.WithCancel(context.WithoutCancel(parent))
-	if mode == CheckSync {
-		checkCtx, stopCheck = context.WithCancel(parent)
-	}
-	go func() {
-		defer close(pc.done)
-		defer stopCheck()
-		pc.err = k.check(checkCtx, sig)
-		var me *MismatchError
-		if errors.As(pc.err, &me) {
-			me.Call = k.seq
-			st.fail(pc.err)
-		}
-	}()
+	// The check outlives the call: it ends with its messages, or when
+	// the communicator closes.
+	st.checker.start(k.seq, k.name, sig, pc)
 
 	k.ctx = dataCtx
 	err := body()
@@ -313,12 +308,15 @@ func (k *call) run(sig signature, body func() error) error {
 		if errors.As(err, &le) || dataCtx.Err() != nil && parent.Err() == nil {
 			// Likely a disagreement: wait for the verdict, unless
 			// an earlier call's check already gave one.
+			st.checker.urgent.Add(1)
+			st.checker.poke()
 			select {
 			case <-pc.done:
-				if pc.err != nil {
-					return pc.err
-				}
 			case <-st.brokenCh:
+			}
+			st.checker.urgent.Add(-1)
+			if pc.err != nil {
+				return pc.err
 			}
 			if b := st.brokenErr(); b != nil {
 				return b
@@ -327,12 +325,10 @@ func (k *call) run(sig signature, body func() error) error {
 		}
 		// A lost peer or the caller's deadline: the check may never
 		// finish; do not wait for it.
-		stopCheck()
 		return err
 	}
 	if mode == CheckSync {
-		<-pc.done
-		return pc.err
+		return st.checker.await(parent, pc)
 	}
 	select {
 	case <-pc.done:

@@ -2,13 +2,11 @@ package collectives
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"strings"
 
-	"github.com/spmd-go/spmd/comm"
 )
 
 // The argument check. Every collective call compares what each rank passed
@@ -17,10 +15,9 @@ import (
 // agree on). The ranks compute, by dissemination, the smallest and the
 // largest signature over all ranks with the rank that gave each: after
 // ceil(log2 p) rounds every rank holds the same pair, and they differ
-// exactly when some ranks disagree. The check runs beside the algorithm,
-// so it adds messages but, for an agreeing call, hardly any waiting; a
-// rank returns only when both are done, so every rank sees the same
-// verdict.
+// exactly when some ranks disagree. The check runs beside the algorithm
+// (checker.go), so it adds small messages but no waiting; see
+// Options.Check for when a rank learns the verdict.
 
 // signature is what the ranks must agree on for one call.
 type signature struct {
@@ -90,55 +87,6 @@ func better(a, b []byte, dir int) bool {
 		return binary.LittleEndian.Uint32(a) < binary.LittleEndian.Uint32(b)
 	}
 	return false
-}
-
-// check runs the argument check of k with this rank's signature.
-func (k *call) check(ctx context.Context, sig signature) error {
-	rec := make([]byte, recordLen)
-	binary.LittleEndian.PutUint32(rec, uint32(k.rank))
-	sig.encode(rec[4:entryLen])
-	copy(rec[entryLen:], rec[:entryLen])
-	if err := disseminate(ctx, k.c, k.tag(0)|checkFlag, rec); err != nil {
-		return err
-	}
-	lo, hi := rec[4:entryLen], rec[entryLen+4:]
-	if bytes.Equal(lo, hi) {
-		return nil
-	}
-	return &MismatchError{
-		Op:    k.name,
-		Ranks: [2]int{int(binary.LittleEndian.Uint32(rec)), int(binary.LittleEndian.Uint32(rec[entryLen:]))},
-		a:     decodeSig(lo), b: decodeSig(hi),
-	}
-}
-
-// disseminate merges rec with every rank's record: in round i, rank r
-// sends to r+2^i and receives from r-2^i (mod p). The tags of round i are
-// tag+i.
-func disseminate(ctx context.Context, c *comm.Comm, tag int, rec []byte) error {
-	p, r := c.Size(), c.Rank()
-	in := make([]byte, len(rec))
-	out := make([]byte, len(rec))
-	var sends []*comm.Request
-	defer func() { _ = comm.WaitAll(context.Background(), sends...) }()
-	for i, d := 0, 1; d < p; i, d = i+1, d*2 {
-		copy(out, rec)
-		rr := c.Irecv(in, (r-d+p)%p, tag+i)
-		sends = append(sends, c.Isend(out, (r+d)%p, tag+i))
-		st, err := rr.Wait(ctx)
-		if err != nil {
-			return fmt.Errorf("collectives: argument check, round %d: %w", i, err)
-		}
-		if st.Len != len(rec) {
-			return fmt.Errorf("collectives: argument check: rank %d sent a %d-byte record", st.Source, st.Len)
-		}
-		// out may still be in flight: the next round uses a fresh one.
-		if err := comm.WaitAll(ctx, sends[len(sends)-1]); err != nil {
-			return err
-		}
-		mergeRecord(rec, in)
-	}
-	return nil
 }
 
 // MismatchError reports that the ranks of a communicator called a

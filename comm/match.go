@@ -142,10 +142,6 @@ func (w *world) postRecv(r *Request) {
 	}
 	r.state = stPosted
 	q.posted = append(q.posted, r)
-	if w.postCh != nil { // a reader waits for a late receive
-		close(w.postCh)
-		w.postCh = nil
-	}
 	w.mu.Unlock()
 }
 

@@ -366,44 +366,6 @@ func (p *peer) step() bool {
 	return true
 }
 
-// A large message that arrives before its receive is posted would be
-// read into a fresh buffer and copied later. Often the receive is a few
-// microseconds behind (the program is still returning from a Send), so
-// the reader waits up to lateRecvWait for it before buffering. Nothing
-// else on this connection could be read meanwhile anyway: its messages are
-// behind this one in the stream.
-const (
-	lateRecvMin  = 64 << 10
-	lateRecvWait = 500 * time.Microsecond
-)
-
-// awaitPost waits (w.mu held, released while waiting) for a receive that
-// matches a message from src with tag on q, and returns it or nil.
-func (w *world) awaitPost(q *queue, src, tag int) *Request {
-	timer := time.NewTimer(lateRecvWait)
-	defer timer.Stop()
-	for {
-		if w.postCh == nil {
-			w.postCh = make(chan struct{})
-		}
-		ch := w.postCh
-		w.mu.Unlock()
-		select {
-		case <-ch:
-		case <-timer.C:
-			w.mu.Lock()
-			return q.takePosted(src, tag)
-		}
-		w.mu.Lock()
-		if r := q.takePosted(src, tag); r != nil {
-			return r
-		}
-		if w.err != nil {
-			return nil
-		}
-	}
-}
-
 // receive reads the payload of one message whose first header is h.
 func (p *peer) receive(rd *wire.Reader, h wire.Header, scratch []byte) error {
 	w := p.w
@@ -411,9 +373,6 @@ func (p *peer) receive(rd *wire.Reader, h wire.Header, scratch []byte) error {
 	w.mu.Lock()
 	q := w.queueLocked(h.Context)
 	r := q.takePosted(p.rank, tag)
-	if r == nil && h.Total > lateRecvMin {
-		r = w.awaitPost(q, p.rank, tag) // unlocks and relocks w.mu
-	}
 	if r == nil {
 		w.mu.Unlock()
 		data := make([]byte, h.Total)

@@ -35,7 +35,6 @@ type world struct {
 	mu      sync.Mutex
 	queues  map[uint32]*queue
 	arrived chan struct{} // closed and replaced when a message arrives or a peer goes
-	postCh  chan struct{} // when non-nil, closed at the next posted receive
 	err     error         // once set (closed, aborted), every new operation fails with it
 	closing bool
 	used    map[uint32]bool // context ids (even: point-to-point; +1 collective) in use or reserved

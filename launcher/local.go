@@ -1,6 +1,7 @@
 package launcher
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -314,9 +315,13 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 			}
 		}
 	}
-	// Every rank has exited: take down anything they left in their groups,
-	// then let the output drain.
+	// Every rank has exited: take down anything they left in their groups
+	// and wait (briefly) until the kernel has removed it, then let the
+	// output drain.
 	killAll(syscall.SIGKILL)
+	for _, r := range ranks {
+		waitGroupGone(r.pid, time.Second)
+	}
 	drained := make(chan struct{})
 	go func() {
 		for _, r := range ranks {
@@ -472,6 +477,47 @@ func startRank(id int, prog string, cfg *Config, jobID [16]byte, secret []byte, 
 func hasEnv(env []string, name string) bool {
 	for _, kv := range env {
 		if strings.HasPrefix(kv, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// waitGroupGone waits up to limit until no live process is left in
+// process group pgid (SIGKILL is delivered asynchronously; zombies, which
+// run nothing, wait for their parent or init to reap them).
+func waitGroupGone(pgid int, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if syscall.Kill(-pgid, 0) == syscall.ESRCH || !groupAlive(pgid) {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// groupAlive reports whether a process of group pgid other than a zombie
+// exists, from /proc (true when /proc cannot be read).
+func groupAlive(pgid int) bool {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return true
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces and ')'.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 3 || f[0] == "Z" {
+			continue
+		}
+		if g, _ := strconv.Atoi(f[2]); g == pgid {
 			return true
 		}
 	}
