@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strings"
-
 )
 
 // The argument check. Every collective call compares what each rank passed

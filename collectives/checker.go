@@ -24,9 +24,9 @@ import (
 //	round  uint8
 //	record [recordLen]byte
 type checker struct {
-	c       *comm.Comm // collective view
+	c       *comm.Comm  // collective view
 	onFail  func(error) // called with every disagreement found
-	p, r, k int        // size, rank, rounds
+	p, r, k int         // size, rank, rounds
 	mu      sync.Mutex
 	active  map[uint64]*checkRun
 	early   map[entryKey][]byte // entries that came before their round
