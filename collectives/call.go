@@ -59,6 +59,7 @@ func (st *state) drain(ctx context.Context) {
 			return
 		}
 	}
+	st.checker.flush(ctx)
 }
 
 type pendingCheck struct {

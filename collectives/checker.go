@@ -82,6 +82,7 @@ func (ch *checker) start(seq uint64, op string, sig signature, pc *pendingCheck)
 	run := &checkRun{seq: seq, op: op, rec: rec, pc: pc}
 	ch.mu.Lock()
 	ch.active[seq] = run
+	first := ch.queued == 0
 	ch.outbox = ch.advanceLocked(run, ch.outbox)
 	spawn := !ch.running
 	ch.running = true
@@ -89,8 +90,29 @@ func (ch *checker) start(seq uint64, op string, sig signature, pc *pendingCheck)
 	ch.mu.Unlock()
 	if spawn {
 		go ch.loop()
-	} else if due {
-		ch.poke() // otherwise the loop's timer sends them
+	} else if first || due {
+		ch.poke() // the loop arms its timer for a new batch, or sends
+	}
+}
+
+// flush sends every queued entry now and waits (within ctx) until the
+// loop has stopped, so that nothing of ours is still unsent when the
+// communicator closes.
+func (ch *checker) flush(ctx context.Context) {
+	ch.mu.Lock()
+	out := ch.outbox
+	ch.outbox, ch.queued = nil, 0
+	ch.mu.Unlock()
+	ch.send(out)
+	for {
+		ch.mu.Lock()
+		running := ch.running
+		ch.mu.Unlock()
+		if !running || ctx.Err() != nil {
+			return
+		}
+		ch.poke()
+		time.Sleep(100 * time.Microsecond)
 	}
 }
 
