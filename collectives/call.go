@@ -28,7 +28,7 @@ const (
 type stateKey struct{}
 
 // window is how many argument checks may be outstanding per communicator.
-const window = 16
+const window = 64
 
 // state is what package collectives keeps on each communicator.
 type state struct {
@@ -60,6 +60,7 @@ func (st *state) drain(ctx context.Context) {
 		}
 	}
 	st.checker.flush(ctx)
+	st.checker.stop()
 }
 
 type pendingCheck struct {

@@ -15,8 +15,8 @@ import (
 // them: every check is a dissemination (check.go) of its own, but the
 // entries that several checks send to one rank in one round travel in one
 // message, so a burst of small collectives costs little more than one
-// check. One goroutine receives while any check is unfinished and exits
-// when none is.
+// check. One goroutine (loop) sends and receives them, from the
+// communicator's first collective until it closes.
 //
 // Wire format of a check message: entries of
 //
@@ -36,6 +36,8 @@ type checker struct {
 	urgent  atomic.Int32 // goroutines waiting for a verdict
 	since   time.Time    // when the oldest unsent entry was queued
 	queued  int          // unsent entries
+	sending int          // batches taken from outbox and being sent
+	stopped bool         // the communicator is closing: the loop ends
 }
 
 // Unsent entries wait for company until a verdict is awaited, flushAfter
@@ -44,7 +46,7 @@ type checker struct {
 // is found.
 const (
 	flushAfter = 500 * time.Microsecond
-	flushAt    = 8
+	flushAt    = 16
 )
 
 type entryKey struct {
@@ -95,8 +97,16 @@ func (ch *checker) start(seq uint64, op string, sig signature, pc *pendingCheck)
 	}
 }
 
-// flush sends every queued entry now and waits (within ctx) until the
-// loop has stopped, so that nothing of ours is still unsent when the
+// stop ends the loop once the communicator's checks are done (drain).
+func (ch *checker) stop() {
+	ch.mu.Lock()
+	ch.stopped = true
+	ch.mu.Unlock()
+	ch.poke()
+}
+
+// flush sends every queued entry now and waits (within ctx) until no
+// batch is being sent, so that nothing of ours is still unsent when the
 // communicator closes.
 func (ch *checker) flush(ctx context.Context) {
 	ch.mu.Lock()
@@ -104,15 +114,15 @@ func (ch *checker) flush(ctx context.Context) {
 	ch.outbox, ch.queued = nil, 0
 	ch.mu.Unlock()
 	ch.send(out)
-	for {
+	for ctx.Err() == nil {
 		ch.mu.Lock()
-		running := ch.running
+		idle := ch.queued == 0 && ch.sending == 0
 		ch.mu.Unlock()
-		if !running || ctx.Err() != nil {
+		if idle {
 			return
 		}
 		ch.poke()
-		time.Sleep(100 * time.Microsecond)
+		time.Sleep(50 * time.Microsecond)
 	}
 }
 
@@ -175,15 +185,27 @@ func (ch *checker) send(out map[int][]byte) {
 	}
 }
 
-// loop sends queued entries and receives check messages while any check
-// is unfinished. Entries queued while it was busy leave together.
+// loop sends queued entries and receives check messages. Entries queued
+// while it was busy leave together. It runs from the communicator's first
+// collective until the communicator closes (or a peer is lost), keeping a
+// receive posted: withdrawing one could drop a message being read.
 func (ch *checker) loop() {
-	buf := make([]byte, 64*wireEntryLen)
-	var rq *comm.Request
+	buf := make([]byte, 2*window*wireEntryLen) // a peer has at most window checks going
+	rq := ch.c.Irecv(buf, comm.AnySource, checkTag)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		ch.mu.Lock()
+		if ch.stopped && ch.queued == 0 {
+			ch.running = false
+			ch.mu.Unlock()
+			// Every check of ours is done, so no entry is due to us:
+			// withdrawing the receive loses nothing.
+			cancelled, cancel := context.WithCancel(context.Background())
+			cancel()
+			_, _ = rq.Wait(cancelled)
+			return
+		}
 		var out map[int][]byte
 		wait := time.Duration(-1)
 		if ch.queued > 0 {
@@ -192,30 +214,18 @@ func (ch *checker) loop() {
 			// share the messages: send now.
 			if ch.urgent.Load() > 0 || age >= flushAfter || ch.queued >= flushAt || len(ch.active) == 0 {
 				out, ch.outbox, ch.queued = ch.outbox, nil, 0
+				ch.sending++
 			} else {
 				wait = flushAfter - age
 			}
 		}
-		idle := len(ch.active) == 0
-		if idle && out == nil {
-			ch.running = false
-			ch.mu.Unlock()
-			if rq != nil {
-				cancelled, cancel := context.WithCancel(context.Background())
-				cancel()
-				if _, err := rq.Wait(cancelled); err == nil {
-					ch.take(buf, rq) // it had arrived: keep its entries
-				}
-			}
-			return
-		}
 		ch.mu.Unlock()
-		ch.send(out)
-		if idle {
+		if out != nil {
+			ch.send(out)
+			ch.mu.Lock()
+			ch.sending--
+			ch.mu.Unlock()
 			continue
-		}
-		if rq == nil {
-			rq = ch.c.Irecv(buf, comm.AnySource, checkTag)
 		}
 		var tick <-chan time.Time
 		if wait >= 0 {
@@ -228,7 +238,7 @@ func (ch *checker) loop() {
 				ch.failAll(err)
 				return
 			}
-			rq = nil
+			rq = ch.c.Irecv(buf, comm.AnySource, checkTag)
 		case <-ch.wake:
 		case <-tick:
 		}
