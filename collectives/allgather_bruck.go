@@ -6,7 +6,7 @@ package collectives
 // Good for small blocks on non-power-of-two groups. Blocks of equal size n.
 func allgatherBruck(k *call, dst []byte, n int) error {
 	p, r := k.size, k.rank
-	tmp := alloc(p * n)
+	tmp := k.alloc(p * n)
 	copy(tmp, dst[r*n:(r+1)*n])
 	step := 0
 	for d := 1; d < p; d, step = d*2, step+1 {

@@ -7,7 +7,7 @@ package collectives
 // Commutative ops only.
 func allreduceRabenseifner(k *call, acc []byte) error {
 	f := foldOf(k.rank, k.size)
-	tmp := alloc(len(acc))
+	tmp := k.alloc(len(acc))
 	if err := foldReduce(k, f, acc, tmp); err != nil {
 		return err
 	}

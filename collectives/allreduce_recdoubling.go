@@ -7,7 +7,7 @@ package collectives
 // non-commutative ops.
 func allreduceRecDoubling(k *call, acc []byte) error {
 	f := foldOf(k.rank, k.size)
-	tmp := alloc(len(acc))
+	tmp := k.alloc(len(acc))
 	if err := foldReduce(k, f, acc, tmp); err != nil {
 		return err
 	}

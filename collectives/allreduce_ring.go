@@ -16,7 +16,7 @@ func allreduceRing(k *call, acc []byte) error {
 func ringReduceScatter(k *call, acc []byte, off []int, step int) error {
 	p, r := k.size, k.rank
 	left, right := (r-1+p)%p, (r+1)%p
-	tmp := alloc(maxBlock(off))
+	tmp := k.alloc(maxBlock(off))
 	for i := 0; i < p-1; i++ {
 		s := (r - i - 1 + 2*p) % p
 		g := (r - i - 2 + 2*p) % p

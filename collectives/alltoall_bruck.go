@@ -8,13 +8,13 @@ package collectives
 // bytes with 8 or more ranks).
 func alltoallBruck(k *call, dst, src []byte, n int) error {
 	p, r := k.size, k.rank
-	tmp := alloc(p * n)
+	tmp := k.alloc(p * n)
 	for i := 0; i < p; i++ {
 		d := (r + i) % p
 		copy(tmp[i*n:(i+1)*n], src[d*n:(d+1)*n])
 	}
-	pack := alloc((p/2 + 1) * n)
-	unpack := alloc((p/2 + 1) * n)
+	pack := k.alloc((p/2 + 1) * n)
+	unpack := k.alloc((p/2 + 1) * n)
 	step := 0
 	for bit := 1; bit < p; bit, step = bit*2, step+1 {
 		m := 0

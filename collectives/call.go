@@ -131,6 +131,7 @@ type call struct {
 	name  string // the operation, for errors
 
 	st      *state
+	bufs    [][]byte        // pooled buffers, released when the call succeeds
 	pending []*comm.Request // receives to cancel if the call fails
 	scratch []byte          // for non-commutative reductions
 }
@@ -264,6 +265,14 @@ func (e *lengthError) Error() string {
 // as a *MismatchError and stops the algorithm, which may otherwise wait
 // for messages that never come.
 func (k *call) run(sig signature, body func() error) error {
+	err := k.run1(sig, body)
+	if err == nil {
+		k.release()
+	}
+	return err
+}
+
+func (k *call) run1(sig signature, body func() error) error {
 	if k.size == 1 {
 		return body()
 	}

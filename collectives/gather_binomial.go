@@ -25,7 +25,7 @@ func gatherBinomial(k *call, dst, src []byte, root int) error {
 	case cnt == 1 && rel != 0:
 		buf = src
 	default:
-		buf = alloc(cnt * n)
+		buf = k.alloc(cnt * n)
 		copy(buf, src)
 	}
 	for m := 1; m < span; m <<= 1 {

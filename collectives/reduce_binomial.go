@@ -28,11 +28,11 @@ func reduceBinomial(k *call, dst, src []byte, root int) error {
 			continue
 		}
 		if tmp == nil {
-			tmp = alloc(len(src))
+			tmp = k.alloc(len(src))
 			if k.rank == root && !overlapsPartly(dst, src) {
 				acc = dst
 			} else {
-				acc = alloc(len(src))
+				acc = k.alloc(len(src))
 			}
 			copy(acc, src)
 		}

@@ -7,9 +7,9 @@ package collectives
 // about n bytes (the root receives about n), in 2 log2(q) rounds.
 func reduceRabenseifner(k *call, dst, src []byte, root int) error {
 	f := foldOf(k.rank, k.size)
-	acc := alloc(len(src))
+	acc := k.alloc(len(src))
 	copy(acc, src)
-	tmp := alloc(len(src))
+	tmp := k.alloc(len(src))
 	if err := foldReduce(k, f, acc, tmp); err != nil {
 		return err
 	}

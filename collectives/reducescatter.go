@@ -59,7 +59,7 @@ func reduceScatter[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []
 	}
 	return k.run(sig, func() error {
 		if alg == Ring {
-			return reduceScatterRing(k, d, clone(s), off)
+			return reduceScatterRing(k, d, k.clone(s), off)
 		}
 		return reduceScatterBinomial(k, d, s, off)
 	})

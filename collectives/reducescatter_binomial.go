@@ -7,7 +7,7 @@ package collectives
 func reduceScatterBinomial(k *call, dst, src []byte, off []int) error {
 	var all []byte
 	if k.rank == 0 {
-		all = alloc(len(src))
+		all = k.alloc(len(src))
 	}
 	if err := reduceBinomial(k, all, src, 0); err != nil {
 		return err

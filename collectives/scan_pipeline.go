@@ -15,12 +15,12 @@ func scanPipeline(k *call, dst, src []byte, exclusive bool) error {
 	}
 	nseg := max(1, (n+seg-1)/seg)
 	part := func(b []byte, s int) []byte { return b[min(s*seg, n):min((s+1)*seg, n)] }
-	in := alloc(n)
+	in := k.alloc(n)
 	var out []byte // the prefix including this rank, sent on
 	switch {
 	case r == p-1:
 	case exclusive:
-		out = alloc(n)
+		out = k.alloc(n)
 	default:
 		out = dst
 	}

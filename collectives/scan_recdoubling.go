@@ -8,9 +8,9 @@ package collectives
 // ranks below (rank 0's dst is left as it was).
 func scanRecDoubling(k *call, dst, src []byte, exclusive bool) error {
 	p, r := k.size, k.rank
-	partial := alloc(len(src))
+	partial := k.alloc(len(src))
 	copy(partial, src)
-	tmp := alloc(len(src))
+	tmp := k.alloc(len(src))
 	have := !exclusive // dst holds something
 	if !exclusive && !same(dst, src) {
 		copy(dst, src)

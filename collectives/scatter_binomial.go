@@ -20,7 +20,7 @@ func scatterBinomial(k *call, dst, src []byte, root int) error {
 	case rel == 0 && root == 0:
 		buf = src
 	case rel == 0:
-		buf = alloc(p * n)
+		buf = k.alloc(p * n)
 		for j := 0; j < p; j++ {
 			r := (j + root) % p
 			copy(buf[j*n:(j+1)*n], src[r*n:(r+1)*n])
@@ -28,7 +28,7 @@ func scatterBinomial(k *call, dst, src []byte, root int) error {
 	case cnt == 1:
 		buf = dst
 	default:
-		buf = alloc(cnt * n)
+		buf = k.alloc(cnt * n)
 	}
 	if rel != 0 {
 		if err := k.recv(buf, (rel-span+root)%p, 0); err != nil {
