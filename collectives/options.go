@@ -13,7 +13,10 @@ type Options struct {
 	// 0 means the default (64 KiB).
 	SegmentSize int
 	// Check chooses how the ranks' arguments are compared (see
-	// MismatchError). The default, CheckAsync, costs no waiting.
+	// MismatchError). The default, CheckAsync, costs no waiting. Every
+	// rank must give the same Check for a call: a rank that skips the
+	// check (CheckOff) while others run it leaves their checks waiting,
+	// and after 64 calls their collectives wait too.
 	Check Check
 }
 
