@@ -41,6 +41,8 @@ type state struct {
 	running  map[uint64]context.CancelFunc // data parts in progress, by call
 	hook     sync.Once
 	checker  *checker
+	abortCtx context.Context // ends when broken is set
+	abort    context.CancelFunc
 }
 
 // drain waits for the outstanding checks, so that closing a communicator
@@ -111,6 +113,7 @@ func (st *state) fail(err error) {
 	if st.broken == nil {
 		st.broken = err
 		close(st.brokenCh)
+		st.abort()
 	}
 	for _, stop := range st.running {
 		stop()
@@ -144,7 +147,11 @@ func newCall(ctx context.Context, c *comm.Comm, name string, esize int, op *redu
 	if len(opts) == 1 {
 		k.opts = opts[0]
 	}
-	k.st = c.Attr(stateKey{}, func() any { return &state{running: map[uint64]context.CancelFunc{}, brokenCh: make(chan struct{})} }).(*state)
+	k.st = c.Attr(stateKey{}, func() any {
+		st := &state{running: map[uint64]context.CancelFunc{}, brokenCh: make(chan struct{})}
+		st.abortCtx, st.abort = context.WithCancel(context.Background())
+		return st
+	}).(*state)
 	k.st.hook.Do(func() {
 		k.st.checker = newChecker(c, k.st.fail)
 		c.OnClose(k.st.drain)
@@ -289,22 +296,38 @@ func (k *call) run1(sig signature, body func() error) error {
 		return err
 	}
 	parent := k.ctx
-	dataCtx, stopData := context.WithCancel(parent)
-	defer stopData()
 	pc := &pendingCheck{seq: k.seq, done: make(chan struct{})}
-	st.mu.Lock()
-	if st.broken != nil {
-		st.mu.Unlock()
-		return st.broken
-	}
-	st.checks = append(st.checks, pc)
-	st.running[k.seq] = stopData
-	st.mu.Unlock()
-	defer func() {
+	var dataCtx context.Context
+	if parent.Done() == nil {
+		// A context that never ends (Background): the data part only
+		// needs stopping on a disagreement, which the state's own
+		// context does for every call at once, without a per-call one.
+		dataCtx = st.abortCtx
 		st.mu.Lock()
-		delete(st.running, k.seq)
+		if st.broken != nil {
+			st.mu.Unlock()
+			return st.broken
+		}
+		st.checks = append(st.checks, pc)
 		st.mu.Unlock()
-	}()
+	} else {
+		var stopData context.CancelFunc
+		dataCtx, stopData = context.WithCancel(parent)
+		defer stopData()
+		st.mu.Lock()
+		if st.broken != nil {
+			st.mu.Unlock()
+			return st.broken
+		}
+		st.checks = append(st.checks, pc)
+		st.running[k.seq] = stopData
+		st.mu.Unlock()
+		defer func() {
+			st.mu.Lock()
+			delete(st.running, k.seq)
+			st.mu.Unlock()
+		}()
+	}
 
 	// The check outlives the call: it ends with its messages, or when
 	// the communicator closes.

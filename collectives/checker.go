@@ -177,11 +177,20 @@ func appendEntry(b []byte, seq uint64, round int, rec []byte) []byte {
 	return append(b, rec...)
 }
 
-// send writes the coalesced entries, one message per destination. Sends
-// are eager; a failed one shows up as a failed receive at the peer.
+// maxEntries caps the entries of one check message (and so the receive
+// buffer): 128 entries, 12 KiB.
+const maxEntries = 128
+
+// send writes the coalesced entries, in as few messages per destination
+// as maxEntries allows. Sends are eager; a failed one shows up as a
+// failed receive at the peer.
 func (ch *checker) send(out map[int][]byte) {
 	for dst, b := range out {
-		_ = ch.c.Send(context.Background(), b, dst, checkTag)
+		for len(b) > 0 {
+			n := min(len(b), maxEntries*wireEntryLen)
+			_ = ch.c.Send(context.Background(), b[:n], dst, checkTag)
+			b = b[n:]
+		}
 	}
 }
 
@@ -190,7 +199,7 @@ func (ch *checker) send(out map[int][]byte) {
 // collective until the communicator closes (or a peer is lost), keeping a
 // receive posted: withdrawing one could drop a message being read.
 func (ch *checker) loop() {
-	buf := make([]byte, 2*window*wireEntryLen) // a peer has at most window checks going
+	buf := make([]byte, maxEntries*wireEntryLen)
 	rq := ch.c.Irecv(buf, comm.AnySource, checkTag)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()

@@ -16,7 +16,7 @@ type Options struct {
 	// MismatchError). The default, CheckAsync, costs no waiting. Every
 	// rank must give the same Check for a call: a rank that skips the
 	// check (CheckOff) while others run it leaves their checks waiting,
-	// and after 64 calls their collectives wait too.
+	// and after 1024 calls their collectives wait too.
 	Check Check
 }
 
@@ -31,7 +31,7 @@ const (
 	// the call fail on every rank whose data could not move, and every
 	// later collective call on the communicator fail on every rank; a
 	// Barrier waits for all earlier checks, so it is where every rank is
-	// sure to have learnt. At most 16 checks are outstanding per
+	// sure to have learnt. At most 1024 checks are outstanding per
 	// communicator.
 	CheckAsync Check = iota
 	// CheckSync makes the call return only when its check is done: a
