@@ -329,12 +329,17 @@ func (p *peer) readLoop() {
 }
 
 // tryPump is pump for a goroutine waiting on this peer: it reads only if
-// nobody else is.
+// nobody else is. When another goroutine holds the connection (the
+// reader, mid-message), it yields the P to it: with few Ps a spinning
+// waiter would otherwise keep the reader from running and the payload
+// would pile up in the socket instead of being copied as it arrives.
 func (p *peer) tryPump() {
 	if p.rmu.TryLock() {
 		p.pump()
 		p.rmu.Unlock()
+		return
 	}
+	runtime.Gosched()
 }
 
 // step reads one message (or the goodbye) and reports whether reading
