@@ -12,7 +12,7 @@ import (
 )
 
 // benchCollective times op at 4 ranks in this process over loopback, for
-// a ladder of sizes (8 B to 4 MiB, x4). Rank 0's loop is timed; the other
+// a ladder of sizes (8 B to 2 MiB by x4, then 4 MiB). Rank 0's loop is timed; the other
 // ranks run the same number of calls. Processes started by spmdrun, as
 // users run them, are measured by cmd/spmdbench and
 // bench/coll-vs-openmpi.sh.
@@ -31,7 +31,12 @@ func benchCollective(b *testing.B, op string, o collectives.Options) {
 		}
 		wg.Wait()
 	}()
+	sizes := []int{}
 	for size := 8; size <= 4<<20; size *= 4 {
+		sizes = append(sizes, size)
+	}
+	sizes = append(sizes, 4<<20) // 8 B x4 ends at 2 MiB
+	for _, size := range sizes {
 		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
 			calls := make([]func(context.Context) error, p)
 			for r, c := range comms {

@@ -14,6 +14,12 @@ static long iterations(long size) {
     return n;
 }
 
+/* next size of the ladder, ending with max even when it is not on it */
+static long next(long size, long factor, long max) {
+    long n = size ? size * factor : 1;
+    return (n > max && size < max) ? max : n;
+}
+
 static int rank, np;
 static char *a, *b;
 
@@ -47,7 +53,7 @@ int main(int argc, char **argv) {
     b = calloc(cap, 1);
     if (rank == 0) printf("op,bytes,iterations,avg_us\n");
     for (int o = first; o < argc; o++) {
-        for (long size = minSize; size <= maxSize; size = size ? size * factor : 1) {
+        for (long size = minSize; size <= maxSize; size = next(size, factor, maxSize)) {
             long iters = iterations(size), warm = iters / 10 + 2;
             MPI_Barrier(MPI_COMM_WORLD);
             for (long i = 0; i < warm; i++) call(argv[o], size);

@@ -68,7 +68,7 @@ func run(ops []string, minSize, maxSize, factor int, algName string, csv bool, c
 		}
 	}
 	for _, op := range ops {
-		for size := minSize; size <= maxSize; size = next(size, factor) {
+		for size := minSize; size <= maxSize; size = next(size, factor, maxSize) {
 			call, err := bench.Call(op, c, size, collectives.Options{Algorithm: a, Check: chk})
 			if err != nil {
 				return err
@@ -94,9 +94,15 @@ func run(ops []string, minSize, maxSize, factor int, algName string, csv bool, c
 	return nil
 }
 
-func next(size, factor int) int {
+// next is the next size of the ladder; the ladder ends with max even when
+// max is not on it (8 B x4 ends at 2 MiB, then 4 MiB).
+func next(size, factor, max int) int {
+	n := size * factor
 	if size == 0 {
-		return 1
+		n = 1
 	}
-	return size * factor
+	if n > max && size < max {
+		return max
+	}
+	return n
 }
