@@ -15,20 +15,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}; np=${2:-4}; shift $(( $# > 2 ? 2 : $# ))
 ops=("$@"); [ ${#ops[@]} -gt 0 ] || ops=(allreduce bcast allgather)
-if ! command -v mpicc >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null
-  else
-    echo "install openmpi-bin and libopenmpi-dev first" >&2; exit 1
-  fi
-fi
+. bench/openmpi/lib.sh
+ensure_openmpi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 mpicc -O2 -o "$tmp/coll_ompi" bench/openmpi/coll.c
 go build -o "$tmp/spmdrun" ./cmd/spmdrun
 go build -o "$tmp/spmdbench" ./cmd/spmdbench
-mpiflags=(--mca btl self,tcp -np "$np")
-[ "$(id -u)" = 0 ] && mpiflags+=(--allow-run-as-root)
-[ "$np" -gt "$(nproc)" ] && mpiflags+=(--oversubscribe)
+read -ra mpiflags <<< "$(mpirun_flags "$np" | tr '\n' ' ')"
 for i in $(seq "$rounds"); do
   mpirun "${mpiflags[@]}" "$tmp/coll_ompi" "${ops[@]}" | grep -E '^[a-z]+,[0-9]' > "$tmp/ompi.$i"
   "$tmp/spmdrun" -np "$np" "$tmp/spmdbench" -csv "${ops[@]}" | grep -E '^[a-z]+,[0-9]' > "$tmp/spmd.$i"

@@ -13,20 +13,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
-if ! command -v mpicc >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null
-  else
-    echo "install openmpi-bin and libopenmpi-dev first" >&2; exit 1
-  fi
-fi
+. bench/openmpi/lib.sh
+ensure_openmpi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 mpicc -O2 -o "$tmp/pp_ompi" bench/openmpi/pingpong.c
 go build -o "$tmp/spmdrun" ./cmd/spmdrun
 go build -o "$tmp/pp_spmd" ./examples/pingpong
-root=(); [ "$(id -u)" = 0 ] && root=(--allow-run-as-root)
+read -ra mpiflags <<< "$(mpirun_flags 2 | tr '\n' ' ')"
 for i in $(seq "$rounds"); do
-  mpirun "${root[@]}" -np 2 --mca btl self,tcp "$tmp/pp_ompi" -csv | grep -E '^[0-9]' > "$tmp/ompi.$i"
+  mpirun "${mpiflags[@]}" "$tmp/pp_ompi" -csv | grep -E '^[0-9]' > "$tmp/ompi.$i"
   "$tmp/spmdrun" -np 2 "$tmp/pp_spmd" -csv | grep -E '^[0-9]' > "$tmp/spmd.$i"
 done
 # best (lowest half-RTT) per size over the rounds

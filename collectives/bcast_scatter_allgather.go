@@ -14,12 +14,8 @@ func bcastScatterAllgather(k *call, buf []byte, root int) error {
 	abs := func(r int) int { return (r + root) % p }
 
 	// Binomial scatter: rel receives chunks [rel, rel+lowbit(rel)).
-	span := 1
-	for span < p {
-		span <<= 1
-	}
+	span, _ := subtree(rel, p)
 	if rel != 0 {
-		span = rel & -rel
 		if err := k.recv(buf[lo(rel):lo(min(rel+span, p))], abs(rel-span), 0); err != nil {
 			return err
 		}

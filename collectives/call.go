@@ -432,3 +432,18 @@ func blocks(count, n, esize int) []int {
 	}
 	return off
 }
+
+// subtree describes relative rank rel in a binomial tree of p ranks rooted
+// at 0: its subtree is ranks rel .. rel+span-1 (span is rel's lowest set
+// bit, or the smallest power of two not below p for the root), of which
+// cnt exist.
+func subtree(rel, p int) (span, cnt int) {
+	span = 1
+	for span < p {
+		span <<= 1
+	}
+	if rel != 0 {
+		span = rel & -rel
+	}
+	return span, min(span, p-rel)
+}

@@ -7,14 +7,7 @@ package collectives
 func scatterBinomial(k *call, dst, src []byte, root int) error {
 	p, n := k.size, len(dst)
 	rel := (k.rank - root + p) % p
-	span := 1
-	for span < p {
-		span <<= 1
-	}
-	if rel != 0 {
-		span = rel & -rel
-	}
-	cnt := min(span, p-rel)
+	span, cnt := subtree(rel, p)
 	var buf []byte // the subtree's blocks in relative order
 	switch {
 	case rel == 0 && root == 0:
