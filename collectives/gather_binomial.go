@@ -8,7 +8,7 @@ func gatherBinomial(k *call, dst, src []byte, root int) error {
 	p, n := k.size, len(src)
 	rel := (k.rank - root + p) % p
 	span, cnt := subtree(rel, p)
-	var buf []byte          // the subtree's blocks in relative order
+	var buf []byte // the subtree's blocks in relative order
 	switch {
 	case rel == 0 && root == 0:
 		buf = dst
