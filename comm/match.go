@@ -82,15 +82,16 @@ func (q *queue) takeUnexpected(i int) *message {
 	return m
 }
 
-// fill copies a complete message into a receive and completes it.
+// fill copies a complete message into a receive and completes it. The
+// message is consumed: its buffer goes back to the pool.
 func fill(r *Request, m *message) {
 	st := Status{Source: r.c.commRank(m.src), Tag: m.tag, Len: len(m.data)}
-	if len(m.data) > len(r.buf) {
-		copy(r.buf, m.data)
-		r.complete(st, fmt.Errorf("%w: %d-byte message from rank %d tag %d into a %d-byte buffer", ErrTruncated, len(m.data), st.Source, m.tag, len(r.buf)))
+	copy(r.buf, m.data)
+	putMsgBuf(m.data)
+	if st.Len > len(r.buf) {
+		r.complete(st, fmt.Errorf("%w: %d-byte message from rank %d tag %d into a %d-byte buffer", ErrTruncated, st.Len, st.Source, m.tag, len(r.buf)))
 		return
 	}
-	copy(r.buf, m.data)
 	r.complete(st, nil)
 }
 

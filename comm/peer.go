@@ -380,7 +380,7 @@ func (p *peer) receive(rd *wire.Reader, h wire.Header, scratch []byte) error {
 	r := q.takePosted(p.rank, tag)
 	if r == nil {
 		w.mu.Unlock()
-		data := make([]byte, h.Total)
+		data := getMsgBuf(int(h.Total))
 		if err := p.readFull(rd, data); err != nil {
 			return err
 		}
