@@ -2,6 +2,7 @@ package comm
 
 import (
 	"context"
+	"runtime"
 	"sync/atomic"
 	"time"
 )
@@ -92,6 +93,11 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 			p.tryPump()
 			if r.w.cfg.SpinYield {
 				yield()
+			} else {
+				// Let other goroutines (another rank of an in-process
+				// job, the goroutine that will send what we wait for)
+				// have the P; returns at once when none is runnable.
+				runtime.Gosched()
 			}
 			if i%16 == 0 && (time.Since(start) > r.w.cfg.SpinWait || ctx.Err() != nil) {
 				break
