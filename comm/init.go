@@ -18,15 +18,22 @@ import (
 // the job description, with the job's secret, from the control socket it
 // inherited; a process started on its own is a world of size one, so every
 // program also runs as a plain `go run`.
+//
+// Init uses DefaultConfig with two adjustments from the environment: when
+// the launcher reports more ranks on this host than CPUs (SPMD_LOCAL_SIZE),
+// SpinYield is on; SPMD_SPIN_WAIT (a Go duration such as "200us" or "0")
+// sets SpinWait.
 func Init(ctx context.Context) (*Comm, error) {
 	cfg := DefaultConfig()
 	if n, err := strconv.Atoi(os.Getenv(control.EnvLocalSize)); err == nil && n > runtime.NumCPU() {
 		cfg.SpinYield = true
 	}
 	if s := os.Getenv("SPMD_SPIN_WAIT"); s != "" {
-		if d, err := time.ParseDuration(s); err == nil {
-			cfg.SpinWait = d
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("comm: SPMD_SPIN_WAIT=%q is not a duration such as 200us or 0", s)
 		}
+		cfg.SpinWait = d
 	}
 	return InitConfig(ctx, cfg)
 }
