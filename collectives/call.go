@@ -53,7 +53,7 @@ func (st *state) drain(ctx context.Context) {
 	st.mu.Unlock()
 	st.checker.urgent.Add(1)
 	defer st.checker.urgent.Add(-1)
-	st.checker.poke()
+	st.checker.sendNow()
 	for _, pc := range checks {
 		select {
 		case <-pc.done:
@@ -343,7 +343,7 @@ func (k *call) run1(sig signature, body func() error) error {
 			// Likely a disagreement: wait for the verdict, unless
 			// an earlier call's check already gave one.
 			st.checker.urgent.Add(1)
-			st.checker.poke()
+			st.checker.sendNow()
 			select {
 			case <-pc.done:
 			case <-st.brokenCh:

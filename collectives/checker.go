@@ -15,8 +15,10 @@ import (
 // them: every check is a dissemination (check.go) of its own, but the
 // entries that several checks send to one rank in one round travel in one
 // message, so a burst of small collectives costs little more than one
-// check. One goroutine (loop) sends and receives them, from the
-// communicator's first collective until it closes.
+// check. Entries are sent by whichever goroutine finds a batch due (the
+// caller of a collective, the receiving loop, a timer, a goroutine waiting
+// for a verdict); one goroutine (loop) receives, from the communicator's
+// first collective until it closes. No goroutine is woken just to send.
 //
 // Wire format of a check message: entries of
 //
@@ -31,13 +33,14 @@ type checker struct {
 	active  map[uint64]*checkRun
 	early   map[entryKey][]byte // entries that came before their round
 	outbox  map[int][]byte      // entries to send, by destination
-	running bool
-	wake    chan struct{}
+	queued  int                 // unsent entries
+	sending int                 // batches taken from outbox and being sent
+	timer   *time.Timer         // sends a batch that waited flushAfter
+	armed   bool
 	urgent  atomic.Int32 // goroutines waiting for a verdict
-	since   time.Time    // when the oldest unsent entry was queued
-	queued  int          // unsent entries
-	sending int          // batches taken from outbox and being sent
-	stopped bool         // the communicator is closing: the loop ends
+	running bool         // the receiving loop runs
+	stopCh  chan struct{}
+	stopped bool
 }
 
 // Unsent entries wait for company until a verdict is awaited, flushAfter
@@ -58,7 +61,7 @@ type checkRun struct {
 	seq   uint64
 	op    string
 	round int // the round whose entry we wait for
-	rec   []byte
+	rec   [recordLen]byte
 	pc    *pendingCheck
 }
 
@@ -71,87 +74,114 @@ func newChecker(c *comm.Comm, onFail func(error)) *checker {
 	for d := 1; d < p; d *= 2 {
 		k++
 	}
-	return &checker{onFail: onFail, c: c.Collective(), p: p, r: c.Rank(), k: k, active: map[uint64]*checkRun{}, early: map[entryKey][]byte{}, wake: make(chan struct{}, 1)}
+	ch := &checker{onFail: onFail, c: c.Collective(), p: p, r: c.Rank(), k: k, active: map[uint64]*checkRun{}, early: map[entryKey][]byte{}, stopCh: make(chan struct{})}
+	ch.timer = time.AfterFunc(time.Hour, ch.timed)
+	ch.timer.Stop()
+	return ch
 }
 
 // start begins the check of call seq with this rank's signature; pc is
 // completed with its verdict.
 func (ch *checker) start(seq uint64, op string, sig signature, pc *pendingCheck) {
-	rec := make([]byte, recordLen)
-	binary.LittleEndian.PutUint32(rec, uint32(ch.r))
-	sig.encode(rec[4:entryLen])
-	copy(rec[entryLen:], rec[:entryLen])
-	run := &checkRun{seq: seq, op: op, rec: rec, pc: pc}
+	run := &checkRun{seq: seq, op: op, pc: pc}
+	binary.LittleEndian.PutUint32(run.rec[:], uint32(ch.r))
+	sig.encode(run.rec[4:entryLen])
+	copy(run.rec[entryLen:], run.rec[:entryLen])
 	ch.mu.Lock()
 	ch.active[seq] = run
-	first := ch.queued == 0
-	ch.outbox = ch.advanceLocked(run, ch.outbox)
+	ch.advanceLocked(run)
 	spawn := !ch.running
 	ch.running = true
-	due := ch.queued >= flushAt
+	out := ch.dueLocked()
 	ch.mu.Unlock()
+	ch.sendBatch(out)
 	if spawn {
 		go ch.loop()
-	} else if first || due {
-		ch.poke() // the loop arms its timer for a new batch, or sends
 	}
 }
 
-// stop ends the loop once the communicator's checks are done (drain).
-func (ch *checker) stop() {
-	ch.mu.Lock()
-	ch.stopped = true
-	ch.mu.Unlock()
-	ch.poke()
-}
-
-// flush sends every queued entry now and waits (within ctx) until no
-// batch is being sent, so that nothing of ours is still unsent when the
-// communicator closes.
-func (ch *checker) flush(ctx context.Context) {
-	ch.mu.Lock()
-	out := ch.outbox
-	ch.outbox, ch.queued = nil, 0
-	ch.mu.Unlock()
-	ch.send(out)
-	for ctx.Err() == nil {
-		ch.mu.Lock()
-		idle := ch.queued == 0 && ch.sending == 0
-		ch.mu.Unlock()
-		if idle {
-			return
+// dueLocked takes the outbox if it is due now (a full batch, or a verdict
+// awaited), and otherwise makes sure the timer will send it.
+func (ch *checker) dueLocked() map[int][]byte {
+	if ch.queued == 0 {
+		return nil
+	}
+	if ch.queued < flushAt && ch.urgent.Load() == 0 {
+		if !ch.armed {
+			ch.armed = true
+			ch.timer.Reset(flushAfter)
 		}
-		ch.poke()
-		time.Sleep(50 * time.Microsecond)
+		return nil
 	}
+	return ch.takeLocked()
 }
 
-// advanceLocked sends run's record for its current round and takes in
-// entries that already came, until it must wait or is done. Outgoing
-// entries are appended to out, by destination.
-func (ch *checker) advanceLocked(run *checkRun, out map[int][]byte) map[int][]byte {
+func (ch *checker) takeLocked() map[int][]byte {
+	out := ch.outbox
+	if out != nil {
+		ch.sending++
+	}
+	ch.outbox, ch.queued = nil, 0
+	if ch.armed {
+		ch.armed = false
+		ch.timer.Stop()
+	}
+	return out
+}
+
+// sendBatch sends a batch taken by takeLocked.
+func (ch *checker) sendBatch(out map[int][]byte) {
+	if out == nil {
+		return
+	}
+	ch.send(out)
+	ch.mu.Lock()
+	ch.sending--
+	ch.mu.Unlock()
+}
+
+// timed sends what waited flushAfter.
+func (ch *checker) timed() {
+	ch.mu.Lock()
+	var out map[int][]byte
+	if ch.armed {
+		ch.armed = false
+		out = ch.takeLocked()
+	}
+	ch.mu.Unlock()
+	ch.sendBatch(out)
+}
+
+// sendNow sends whatever is queued (a verdict is awaited).
+func (ch *checker) sendNow() {
+	ch.mu.Lock()
+	out := ch.takeLocked()
+	ch.mu.Unlock()
+	ch.sendBatch(out)
+}
+
+// advanceLocked queues run's record for its current round and takes in
+// entries that already came, until it must wait or is done.
+func (ch *checker) advanceLocked(run *checkRun) {
 	for {
 		if run.round == ch.k {
 			ch.finishLocked(run)
-			return out
+			return
 		}
 		d := 1 << run.round
-		if out == nil {
-			out = map[int][]byte{}
+		if ch.outbox == nil {
+			ch.outbox = map[int][]byte{}
 		}
 		dst := (ch.r + d) % ch.p
-		out[dst] = appendEntry(out[dst], run.seq, run.round, run.rec)
-		if ch.queued == 0 {
-			ch.since = time.Now()
-		}
+		ch.outbox[dst] = appendEntry(ch.outbox[dst], run.seq, run.round, run.rec[:])
 		ch.queued++
 		key := entryKey{run.seq, run.round}
 		in, ok := ch.early[key]
 		if !ok {
-			return out
+			return
 		}
 		delete(ch.early, key)
-		mergeRecord(run.rec, in)
+		mergeRecord(run.rec[:], in)
 		run.round++
 	}
 }
@@ -163,7 +193,7 @@ func (ch *checker) finishLocked(run *checkRun) {
 		run.pc.err = &MismatchError{
 			Op:    run.op,
 			Call:  run.seq,
-			Ranks: [2]int{int(binary.LittleEndian.Uint32(run.rec)), int(binary.LittleEndian.Uint32(run.rec[entryLen:]))},
+			Ranks: [2]int{int(binary.LittleEndian.Uint32(run.rec[:])), int(binary.LittleEndian.Uint32(run.rec[entryLen:]))},
 			a:     decodeSig(lo), b: decodeSig(hi),
 		}
 		ch.onFail(run.pc.err)
@@ -194,53 +224,40 @@ func (ch *checker) send(out map[int][]byte) {
 	}
 }
 
-// loop sends queued entries and receives check messages. Entries queued
-// while it was busy leave together. It runs from the communicator's first
-// collective until the communicator closes (or a peer is lost), keeping a
-// receive posted: withdrawing one could drop a message being read.
+// stop ends the loop once the communicator's checks are done (drain).
+func (ch *checker) stop() {
+	ch.mu.Lock()
+	if !ch.stopped {
+		ch.stopped = true
+		close(ch.stopCh)
+	}
+	ch.mu.Unlock()
+}
+
+// flush sends every queued entry now and waits (within ctx) until no
+// batch is being sent, so that nothing of ours is still unsent when the
+// communicator closes.
+func (ch *checker) flush(ctx context.Context) {
+	ch.sendNow()
+	for ctx.Err() == nil {
+		ch.mu.Lock()
+		idle := ch.queued == 0 && ch.sending == 0
+		ch.mu.Unlock()
+		if idle {
+			return
+		}
+		ch.sendNow()
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
+// loop receives check messages. It keeps a receive posted from the
+// communicator's first collective until it closes (or a peer is lost):
+// withdrawing a receive could drop a message being read.
 func (ch *checker) loop() {
 	buf := make([]byte, maxEntries*wireEntryLen)
 	rq := ch.c.Irecv(buf, comm.AnySource, checkTag)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
 	for {
-		ch.mu.Lock()
-		if ch.stopped && ch.queued == 0 {
-			ch.running = false
-			ch.mu.Unlock()
-			// Every check of ours is done, so no entry is due to us:
-			// withdrawing the receive loses nothing.
-			cancelled, cancel := context.WithCancel(context.Background())
-			cancel()
-			_, _ = rq.Wait(cancelled)
-			return
-		}
-		var out map[int][]byte
-		wait := time.Duration(-1)
-		if ch.queued > 0 {
-			age := time.Since(ch.since)
-			// With no check of ours left, nothing else will come to
-			// share the messages: send now.
-			if ch.urgent.Load() > 0 || age >= flushAfter || ch.queued >= flushAt || len(ch.active) == 0 {
-				out, ch.outbox, ch.queued = ch.outbox, nil, 0
-				ch.sending++
-			} else {
-				wait = flushAfter - age
-			}
-		}
-		ch.mu.Unlock()
-		if out != nil {
-			ch.send(out)
-			ch.mu.Lock()
-			ch.sending--
-			ch.mu.Unlock()
-			continue
-		}
-		var tick <-chan time.Time
-		if wait >= 0 {
-			timer.Reset(wait)
-			tick = timer.C
-		}
 		select {
 		case <-rq.Done():
 			if err := ch.take(buf, rq); err != nil {
@@ -248,14 +265,16 @@ func (ch *checker) loop() {
 				return
 			}
 			rq = ch.c.Irecv(buf, comm.AnySource, checkTag)
-		case <-ch.wake:
-		case <-tick:
-		}
-		if wait >= 0 && !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
+		case <-ch.stopCh:
+			// Every check of ours is done, so no entry is due to us:
+			// withdrawing the receive loses nothing.
+			cancelled, cancel := context.WithCancel(context.Background())
+			cancel()
+			_, _ = rq.Wait(cancelled)
+			ch.mu.Lock()
+			ch.running = false
+			ch.mu.Unlock()
+			return
 		}
 	}
 }
@@ -270,7 +289,6 @@ func (ch *checker) take(buf []byte, rq *comm.Request) error {
 		return err
 	}
 	ch.mu.Lock()
-	defer ch.mu.Unlock()
 	for b := buf[:st.Len]; len(b) > 0; b = b[wireEntryLen:] {
 		seq := binary.LittleEndian.Uint64(b)
 		round := int(b[8])
@@ -279,13 +297,16 @@ func (ch *checker) take(buf []byte, rq *comm.Request) error {
 			continue // not an entry this rank can be sent
 		}
 		if run, ok := ch.active[seq]; ok && run.round == round {
-			mergeRecord(run.rec, rec)
+			mergeRecord(run.rec[:], rec)
 			run.round++
-			ch.outbox = ch.advanceLocked(run, ch.outbox)
+			ch.advanceLocked(run)
 			continue
 		}
 		ch.early[entryKey{seq, round}] = append([]byte(nil), rec...)
 	}
+	out := ch.dueLocked()
+	ch.mu.Unlock()
+	ch.sendBatch(out)
 	return nil
 }
 
@@ -298,19 +319,12 @@ func (ch *checker) await(ctx context.Context, pc *pendingCheck) error {
 	}
 	ch.urgent.Add(1)
 	defer ch.urgent.Add(-1)
-	ch.poke()
+	ch.sendNow()
 	select {
 	case <-pc.done:
 		return pc.err
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-}
-
-func (ch *checker) poke() {
-	select {
-	case ch.wake <- struct{}{}:
-	default:
 	}
 }
 
