@@ -49,7 +49,7 @@ type checker struct {
 // is found.
 const (
 	flushAfter = 500 * time.Microsecond
-	flushAt    = 16
+	flushAt    = 64
 )
 
 type entryKey struct {
