@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/spmd-go/spmd/comm"
@@ -55,10 +56,13 @@ func (st *state) drain(ctx context.Context) {
 	defer st.checker.urgent.Add(-1)
 	st.checker.sendNow()
 	for _, pc := range checks {
-		select {
-		case <-pc.done:
-		case <-ctx.Done():
-			return
+		for !pc.settled() {
+			select {
+			case <-pc.done:
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Millisecond):
+			}
 		}
 	}
 	st.checker.flush(ctx)
@@ -69,6 +73,20 @@ type pendingCheck struct {
 	seq  uint64
 	done chan struct{}
 	err  error
+	// abandoned is set when the call failed for another reason (a lost
+	// peer, the caller's deadline): its check may never finish, and
+	// nobody waits for it.
+	abandoned atomic.Bool
+}
+
+// settled reports whether nobody need wait for pc any more.
+func (pc *pendingCheck) settled() bool {
+	select {
+	case <-pc.done:
+		return true
+	default:
+		return pc.abandoned.Load()
+	}
 }
 
 // harvest looks at the finished checks, waiting for the oldest while more
@@ -82,14 +100,8 @@ func (st *state) harvest(ctx context.Context, keep int) error {
 			st.mu.Unlock()
 			return err
 		}
-		for len(st.checks) > 0 {
-			select {
-			case <-st.checks[0].done:
-				st.checks = st.checks[1:]
-				continue
-			default:
-			}
-			break
+		for len(st.checks) > 0 && st.checks[0].settled() {
+			st.checks = st.checks[1:]
 		}
 		if len(st.checks) <= keep {
 			st.mu.Unlock()
@@ -358,7 +370,8 @@ func (k *call) run1(sig signature, body func() error) error {
 			return err
 		}
 		// A lost peer or the caller's deadline: the check may never
-		// finish; do not wait for it.
+		// finish; do not wait for it, now or at Close.
+		pc.abandoned.Store(true)
 		return err
 	}
 	if mode == CheckSync {
