@@ -6,7 +6,10 @@
 //     `spmdlab up` and laying out addresses in 198.18.0.0/15;
 //   - delayline.go: the emulator's core, which releases each packet
 //     between two regions after that pair's serialization time on a shared
-//     link and its one-way delay, with a bounded queue.
+//     link and its one-way delay, with a bounded queue;
+//   - runner.go: Emulator.Run, which moves packets from a device (the TUN
+//     device in the lab; an in-memory fake in tests) through the emulator
+//     and back, telling regions by address.
 //
 // Still to come (issue 4): the network namespaces, bridges and policy
 // routing, the TUN device that feeds the emulator, per-host tbf caps, an

@@ -1,0 +1,125 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Device is where the emulator takes packets from and gives them back: a
+// TUN device in the lab (each Read returns one IP packet, each Write sends
+// one), or a fake in tests.
+type Device interface {
+	Read(p []byte) (int, error)
+	Write(p []byte) (int, error)
+}
+
+// RunStats counts what Run did.
+type RunStats struct {
+	In, Out      int64 // packets read and written back
+	NotRegional  int64 // not IPv4 between two different known regions: dropped
+	DroppedQueue int64 // lost or dropped for a full queue by the emulator
+}
+
+// Run feeds packets read from dev through e and writes each back when it
+// is due, until ctx ends or dev fails. regions is the number of regions of
+// the plan, for telling a packet's regions by its addresses (RegionOf).
+// Packets within one region never reach the emulator in the lab (the
+// region's bridge carries them); here they are dropped and counted. Run
+// returns when ctx ends, leaving its reader blocked in dev.Read: close dev
+// to end it.
+func (e *Emulator) Run(ctx context.Context, dev Device, regions int) (RunStats, error) {
+	var (
+		mu    sync.Mutex
+		stats RunStats
+		kick  = make(chan struct{}, 1)
+		rerr  = make(chan error, 1)
+	)
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, err := dev.Read(buf)
+			if err != nil {
+				rerr <- err
+				return
+			}
+			pkt := buf[:n]
+			src, dst, ok := ipv4Regions(pkt, regions)
+			mu.Lock()
+			stats.In++
+			switch {
+			case !ok || src == dst:
+				stats.NotRegional++
+			case !e.Submit(time.Now(), src, dst, append([]byte(nil), pkt...)):
+				stats.DroppedQueue++
+			}
+			mu.Unlock()
+			select {
+			case kick <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var out [][]byte
+	for {
+		mu.Lock()
+		now := time.Now()
+		out = e.Due(now, out[:0])
+		next, waiting := e.Next()
+		mu.Unlock()
+		for _, p := range out {
+			if _, err := dev.Write(p); err != nil {
+				return stats, err
+			}
+			mu.Lock()
+			stats.Out++
+			mu.Unlock()
+		}
+		if len(out) > 0 {
+			continue // more may have come due meanwhile
+		}
+		wait := time.Hour
+		if waiting {
+			wait = max(next.Sub(time.Now()), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			mu.Lock()
+			defer mu.Unlock()
+			return stats, nil
+		case err := <-rerr:
+			mu.Lock()
+			defer mu.Unlock()
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			return stats, err
+		case <-kick:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// ipv4Regions returns the regions of an IPv4 packet's source and
+// destination addresses.
+func ipv4Regions(pkt []byte, regions int) (src, dst int, ok bool) {
+	if len(pkt) < 20 || pkt[0]>>4 != 4 {
+		return 0, 0, false
+	}
+	s := netip.AddrFrom4([4]byte(pkt[12:16]))
+	d := netip.AddrFrom4([4]byte(pkt[16:20]))
+	src, dst = RegionOf(s, regions), RegionOf(d, regions)
+	return src, dst, src >= 0 && dst >= 0
+}
