@@ -16,10 +16,3 @@ func sliceOverlap(a, b []byte) bool {
 func same(a, b []byte) bool {
 	return len(a) == len(b) && (len(a) == 0 || unsafe.SliceData(a) == unsafe.SliceData(b))
 }
-
-// clone returns an aligned copy of b.
-func clone(b []byte) []byte {
-	c := alloc(len(b))
-	copy(c, b)
-	return c
-}

@@ -2,6 +2,7 @@ package collectives
 
 import (
 	"context"
+	"github.com/spmd-go/spmd/internal/bufpool"
 
 	"github.com/spmd-go/spmd/comm"
 )
@@ -62,7 +63,7 @@ func Allgatherv[T comm.Number](ctx context.Context, c *comm.Comm, dst []T, count
 	off, packed := l.packed()
 	buf := d
 	if !packed {
-		buf = alloc(total)
+		buf = bufpool.Alloc(total)
 		off = make([]int, k.size+1)
 		for r := 0; r < k.size; r++ {
 			off[r+1] = off[r] + l.end[r] - l.start[r]

@@ -27,7 +27,7 @@ func Alltoall[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, op
 		return err
 	}
 	if same(d, s) && alg != Bruck {
-		s = clone(s)
+		s = k.clone(s)
 	}
 	return k.run(e.sig(k, kAlltoall, -1, len(src)/k.size), func() error {
 		switch alg {
@@ -59,7 +59,7 @@ func Alltoallv[T comm.Number](ctx context.Context, c *comm.Comm, dst []T, rcount
 	}
 	d, s := raw(dst), raw(src)
 	if sliceOverlap(d, s) {
-		s = clone(s)
+		s = k.clone(s)
 	}
 	return k.run(e.sig(k, kAlltoallv, -1, -1), func() error {
 		if alg == Pairwise {

@@ -14,10 +14,8 @@ import (
 // returns nil means every earlier collective call on c agreed.
 func Barrier(ctx context.Context, c *comm.Comm, opts ...Options) error {
 	k := newCall(ctx, c, "Barrier", 1, nil, opts)
-	if k.opts.Algorithm != Auto {
-		if err := algorithmFor(kBarrier, k.opts.Algorithm); err != nil {
-			return err
-		}
+	if _, err := k.choose(kBarrier, func() Algorithm { return Dissemination }); err != nil {
+		return err
 	}
 	if k.size == 1 {
 		return nil

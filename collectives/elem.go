@@ -28,3 +28,22 @@ func raw[T any](s []T) []byte {
 	var z T
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(z)))
 }
+
+// elemInfo is an element type's kind and size.
+type elemInfo struct {
+	kind  uint8
+	esize uint16
+}
+
+func sigElem[T any]() elemInfo {
+	k, s := elemOf[T]()
+	return elemInfo{k, s}
+}
+
+func (e elemInfo) sig(k *call, kind uint8, root, count int) signature {
+	s := signature{kind: kind, elem: e.kind, esize: e.esize, root: int32(root), count: int64(count), alg: uint8(k.opts.Algorithm), seg: int64(k.opts.SegmentSize)}
+	if k.op != nil {
+		s.op = k.op.id
+	}
+	return s
+}

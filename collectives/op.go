@@ -171,17 +171,30 @@ func lorOf[E integer](d, s []byte) {
 	}
 }
 
-// intFns returns the op's function for integer kind E.
-func intFns[E integer](id uint32) func(d, s []byte) {
+// numberFns, orderedFns and intFns return op's function for element
+// kind E, or nil; each adds the ops its kinds have to the previous one.
+func numberFns[E number](id uint32) func(d, s []byte) {
 	switch id {
 	case Sum.id:
 		return sumOf[E]
 	case Prod.id:
 		return prodOf[E]
+	}
+	return nil
+}
+
+func orderedFns[E Real](id uint32) func(d, s []byte) {
+	switch id {
 	case Min.id:
 		return minOf[E]
 	case Max.id:
 		return maxOf[E]
+	}
+	return numberFns[E](id)
+}
+
+func intFns[E integer](id uint32) func(d, s []byte) {
+	switch id {
 	case BAnd.id:
 		return bandOf[E]
 	case BOr.id:
@@ -193,31 +206,7 @@ func intFns[E integer](id uint32) func(d, s []byte) {
 	case LOr.id:
 		return lorOf[E]
 	}
-	return nil
-}
-
-func floatFns[E ~float32 | ~float64](id uint32) func(d, s []byte) {
-	switch id {
-	case Sum.id:
-		return sumOf[E]
-	case Prod.id:
-		return prodOf[E]
-	case Min.id:
-		return minOf[E]
-	case Max.id:
-		return maxOf[E]
-	}
-	return nil
-}
-
-func complexFns[E ~complex64 | ~complex128](id uint32) func(d, s []byte) {
-	switch id {
-	case Sum.id:
-		return sumOf[E]
-	case Prod.id:
-		return prodOf[E]
-	}
-	return nil
+	return orderedFns[E](id)
 }
 
 // float64 sums and products go through gonum's assembly kernels.
@@ -265,7 +254,7 @@ func bind[T comm.Number](op Op, opname string) (*reducer, error) {
 	case reflect.Uintptr:
 		fn = intFns[uintptr](op.id)
 	case reflect.Float32:
-		fn = floatFns[float32](op.id)
+		fn = orderedFns[float32](op.id)
 	case reflect.Float64:
 		switch op.id {
 		case Sum.id:
@@ -273,12 +262,12 @@ func bind[T comm.Number](op Op, opname string) (*reducer, error) {
 		case Prod.id:
 			fn = prodFloat64
 		default:
-			fn = floatFns[float64](op.id)
+			fn = orderedFns[float64](op.id)
 		}
 	case reflect.Complex64:
-		fn = complexFns[complex64](op.id)
+		fn = numberFns[complex64](op.id)
 	case reflect.Complex128:
-		fn = complexFns[complex128](op.id)
+		fn = numberFns[complex128](op.id)
 	}
 	if fn == nil {
 		return nil, fmt.Errorf("collectives: %s: %s is not defined for %v", opname, op.name, reflect.TypeFor[T]())

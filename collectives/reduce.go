@@ -30,25 +30,6 @@ func ReduceLoc[T Real](ctx context.Context, c *comm.Comm, dst, src []Loc[T], op 
 	return reduce(ctx, c, raw(dst), raw(src), len(src), red, root, sigElem[Loc[T]](), opts)
 }
 
-// elemInfo is an element type's kind and size.
-type elemInfo struct {
-	kind  uint8
-	esize uint16
-}
-
-func sigElem[T any]() elemInfo {
-	k, s := elemOf[T]()
-	return elemInfo{k, s}
-}
-
-func (e elemInfo) sig(k *call, kind uint8, root, count int) signature {
-	s := signature{kind: kind, elem: e.kind, esize: e.esize, root: int32(root), count: int64(count), alg: uint8(k.opts.Algorithm), seg: int64(k.opts.SegmentSize)}
-	if k.op != nil {
-		s.op = k.op.id
-	}
-	return s
-}
-
 func reduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, red *reducer, root int, e elemInfo, opts []Options) error {
 	checkRoot(c, root, "Reduce")
 	if c.Rank() == root {

@@ -40,12 +40,6 @@ func scan[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, op Op,
 		return err
 	}
 	exclusive := kind == kExscan
-	if k.size == 1 {
-		if !exclusive && !same(d, s) {
-			copy(d, s)
-		}
-		return nil
-	}
 	return k.run(e.sig(k, kind, -1, len(src)), func() error {
 		if alg == Pipeline {
 			return scanPipeline(k, d, s, exclusive)

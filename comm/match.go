@@ -1,6 +1,10 @@
 package comm
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/spmd-go/spmd/internal/bufpool"
+)
 
 // Matching. Every communicator context has a queue of posted receives (in
 // the order they were posted) and a queue of unexpected messages (in the
@@ -87,7 +91,7 @@ func (q *queue) takeUnexpected(i int) *message {
 func fill(r *Request, m *message) {
 	st := Status{Source: r.c.commRank(m.src), Tag: m.tag, Len: len(m.data)}
 	copy(r.buf, m.data)
-	putMsgBuf(m.data)
+	bufpool.Put(m.data)
 	if st.Len > len(r.buf) {
 		r.complete(st, fmt.Errorf("%w: %d-byte message from rank %d tag %d into a %d-byte buffer", ErrTruncated, st.Len, st.Source, m.tag, len(r.buf)))
 		return

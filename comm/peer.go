@@ -3,6 +3,7 @@ package comm
 import (
 	"errors"
 	"fmt"
+	"github.com/spmd-go/spmd/internal/bufpool"
 	"io"
 	"net"
 	"os"
@@ -380,7 +381,7 @@ func (p *peer) receive(rd *wire.Reader, h wire.Header, scratch []byte) error {
 	r := q.takePosted(p.rank, tag)
 	if r == nil {
 		w.mu.Unlock()
-		data := getMsgBuf(int(h.Total))
+		data := bufpool.Get(int(h.Total))
 		if err := p.readFull(rd, data); err != nil {
 			return err
 		}
