@@ -8,7 +8,7 @@ import (
 
 	"github.com/spmd-go/spmd/bench"
 	"github.com/spmd-go/spmd/collectives"
-	"github.com/spmd-go/spmd/comm"
+	"github.com/spmd-go/spmd/comm/commtest"
 )
 
 // benchCollective times op at 4 ranks in this process over loopback, for
@@ -19,18 +19,7 @@ import (
 func benchCollective(b *testing.B, op string, o collectives.Options) {
 	const p = 4
 	ctx := context.Background()
-	comms, err := comm.Local(ctx, p, comm.DefaultConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		var wg sync.WaitGroup
-		for _, c := range comms {
-			wg.Add(1)
-			go func() { defer wg.Done(); c.Close() }()
-		}
-		wg.Wait()
-	}()
+	comms := commtest.Start(b, p)
 	sizes := []int{}
 	for size := 8; size <= 4<<20; size *= 4 {
 		sizes = append(sizes, size)
@@ -40,6 +29,7 @@ func benchCollective(b *testing.B, op string, o collectives.Options) {
 		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
 			calls := make([]func(context.Context) error, p)
 			for r, c := range comms {
+				var err error
 				if calls[r], err = bench.Call(op, c, size, o); err != nil {
 					b.Fatal(err)
 				}

@@ -3,10 +3,9 @@ package comm_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 
-	"github.com/spmd-go/spmd/comm"
+	"github.com/spmd-go/spmd/comm/commtest"
 )
 
 // BenchmarkPingPong bounces a message between two ranks of one process
@@ -15,18 +14,7 @@ import (
 // measured by examples/pingpong and bench/pingpong-vs-openmpi.sh.
 func BenchmarkPingPong(b *testing.B) {
 	ctx := context.Background()
-	comms, err := comm.Local(ctx, 2, comm.DefaultConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		var wg sync.WaitGroup
-		for _, c := range comms {
-			wg.Add(1)
-			go func() { defer wg.Done(); c.Close() }()
-		}
-		wg.Wait()
-	}()
+	comms := commtest.Start(b, 2)
 	for size := 1; size <= 4<<20; size *= 4 {
 		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
 			bufs := [][]byte{make([]byte, size), make([]byte, size)}

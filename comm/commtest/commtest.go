@@ -61,3 +61,24 @@ func RunErr(ctx context.Context, n int, f func(ctx context.Context, c *comm.Comm
 	}
 	return errors.Join(all...)
 }
+
+// Start starts n ranks in this process and returns their world
+// communicators, for benchmarks and tests that drive the ranks
+// themselves. They are closed (all at once, so that every goodbye is
+// answered) when tb's test ends.
+func Start(tb testing.TB, n int) []*comm.Comm {
+	tb.Helper()
+	comms, err := comm.Local(context.Background(), n, comm.DefaultConfig())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		var wg sync.WaitGroup
+		for _, c := range comms {
+			wg.Add(1)
+			go func() { defer wg.Done(); c.Close() }()
+		}
+		wg.Wait()
+	})
+	return comms
+}
