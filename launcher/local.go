@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -319,9 +320,11 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 	// and wait (briefly) until the kernel has removed it, then let the
 	// output drain.
 	killAll(syscall.SIGKILL)
-	for _, r := range ranks {
-		waitGroupGone(r.pid, time.Second)
+	pgids := make([]int, len(ranks))
+	for i, r := range ranks {
+		pgids[i] = r.pid
 	}
+	waitGroupsGone(pgids, time.Second)
 	drained := make(chan struct{})
 	go func() {
 		for _, r := range ranks {
@@ -483,22 +486,29 @@ func hasEnv(env []string, name string) bool {
 	return false
 }
 
-// waitGroupGone waits up to limit until no live process is left in
-// process group pgid (SIGKILL is delivered asynchronously; zombies, which
+// waitGroupsGone waits up to limit until no live process is left in the
+// process groups pgids (SIGKILL is delivered asynchronously; zombies, which
 // run nothing, wait for their parent or init to reap them).
-func waitGroupGone(pgid int, limit time.Duration) {
+func waitGroupsGone(pgids []int, limit time.Duration) {
 	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if syscall.Kill(-pgid, 0) == syscall.ESRCH || !groupAlive(pgid) {
+	for {
+		var left []int
+		for _, g := range pgids {
+			if syscall.Kill(-g, 0) != syscall.ESRCH {
+				left = append(left, g)
+			}
+		}
+		if len(left) == 0 || !groupsAlive(left) || !time.Now().Before(deadline) {
 			return
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
 }
 
-// groupAlive reports whether a process of group pgid other than a zombie
-// exists, from /proc (true when /proc cannot be read).
-func groupAlive(pgid int) bool {
+// groupsAlive reports whether a process of one of the groups, other than
+// a zombie, exists, from one scan of /proc (true when /proc cannot be
+// read).
+func groupsAlive(pgids []int) bool {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return true
@@ -517,7 +527,7 @@ func groupAlive(pgid int) bool {
 		if len(f) < 3 || f[0] == "Z" {
 			continue
 		}
-		if g, _ := strconv.Atoi(f[2]); g == pgid {
+		if g, _ := strconv.Atoi(f[2]); slices.Contains(pgids, g) {
 			return true
 		}
 	}
