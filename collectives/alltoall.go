@@ -34,9 +34,11 @@ func Alltoall[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, op
 		case Bruck:
 			return alltoallBruck(k, d, s, n)
 		case Linear:
-			return alltoallLinear(k, d, s, packedLayout(k.size, n), packedLayout(k.size, n))
+			l := packedLayout(k.size, n)
+			return alltoallLinear(k, d, s, l, l)
 		}
-		return alltoallPairwise(k, d, s, packedLayout(k.size, n), packedLayout(k.size, n))
+		l := packedLayout(k.size, n)
+		return alltoallPairwise(k, d, s, l, l)
 	})
 }
 
