@@ -2,6 +2,8 @@ package lab
 
 import (
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"time"
 )
 
@@ -108,14 +110,20 @@ func (l *delayLine) pop(now time.Time, dst [][]byte) [][]byte {
 }
 
 // Emulator holds a delay line for each direction of each region pair.
+// Its methods are safe for concurrent use: the lab's control socket
+// changes links and partitions while Run moves packets.
 type Emulator struct {
+	mu    sync.Mutex
 	lines map[[2]int]*delayLine // (src region, dst region)
+	cut   map[int]bool          // partitioned regions
+	// CutDrops counts packets dropped because a region was cut off.
+	cutDrops int64
 }
 
 // NewEmulator makes an emulator for plan's links (each pair in both
 // directions, each direction with its own link).
 func NewEmulator(plan Plan, seed uint64) *Emulator {
-	e := &Emulator{lines: map[[2]int]*delayLine{}}
+	e := &Emulator{lines: map[[2]int]*delayLine{}, cut: map[int]bool{}}
 	for k, spec := range plan.Links {
 		e.lines[[2]int{k[0], k[1]}] = newDelayLine(spec, seed+uint64(k[0]*1000+k[1]))
 		e.lines[[2]int{k[1], k[0]}] = newDelayLine(spec, seed+uint64(k[1]*1000+k[0])+7)
@@ -124,15 +132,26 @@ func NewEmulator(plan Plan, seed uint64) *Emulator {
 }
 
 // Submit offers a packet from region src to region dst at time now. It
-// reports false when there is no link between them or the packet was
-// dropped.
+// reports false when there is no link between them, either region is
+// cut off, or the packet was dropped.
 func (e *Emulator) Submit(now time.Time, src, dst int, pkt []byte) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	l := e.lines[[2]int{src, dst}]
-	return l != nil && l.push(now, pkt)
+	if l == nil {
+		return false
+	}
+	if e.cut[src] || e.cut[dst] {
+		e.cutDrops++
+		return false
+	}
+	return l.push(now, pkt)
 }
 
 // Next returns the earliest time a packet is due, if any waits.
 func (e *Emulator) Next() (time.Time, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	var best time.Time
 	found := false
 	for _, l := range e.lines {
@@ -145,16 +164,78 @@ func (e *Emulator) Next() (time.Time, bool) {
 
 // Due appends to dst every packet due at now.
 func (e *Emulator) Due(now time.Time, dst [][]byte) [][]byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for _, l := range e.lines {
 		dst = l.pop(now, dst)
 	}
 	return dst
 }
 
-// Stats returns packets sent and dropped on the line from src to dst.
-func (e *Emulator) Stats(src, dst int) (sent, dropped int64) {
-	if l := e.lines[[2]int{src, dst}]; l != nil {
-		return l.Sent, l.Dropped
+// LineStats is what one direction of a region pair carried.
+type LineStats struct {
+	Src, Dst             int
+	Sent, Dropped, Bytes int64
+	Spec                 LinkSpec
+}
+
+// Stats returns the counters of every direction of every region pair,
+// and the packets dropped because a region was cut off.
+func (e *Emulator) Stats() (lines []LineStats, cutDrops int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k, l := range e.lines {
+		lines = append(lines, LineStats{k[0], k[1], l.Sent, l.Dropped, l.Bytes, l.spec})
 	}
-	return 0, 0
+	return lines, e.cutDrops
+}
+
+// SetSpec changes both directions between regions a and b from now on.
+// Packets already on the line keep their release times, and the line
+// never reorders, so a shorter delay takes effect once they are out.
+func (e *Emulator) SetSpec(a, b int, spec LinkSpec) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ab, ba := e.lines[[2]int{a, b}], e.lines[[2]int{b, a}]
+	if ab == nil || ba == nil {
+		return false
+	}
+	ab.spec, ba.spec = spec, spec
+	return true
+}
+
+// Spec returns the link between regions a and b.
+func (e *Emulator) Spec(a, b int) (LinkSpec, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	l := e.lines[[2]int{a, b}]
+	if l == nil {
+		return LinkSpec{}, false
+	}
+	return l.spec, true
+}
+
+// SetCut cuts region r off from every other region (on) or heals it.
+// Packets already on a line are still delivered, as they were on the
+// wire.
+func (e *Emulator) SetCut(r int, on bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if on {
+		e.cut[r] = true
+	} else {
+		delete(e.cut, r)
+	}
+}
+
+// Cut reports the regions cut off, in increasing order.
+func (e *Emulator) Cut() []int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []int
+	for r := range e.cut {
+		out = append(out, r)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -33,7 +34,7 @@ type RunStats struct {
 // to end it.
 func (e *Emulator) Run(ctx context.Context, dev Device, regions int) (RunStats, error) {
 	var (
-		mu    sync.Mutex
+		mu    sync.Mutex // guards stats
 		stats RunStats
 		kick  = make(chan struct{}, 1)
 		rerr  = make(chan error, 1)
@@ -48,12 +49,19 @@ func (e *Emulator) Run(ctx context.Context, dev Device, regions int) (RunStats, 
 			}
 			pkt := buf[:n]
 			src, dst, ok := ipv4Regions(pkt, regions)
-			mu.Lock()
-			stats.In++
+			var notRegional, dropped bool
 			switch {
 			case !ok || src == dst:
-				stats.NotRegional++
+				notRegional = true
 			case !e.Submit(time.Now(), src, dst, append([]byte(nil), pkt...)):
+				dropped = true
+			}
+			mu.Lock()
+			stats.In++
+			if notRegional {
+				stats.NotRegional++
+			}
+			if dropped {
 				stats.DroppedQueue++
 			}
 			mu.Unlock()
@@ -67,11 +75,8 @@ func (e *Emulator) Run(ctx context.Context, dev Device, regions int) (RunStats, 
 	defer timer.Stop()
 	var out [][]byte
 	for {
-		mu.Lock()
-		now := time.Now()
-		out = e.Due(now, out[:0])
+		out = e.Due(time.Now(), out[:0])
 		next, waiting := e.Next()
-		mu.Unlock()
 		for _, p := range out {
 			if _, err := dev.Write(p); err != nil {
 				return stats, err
@@ -85,9 +90,22 @@ func (e *Emulator) Run(ctx context.Context, dev Device, regions int) (RunStats, 
 		}
 		wait := time.Hour
 		if waiting {
-			wait = max(next.Sub(time.Now()), 0)
+			wait = next.Sub(time.Now())
 		}
-		timer.Reset(wait)
+		// Go's timers wake up to a millisecond late (the poller waits in
+		// whole milliseconds), which would add up to 2 ms to a round
+		// trip. The last stretch before a packet is due is slept with
+		// nanosleep instead, which wakes within about 100 µs. A packet
+		// that arrives meanwhile cannot be due sooner unless its link's
+		// delay is under fineSleep.
+		if wait <= fineSleep {
+			if wait > 0 {
+				ts := syscall.NsecToTimespec(int64(wait))
+				syscall.Nanosleep(&ts, nil)
+			}
+			continue
+		}
+		timer.Reset(wait - fineSleep)
 		select {
 		case <-ctx.Done():
 			mu.Lock()
@@ -111,6 +129,9 @@ func (e *Emulator) Run(ctx context.Context, dev Device, regions int) (RunStats, 
 		}
 	}
 }
+
+// fineSleep is how long before a packet is due Run stops using Go's timer.
+const fineSleep = 2 * time.Millisecond
 
 // ipv4Regions returns the regions of an IPv4 packet's source and
 // destination addresses.
