@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command spmdlab runs an emulated multi-region cluster on one Linux
 // machine: a network namespace per host, a bridge per region, a WAN
 // emulator between regions, and an sshd per host. See bench/lab and
