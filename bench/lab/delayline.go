@@ -116,8 +116,12 @@ type Emulator struct {
 	mu    sync.Mutex
 	lines map[[2]int]*delayLine // (src region, dst region)
 	cut   map[int]bool          // partitioned regions
-	// CutDrops counts packets dropped because a region was cut off.
-	cutDrops int64
+	cutDrops int64 // packets dropped because a region was cut off
+
+	// HeaderLen is the number of bytes before the IP header in each
+	// packet Run reads (VnetHdrLen on a TUN device with offloads).
+	// Set it before Run.
+	HeaderLen int
 }
 
 // NewEmulator makes an emulator for plan's links (each pair in both

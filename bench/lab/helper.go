@@ -176,11 +176,22 @@ func runEmulator(dir string) error {
 	if err != nil {
 		return err
 	}
-	tun, err := OpenTUN(tunName)
+	// Offloads let whole TCP bursts through as one packet; with random
+	// loss they would drop a burst at a time, so they are off then.
+	offload := true
+	for _, l := range st.Links {
+		if l.Spec.Loss > 0 {
+			offload = false
+		}
+	}
+	tun, err := OpenTUN(tunName, offload)
 	if err != nil {
 		return err
 	}
 	e := NewEmulator(st.plan(), uint64(time.Now().UnixNano()))
+	if offload {
+		e.HeaderLen = VnetHdrLen
+	}
 	os.Remove(st.socket())
 	ln, err := net.Listen("unix", st.socket())
 	if err != nil {
@@ -190,7 +201,7 @@ func runEmulator(dir string) error {
 	go serveControl(ln, e, len(st.Regions))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	fmt.Fprintf(os.Stderr, "spmdlab emulator: pid %d, %d regions, %d links\n", os.Getpid(), len(st.Regions), len(st.Links))
+	fmt.Fprintf(os.Stderr, "spmdlab emulator: pid %d, %d regions, %d links, offloads %v\n", os.Getpid(), len(st.Regions), len(st.Links), offload)
 	stats, err := e.Run(ctx, tun, len(st.Regions))
 	tun.Close()
 	ln.Close()

@@ -40,7 +40,7 @@ func (e *Emulator) Run(ctx context.Context, dev Device, regions int) (RunStats, 
 		rerr  = make(chan error, 1)
 	)
 	go func() {
-		buf := make([]byte, 65536)
+		buf := make([]byte, 65536+e.HeaderLen)
 		for {
 			n, err := dev.Read(buf)
 			if err != nil {
@@ -48,7 +48,7 @@ func (e *Emulator) Run(ctx context.Context, dev Device, regions int) (RunStats, 
 				return
 			}
 			pkt := buf[:n]
-			src, dst, ok := ipv4Regions(pkt, regions)
+			src, dst, ok := ipv4Regions(pkt[min(e.HeaderLen, len(pkt)):], regions)
 			var notRegional, dropped bool
 			switch {
 			case !ok || src == dst:
