@@ -113,10 +113,10 @@ func (l *delayLine) pop(now time.Time, dst [][]byte) [][]byte {
 // Its methods are safe for concurrent use: the lab's control socket
 // changes links and partitions while Run moves packets.
 type Emulator struct {
-	mu    sync.Mutex
-	lines map[[2]int]*delayLine // (src region, dst region)
-	cut   map[int]bool          // partitioned regions
-	cutDrops int64 // packets dropped because a region was cut off
+	mu       sync.Mutex
+	lines    map[[2]int]*delayLine // (src region, dst region)
+	cut      map[int]bool          // partitioned regions
+	cutDrops int64                 // packets dropped because a region was cut off
 
 	// HeaderLen is the number of bytes before the IP header in each
 	// packet Run reads (VnetHdrLen on a TUN device with offloads).
