@@ -75,6 +75,33 @@ func (c *Comm) Host(r int) string {
 	return ""
 }
 
+// RankInfo is one line of the job's rank table.
+type RankInfo struct {
+	Rank      int    // in the communicator
+	WorldRank int    // in the world
+	Host      string // as the launcher knows it; "" when not known
+	Region    string // the host's region label; "" when unlabelled
+	LocalRank int    // rank among the job's ranks on its host; -1 when not known
+}
+
+// Info returns the rank table entry of c's rank r: its host, region and
+// local rank, as the launcher placed it.
+func (c *Comm) Info(r int) RankInfo {
+	c.checkRank(r, "Info")
+	wr := c.group[r]
+	info := RankInfo{Rank: r, WorldRank: wr, LocalRank: -1}
+	if wr < len(c.w.hosts) {
+		info.Host = c.w.hosts[wr]
+	}
+	if wr < len(c.w.regions) {
+		info.Region = c.w.regions[wr]
+	}
+	if wr < len(c.w.localRanks) {
+		info.LocalRank = c.w.localRanks[wr]
+	}
+	return info
+}
+
 // Addr returns the mesh address of c's rank r ("" for this rank in a
 // world of size one).
 func (c *Comm) Addr(r int) string {

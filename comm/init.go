@@ -132,6 +132,12 @@ func join(ctx context.Context, cfg Config, ctl *control.Conn) (*Comm, error) {
 	}
 	w.addrs = table.Addrs
 	w.hosts = table.Hosts
+	if len(table.Regions) == job.Size {
+		w.regions = table.Regions
+	}
+	if len(table.LocalRanks) == job.Size {
+		w.localRanks = table.LocalRanks
+	}
 	if err := w.connect(ctx, ln); err != nil {
 		return nil, err
 	}

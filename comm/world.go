@@ -25,6 +25,10 @@ type world struct {
 	secret []byte
 	addrs  []string
 	hosts  []string
+	// From the launcher's table: each world rank's region ("" when
+	// unlabelled) and rank on its host; nil when not known.
+	regions    []string
+	localRanks []int
 	peers  []*peer // peers[rank] is nil
 
 	waiting atomic.Int32 // goroutines blocked in Wait (readers poll while > 0)

@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -85,13 +84,20 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// rank is one started process.
+// rank is one started process, here or on another host.
 type rank struct {
-	id      int
-	cmd     *exec.Cmd
-	ctl     *control.Conn
-	pid     int
-	outDone sync.WaitGroup
+	id        int
+	localRank int
+	host      string
+	remote    bool
+	cmd       *exec.Cmd     // local ranks only
+	ctl       *control.Conn // local ranks only
+	pid       int
+	outDone   sync.WaitGroup
+	// signal sends sig to the rank's process group; send writes a
+	// control message to the rank.
+	signal func(sig syscall.Signal)
+	send   func(control.Msg) error
 
 	// set by the event loop
 	exited     bool
@@ -106,7 +112,13 @@ type event struct {
 	status syscall.WaitStatus
 	err    error
 	msg    control.Msg
+	// lost is set when a remote rank's host or proxy was lost: the
+	// rank's end is unknown, err says why.
+	lost bool
 }
+
+// ExitLost is the status of a rank whose host was lost (as ssh's 255).
+const ExitLost = 255
 
 const (
 	evExit = iota
@@ -174,7 +186,8 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 		}
 	}
 	for i := 0; i < cfg.NP; i++ {
-		r, err := startRank(i, prog, &cfg, jobID, secret, hostname, stdout, stderr, events, stop)
+		spec := rankSpec{ID: i, LocalRank: i, LocalSize: cfg.NP, Size: cfg.NP, Host: hostname}
+		r, err := startRank(spec, prog, &cfg, jobID, secret, stdout, stderr, events, stop)
 		if err != nil {
 			killAll(syscall.SIGKILL)
 			for _, r := range ranks {
@@ -185,137 +198,8 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 		ranks = append(ranks, r)
 	}
 
-	var sigc chan os.Signal
-	if cfg.HandleSignals {
-		sigc = make(chan os.Signal, 4)
-		signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
-		defer signal.Stop(sigc)
-	}
-	var timeout <-chan time.Time
-	if cfg.Timeout > 0 {
-		t := time.NewTimer(cfg.Timeout)
-		defer t.Stop()
-		timeout = t.C
-	}
-
-	addrs := make([]string, cfg.NP)
-	reported := 0
-	tableSent := false
-	running := cfg.NP
-	var failedRank = -1 // the first rank that failed on its own
-	var abortCode *int
-	var special = -1 // status decided by the launcher (timeout, signal)
-	terminating := false
-	var killTimer <-chan time.Time
-	interrupts := 0
-
-	terminate := func(reason string) {
-		if terminating {
-			return
-		}
-		terminating = true
-		live := 0
-		for _, r := range ranks {
-			if !r.exited {
-				r.terminated = true
-				live++
-				_ = syscall.Kill(-r.pid, syscall.SIGTERM)
-			}
-		}
-		if live > 0 {
-			logf("spmdrun: %s; terminating %d remaining rank(s)\n", reason, live)
-		}
-		killTimer = time.After(cfg.Grace)
-	}
-	// failJoin tells ranks waiting for the table that it will never come.
-	failJoin := func(reason string) {
-		for _, r := range ranks {
-			if !r.exited {
-				_ = r.ctl.Send(control.Msg{Type: control.TypeError, Reason: reason})
-			}
-		}
-	}
-
-	for running > 0 {
-		select {
-		case ev := <-events:
-			r := ranks[ev.rank]
-			switch ev.kind {
-			case evAddr:
-				if tableSent || addrs[ev.rank] != "" {
-					continue
-				}
-				addrs[ev.rank] = ev.msg.Addr
-				reported++
-				if reported == cfg.NP {
-					hosts := make([]string, cfg.NP)
-					for i := range hosts {
-						hosts[i] = hostname
-					}
-					for _, x := range ranks {
-						_ = x.ctl.Send(control.Msg{Type: control.TypeTable, Addrs: addrs, Hosts: hosts})
-					}
-					tableSent = true
-				}
-			case evAbort:
-				if abortCode == nil && !r.terminated {
-					code := ev.msg.Code
-					abortCode = &code
-					logf("spmdrun: rank %d (pid %d) called Abort(%d)\n", r.id, r.pid, code)
-					terminate(fmt.Sprintf("rank %d aborted the job", r.id))
-				}
-			case evExit:
-				running--
-				r.exited = true
-				r.status, r.why = describe(ev.status, ev.err)
-				if !tableSent && addrs[r.id] == "" {
-					failJoin(fmt.Sprintf("rank %d %s before joining the job", r.id, r.why))
-				}
-				if r.status != 0 && !r.terminated {
-					logf("spmdrun: rank %d (pid %d) on %s %s\n", r.id, r.pid, hostname, r.why)
-					if failedRank < 0 || r.id < failedRank {
-						failedRank = r.id
-					}
-					terminate(fmt.Sprintf("rank %d failed", r.id))
-				}
-			}
-		case s := <-sigc:
-			interrupts++
-			sig := s.(syscall.Signal)
-			if interrupts == 1 {
-				if special < 0 {
-					special = 128 + int(sig)
-				}
-				logf("spmdrun: got %v; forwarding it to the ranks (again to kill them)\n", sig)
-				for _, r := range ranks {
-					if !r.exited {
-						r.terminated = true
-						_ = syscall.Kill(-r.pid, sig)
-					}
-				}
-			} else {
-				logf("spmdrun: got %v again; killing the ranks\n", sig)
-				killAll(syscall.SIGKILL)
-			}
-		case <-timeout:
-			special = ExitTimeout
-			logf("spmdrun: job timed out after %v\n", cfg.Timeout)
-			terminate("timeout")
-		case <-ctx.Done():
-			if special < 0 {
-				special = ExitLaunch
-			}
-			terminate(ctx.Err().Error())
-			ctx = context.Background()
-		case <-killTimer:
-			for _, r := range ranks {
-				if !r.exited {
-					logf("spmdrun: rank %d (pid %d) still running %v after SIGTERM; killing it\n", r.id, r.pid, cfg.Grace)
-					_ = syscall.Kill(-r.pid, syscall.SIGKILL)
-				}
-			}
-		}
-	}
+	j := &job{cfg: &cfg, ranks: ranks, events: events, logf: logf}
+	code := j.run(ctx)
 	// Every rank has exited: take down anything they left in their groups
 	// and wait (briefly) until the kernel has removed it, then let the
 	// output drain.
@@ -325,6 +209,15 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 		pgids[i] = r.pid
 	}
 	waitGroupsGone(pgids, time.Second)
+	drainOutput(ranks, logf)
+	for _, r := range ranks {
+		r.ctl.Close()
+	}
+	return code, nil
+}
+
+// drainOutput waits up to 5 s for the ranks' output to be forwarded.
+func drainOutput(ranks []*rank, logf func(string, ...any)) {
 	drained := make(chan struct{})
 	go func() {
 		for _, r := range ranks {
@@ -337,19 +230,6 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 	case <-time.After(5 * time.Second):
 		logf("spmdrun: output of the ranks did not close; some of it may be missing\n")
 	}
-	for _, r := range ranks {
-		r.ctl.Close()
-	}
-
-	switch {
-	case abortCode != nil:
-		return *abortCode, nil
-	case failedRank >= 0:
-		return ranks[failedRank].status, nil
-	case special >= 0:
-		return special, nil
-	}
-	return 0, nil
 }
 
 // describe turns a wait status into the rank's exit code and a phrase.
@@ -368,7 +248,17 @@ func describe(ws syscall.WaitStatus, err error) (int, string) {
 	return ExitLaunch, "ended in an unknown way"
 }
 
-func startRank(id int, prog string, cfg *Config, jobID [16]byte, secret []byte, hostname string, stdout, stderr *lineWriter, events chan<- event, stop <-chan struct{}) (*rank, error) {
+// rankSpec is who a rank is in its job.
+type rankSpec struct {
+	ID, LocalRank, LocalSize, Size int
+	Host                           string
+}
+
+// startRank starts one rank of cfg's program on this machine with its
+// control socket; its output goes to stdout and stderr (prefixed when
+// cfg.TagOutput), and its address, abort and exit to events.
+func startRank(spec rankSpec, prog string, cfg *Config, jobID [16]byte, secret []byte, stdout, stderr *lineWriter, events chan<- event, stop <-chan struct{}) (*rank, error) {
+	id := spec.ID
 	post := func(ev event) bool {
 		select {
 		case events <- ev:
@@ -394,14 +284,14 @@ func startRank(id int, prog string, cfg *Config, jobID [16]byte, secret []byte, 
 	cmd.Env = append(cmd.Env,
 		control.EnvFD+"=3",
 		control.EnvRank+"="+strconv.Itoa(id),
-		control.EnvSize+"="+strconv.Itoa(cfg.NP),
-		control.EnvLocalRank+"="+strconv.Itoa(id),
-		control.EnvLocalSize+"="+strconv.Itoa(cfg.NP),
+		control.EnvSize+"="+strconv.Itoa(spec.Size),
+		control.EnvLocalRank+"="+strconv.Itoa(spec.LocalRank),
+		control.EnvLocalSize+"="+strconv.Itoa(spec.LocalSize),
 	)
 	if !hasEnv(cmd.Env, "GOMAXPROCS") {
 		// Share the cores among the host's ranks, as MPI binds ranks to
 		// cores: more Go threads than that only fight over them.
-		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(max(1, runtime.NumCPU()/cfg.NP)))
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(max(1, runtime.NumCPU()/spec.LocalSize)))
 	}
 	cmd.ExtraFiles = []*os.File{theirs}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -412,7 +302,8 @@ func startRank(id int, prog string, cfg *Config, jobID [16]byte, secret []byte, 
 	if cfg.TagOutput {
 		prefix = "[" + strconv.Itoa(id) + "] "
 	}
-	r := &rank{id: id, cmd: cmd, ctl: control.NewConn(conn)}
+	r := &rank{id: id, localRank: spec.LocalRank, host: spec.Host, cmd: cmd, ctl: control.NewConn(conn)}
+	r.send = r.ctl.Send
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		theirs.Close()
@@ -439,6 +330,7 @@ func startRank(id int, prog string, cfg *Config, jobID [16]byte, secret []byte, 
 		return nil, fmt.Errorf("launcher: starting rank %d (%s): %w", id, prog, err)
 	}
 	r.pid = cmd.Process.Pid
+	r.signal = func(sig syscall.Signal) { _ = syscall.Kill(-r.pid, sig) }
 	r.outDone.Add(2)
 	go func() { defer r.outDone.Done(); forward(outR, stdout, prefix); outR.Close() }()
 	go func() { defer r.outDone.Done(); forward(errR, stderr, prefix); errR.Close() }()
@@ -452,7 +344,7 @@ func startRank(id int, prog string, cfg *Config, jobID [16]byte, secret []byte, 
 	}()
 	// The job description goes first; the socket buffer holds it even if
 	// the rank never reads it (a program that does not call comm.Init).
-	if err := r.ctl.Send(control.Msg{Type: control.TypeJob, JobID: jobID[:], Secret: secret, Rank: id, Size: cfg.NP, LocalRank: id, ListenOn: cfg.ListenOn}); err != nil {
+	if err := r.ctl.Send(control.Msg{Type: control.TypeJob, JobID: jobID[:], Secret: secret, Rank: id, Size: spec.Size, LocalRank: spec.LocalRank, LocalSize: spec.LocalSize, ListenOn: cfg.ListenOn}); err != nil {
 		return r, nil // the rank died at once; its exit event tells
 	}
 	go func() {

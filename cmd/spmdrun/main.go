@@ -2,8 +2,10 @@
 //
 //	spmdrun -np 4 ./prog [args]          # four ranks on this machine
 //	spmdrun -np 4 ./examples/sumprimes   # a Go package directory is built first
+//	spmdrun --hostfile hosts -np 6 --preload-binary ./prog   # across hosts, over SSH
 //
-// See the launcher package for exit statuses and signal handling.
+// See the launcher package for exit statuses and signal handling, and
+// hostfile.example for the hostfile forms.
 package main
 
 import (
@@ -14,8 +16,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
 	"github.com/spmd-go/spmd/launcher"
 )
+
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
 
 type envFlag []string
 
@@ -33,25 +46,42 @@ func (e *envFlag) Set(v string) error {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == launcher.ProxyRole {
+		os.Exit(launcher.Proxy(os.Stdin, os.Stdout))
+	}
 	os.Exit(run())
 }
 
 func run() int {
 	fs := flag.NewFlagSet("spmdrun", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: spmdrun -np N [options] program [args...]\n\n")
+		fmt.Fprintf(fs.Output(), "usage: spmdrun [-np N] [--hostfile FILE | -H HOSTS] [options] program [args...]\n\n")
 		fs.PrintDefaults()
 	}
-	var cfg launcher.Config
+	var cfg launcher.HostsConfig
 	var env envFlag
+	var keys, known listFlag
 	var timeout float64
-	fs.IntVar(&cfg.NP, "np", 1, "number of ranks")
-	fs.IntVar(&cfg.NP, "n", 1, "same as -np")
+	var hostfile, hostList, mapBy string
+	fs.IntVar(&cfg.NP, "np", 0, "number of ranks (default: 1 locally; one per slot with hosts)")
+	fs.IntVar(&cfg.NP, "n", 0, "same as -np")
 	fs.Var(&env, "x", "export `NAME[=value]` to every rank (repeatable); NAME alone copies this shell's value")
-	fs.BoolVar(&cfg.TagOutput, "tag-output", false, "prefix every output line with [rank]")
+	fs.BoolVar(&cfg.TagOutput, "tag-output", false, "prefix every output line with [rank] (with hosts: [rank@host])")
 	fs.Float64Var(&timeout, "timeout", 0, "end the job after `S` seconds (exit status 124)")
 	fs.DurationVar(&cfg.Grace, "grace", launcher.DefaultGrace, "time between SIGTERM and SIGKILL when ending ranks")
-	fs.StringVar(&cfg.ListenOn, "listen", "127.0.0.1", "address ranks listen on for the mesh")
+	fs.StringVar(&cfg.ListenOn, "listen", "127.0.0.1", "address ranks listen on for the mesh (local jobs)")
+	fs.StringVar(&hostfile, "hostfile", "", "run on the hosts in `FILE` over SSH (see hostfile.example)")
+	fs.StringVar(&hostList, "H", "", "run on `host[:slots],...` over SSH")
+	fs.IntVar(&cfg.Map.PerHost, "N", 0, "ranks per host")
+	fs.StringVar(&mapBy, "map-by", "slot", "place ranks by `slot` (fill each host) or node (round-robin)")
+	fs.BoolVar(&cfg.Map.Oversubscribe, "oversubscribe", false, "allow more ranks than slots (up to max_slots)")
+	fs.Var(&keys, "i", "SSH private key `FILE` (repeatable; default: ssh-agent, then ~/.ssh/id_*)")
+	fs.Var(&known, "known-hosts", "known hosts `FILE` (repeatable; default ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts)")
+	fs.BoolVar(&cfg.SSH.AcceptNew, "accept-new-hostkeys", false, "record the keys of hosts not yet known (a changed key is always refused)")
+	fs.StringVar(&cfg.SSH.Jump, "jump", "", "reach the hosts through the bastion `[user@]host[:port]`")
+	fs.StringVar(&cfg.SSH.User, "ssh-user", "", "SSH user for hosts without user@ (default: yours)")
+	fs.BoolVar(&cfg.Preload, "preload-binary", false, "copy the program into each host's cache (~/.cache/spmd) instead of expecting it at the same path")
+	fs.StringVar(&cfg.MeshNet, "mesh-net", "", "ranks listen on their host's address in this `CIDR` or on this interface")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
@@ -65,9 +95,83 @@ func run() int {
 	cfg.Timeout = time.Duration(timeout * float64(time.Second))
 	cfg.Stdin = os.Stdin
 	cfg.HandleSignals = true
-	code, err := launcher.Run(context.Background(), cfg)
+	fail := func(err error) int {
+		fmt.Fprintf(os.Stderr, "spmdrun: %v\n", err)
+		return launcher.ExitLaunch
+	}
+	switch {
+	case hostfile != "" && hostList != "":
+		return fail(fmt.Errorf("give --hostfile or -H, not both"))
+	case hostfile != "":
+		f, err := os.Open(hostfile)
+		if err != nil {
+			return fail(err)
+		}
+		cfg.Hosts, err = launcher.ParseHostfile(hostfile, f)
+		f.Close()
+		if err != nil {
+			return fail(err)
+		}
+	case hostList != "":
+		var err error
+		if cfg.Hosts, err = launcher.ParseHostList(hostList); err != nil {
+			return fail(err)
+		}
+	}
+	var code int
+	var err error
+	if cfg.Hosts == nil {
+		if cfg.Map.PerHost > 0 || mapBy != "slot" || cfg.Preload || len(keys) > 0 || cfg.SSH.Jump != "" {
+			return fail(fmt.Errorf("-N, --map-by, --preload-binary, -i and --jump need hosts (--hostfile or -H)"))
+		}
+		if cfg.NP == 0 {
+			cfg.NP = 1
+		}
+		code, err = launcher.Run(context.Background(), cfg.Config)
+	} else {
+		switch mapBy {
+		case "slot":
+		case "node":
+			cfg.Map.ByNode = true
+		default:
+			return fail(fmt.Errorf("--map-by %q: want slot or node", mapBy))
+		}
+		cfg.Map.NP = cfg.NP
+		cfg.SSH.KeyFiles = keys
+		cfg.SSH.KnownHosts = known
+		if term.IsTerminal(int(os.Stderr.Fd())) {
+			cfg.Progress = &termProgress{}
+		}
+		code, err = launcher.RunHosts(context.Background(), cfg)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "spmdrun: %v\n", err)
 	}
 	return code
+}
+
+// termProgress draws staging progress on the terminal (standard error).
+type termProgress struct {
+	bar *progressbar.ProgressBar
+}
+
+func (p *termProgress) Step(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "spmdrun: "+format+"\n", args...)
+}
+
+func (p *termProgress) Stage(total int64) func(int64) {
+	p.bar = progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetDescription("spmdrun: staging"),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	return func(n int64) { _ = p.bar.Add64(n) }
+}
+
+func (p *termProgress) Done() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
 }

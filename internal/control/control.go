@@ -47,6 +47,11 @@ type Msg struct {
 	Code      int      `json:"code,omitempty"`
 	Reason    string   `json:"reason,omitempty"`
 	LocalRank int      `json:"local_rank,omitempty"`
+	// In the table: each rank's region ("" for none) and rank on its
+	// host.
+	Regions    []string `json:"regions,omitempty"`
+	LocalRanks []int    `json:"local_ranks,omitempty"`
+	LocalSize  int      `json:"local_size,omitempty"`
 }
 
 // String describes m without its secret, for logs and errors.

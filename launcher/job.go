@@ -1,0 +1,193 @@
+package launcher
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spmd-go/spmd/internal/control"
+)
+
+// job is the event loop shared by local and remote jobs: it collects the
+// ranks' addresses and sends the table, turns endings, aborts, signals
+// and the timeout into terminations, and decides the exit status. A rank
+// is reached only through its signal and send functions, which act on a
+// local process group or go through a host's proxy.
+type job struct {
+	cfg    *Config
+	ranks  []*rank
+	events chan event
+	logf   func(format string, args ...any)
+	// regions labels each rank's host; nil when no host has one.
+	regions []string
+}
+
+// label names a rank in messages: "3", or "3@host" when it is remote.
+func (r *rank) label() string {
+	if r.remote {
+		return strconv.Itoa(r.id) + "@" + r.host
+	}
+	return strconv.Itoa(r.id)
+}
+
+// table is the address table every rank gets once all have reported.
+func (j *job) table(addrs []string) control.Msg {
+	hosts := make([]string, len(j.ranks))
+	local := make([]int, len(j.ranks))
+	for i, r := range j.ranks {
+		hosts[i] = r.host
+		local[i] = r.localRank
+	}
+	return control.Msg{Type: control.TypeTable, Addrs: addrs, Hosts: hosts, Regions: j.regions, LocalRanks: local}
+}
+
+// run runs the loop until every rank has ended and returns the job's exit
+// status.
+func (j *job) run(ctx context.Context) int {
+	var sigc chan os.Signal
+	if j.cfg.HandleSignals {
+		sigc = make(chan os.Signal, 4)
+		signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
+		defer signal.Stop(sigc)
+	}
+	var timeout <-chan time.Time
+	if j.cfg.Timeout > 0 {
+		t := time.NewTimer(j.cfg.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+
+	addrs := make([]string, j.cfg.NP)
+	reported := 0
+	tableSent := false
+	running := j.cfg.NP
+	var failedRank = -1 // the first rank that failed on its own
+	var abortCode *int
+	var special = -1 // status decided by the launcher (timeout, signal)
+	terminating := false
+	var killTimer <-chan time.Time
+	interrupts := 0
+
+	terminate := func(reason string) {
+		if terminating {
+			return
+		}
+		terminating = true
+		live := 0
+		for _, r := range j.ranks {
+			if !r.exited {
+				r.terminated = true
+				live++
+				r.signal(syscall.SIGTERM)
+			}
+		}
+		if live > 0 {
+			j.logf("spmdrun: %s; terminating %d remaining rank(s)\n", reason, live)
+		}
+		killTimer = time.After(j.cfg.Grace)
+	}
+	// failJoin tells j.ranks waiting for the table that it will never come.
+	failJoin := func(reason string) {
+		for _, r := range j.ranks {
+			if !r.exited {
+				_ = r.send(control.Msg{Type: control.TypeError, Reason: reason})
+			}
+		}
+	}
+
+	for running > 0 {
+		select {
+		case ev := <-j.events:
+			r := j.ranks[ev.rank]
+			switch ev.kind {
+			case evAddr:
+				if tableSent || addrs[ev.rank] != "" {
+					continue
+				}
+				addrs[ev.rank] = ev.msg.Addr
+				reported++
+				if reported == j.cfg.NP {
+					table := j.table(addrs)
+					for _, x := range j.ranks {
+						_ = x.send(table)
+					}
+					tableSent = true
+				}
+			case evAbort:
+				if abortCode == nil && !r.terminated {
+					code := ev.msg.Code
+					abortCode = &code
+					j.logf("spmdrun: rank %s (pid %d) called Abort(%d)\n", r.label(), r.pid, code)
+					terminate(fmt.Sprintf("rank %d aborted the job", r.id))
+				}
+			case evExit:
+				running--
+				r.exited = true
+				r.status, r.why = describe(ev.status, ev.err)
+				if ev.lost {
+					r.status, r.why = ExitLost, ev.err.Error()
+				}
+				if !tableSent && addrs[r.id] == "" {
+					failJoin(fmt.Sprintf("rank %d %s before joining the job", r.id, r.why))
+				}
+				if r.status != 0 && !r.terminated {
+					j.logf("spmdrun: rank %d (pid %d) on %s %s\n", r.id, r.pid, r.host, r.why)
+					if failedRank < 0 || r.id < failedRank {
+						failedRank = r.id
+					}
+					terminate(fmt.Sprintf("rank %d failed", r.id))
+				}
+			}
+		case s := <-sigc:
+			interrupts++
+			sig := s.(syscall.Signal)
+			if interrupts == 1 {
+				if special < 0 {
+					special = 128 + int(sig)
+				}
+				j.logf("spmdrun: got %v; forwarding it to the ranks (again to kill them)\n", sig)
+				for _, r := range j.ranks {
+					if !r.exited {
+						r.terminated = true
+						r.signal(sig)
+					}
+				}
+			} else {
+				j.logf("spmdrun: got %v again; killing the ranks\n", sig)
+				for _, r := range j.ranks {
+					r.signal(syscall.SIGKILL)
+				}
+			}
+		case <-timeout:
+			special = ExitTimeout
+			j.logf("spmdrun: job timed out after %v\n", j.cfg.Timeout)
+			terminate("timeout")
+		case <-ctx.Done():
+			if special < 0 {
+				special = ExitLaunch
+			}
+			terminate(ctx.Err().Error())
+			ctx = context.Background()
+		case <-killTimer:
+			for _, r := range j.ranks {
+				if !r.exited {
+					j.logf("spmdrun: rank %s (pid %d) still running %v after SIGTERM; killing it\n", r.label(), r.pid, j.cfg.Grace)
+					r.signal(syscall.SIGKILL)
+				}
+			}
+		}
+	}
+	switch {
+	case abortCode != nil:
+		return *abortCode
+	case failedRank >= 0:
+		return j.ranks[failedRank].status
+	case special >= 0:
+		return special
+	}
+	return 0
+}

@@ -1,0 +1,290 @@
+package launcher
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spmd-go/spmd/internal/control"
+)
+
+// ProxyRole is the first argument that makes spmdrun a host's proxy.
+// The launcher starts `spmdrun __proxy` on every host over SSH; the proxy
+// forks the host's ranks and relays their control messages, output and
+// exits over the SSH channel's stdin and stdout, so ranks never connect
+// back to the launcher's machine.
+const ProxyRole = "__proxy"
+
+// proxyMsg is one line between the launcher and a proxy.
+//
+// Launcher to proxy: "job" (first, once), "ctl" (a control message for
+// Rank), "sig" (a signal for Rank, or every rank when Rank is -1), "in"
+// (standard input for rank 0), "in-eof", "ping" (every second).
+//
+// Proxy to launcher: "started" (Rank's PID), "addr" and "abort" (a rank's
+// control message), "out" (a line of Rank's output on FD), "exit" (Rank
+// ended with wait status Status), "fail" (the proxy cannot go on: Err),
+// "done" (every rank has ended and nothing of theirs is left).
+type proxyMsg struct {
+	T      string       `json:"t"`
+	Rank   int          `json:"r,omitempty"`
+	FD     int          `json:"fd,omitempty"`
+	Data   []byte       `json:"d,omitempty"`
+	Sig    int          `json:"sig,omitempty"`
+	Status uint32       `json:"st,omitempty"`
+	PID    int          `json:"pid,omitempty"`
+	Err    string       `json:"err,omitempty"`
+	Ctl    *control.Msg `json:"ctl,omitempty"`
+	Job    *proxyJob    `json:"job,omitempty"`
+}
+
+// proxyJob is what a proxy needs to start its host's ranks. It carries
+// the job's secret, so it travels only over the SSH channel.
+type proxyJob struct {
+	JobID   []byte
+	Secret  []byte
+	Program string
+	Args    []string
+	Env     []string
+	Size    int
+	Ranks   []int  // world ranks on this host; local rank is the index
+	Host    string // the host's name in the job, for the table
+	Listen  string // address or host name ranks listen on
+	MeshNet string // or: a CIDR or interface name to find it by
+	Stdin   bool   // rank 0 is here and gets the launcher's stdin
+}
+
+// proxyIdle is how long a proxy goes on without hearing from the
+// launcher (which pings every second) before it kills its ranks.
+const proxyIdle = 4 * time.Second
+
+// msgConn writes proxy messages one JSON line at a time from many
+// goroutines.
+type msgConn struct {
+	mu  sync.Mutex
+	w   *bufio.Writer
+	enc *json.Encoder
+}
+
+func newMsgConn(w io.Writer) *msgConn {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	return &msgConn{w: bw, enc: json.NewEncoder(bw)}
+}
+
+func (c *msgConn) send(m proxyMsg) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.enc.Encode(m); err != nil {
+		return err
+	}
+	return c.w.Flush()
+}
+
+// outSender is a rank's output stream as the proxy's lineWriter sees it:
+// every line becomes one "out" message.
+type outSender struct {
+	c    *msgConn
+	rank int
+	fd   int
+}
+
+func (o outSender) Write(p []byte) (int, error) {
+	return len(p), o.c.send(proxyMsg{T: "out", Rank: o.rank, FD: o.fd, Data: p})
+}
+
+// Proxy runs the proxy role on standard input and output until its ranks
+// have ended or the launcher is gone, and returns the process's exit
+// status.
+func Proxy(in io.Reader, out io.Writer) int {
+	c := newMsgConn(out)
+	dec := json.NewDecoder(bufio.NewReaderSize(in, 64<<10))
+	var first proxyMsg
+	if err := dec.Decode(&first); err != nil || first.T != "job" || first.Job == nil {
+		fmt.Fprintf(os.Stderr, "spmdrun proxy: no job description (%v): the proxy is started by spmdrun, not by hand\n", err)
+		return 2
+	}
+	pj := first.Job
+	host, _ := os.Hostname()
+	fail := func(format string, args ...any) int {
+		_ = c.send(proxyMsg{T: "fail", Err: fmt.Sprintf(format, args...)})
+		return 1
+	}
+	if fi, err := os.Stat(pj.Program); err != nil {
+		return fail("program %s: %v", pj.Program, err)
+	} else if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return fail("program %s is not an executable file", pj.Program)
+	}
+	listen, err := listenAddr(pj.Listen, pj.MeshNet)
+	if err != nil {
+		return fail("%v", err)
+	}
+	var stdinW *io.PipeWriter
+	cfg := Config{Program: pj.Program, Args: pj.Args, Env: pj.Env, ListenOn: listen}
+	if pj.Stdin {
+		var r *io.PipeReader
+		r, stdinW = io.Pipe()
+		cfg.Stdin = r
+	}
+	events := make(chan event, 4*len(pj.Ranks)+8)
+	stop := make(chan struct{})
+	defer close(stop)
+	var jobID [16]byte
+	copy(jobID[:], pj.JobID)
+	ranks := make([]*rank, 0, len(pj.Ranks))
+	byID := map[int]*rank{}
+	killAll := func() {
+		for _, r := range ranks {
+			r.signal(syscall.SIGKILL)
+		}
+	}
+	for i, id := range pj.Ranks {
+		spec := rankSpec{ID: id, LocalRank: i, LocalSize: len(pj.Ranks), Size: pj.Size, Host: pj.Host}
+		stdout := &lineWriter{w: outSender{c, id, 1}}
+		stderr := &lineWriter{w: outSender{c, id, 2}}
+		r, err := startRank(spec, pj.Program, &cfg, jobID, pj.Secret, stdout, stderr, events, stop)
+		if err != nil {
+			killAll()
+			return fail("on %s: %v", host, err)
+		}
+		ranks = append(ranks, r)
+		byID[id] = r
+		_ = c.send(proxyMsg{T: "started", Rank: id, PID: r.pid})
+	}
+
+	// Messages from the launcher; its end (EOF, error) or silence ends
+	// the job here.
+	fromLauncher := make(chan proxyMsg, 64)
+	gone := make(chan error, 1)
+	go func() {
+		for {
+			var m proxyMsg
+			if err := dec.Decode(&m); err != nil {
+				gone <- err
+				return
+			}
+			fromLauncher <- m
+		}
+	}()
+	idle := time.NewTimer(proxyIdle)
+	defer idle.Stop()
+	running := len(ranks)
+	for running > 0 {
+		select {
+		case ev := <-events:
+			switch ev.kind {
+			case evAddr:
+				m := ev.msg
+				_ = c.send(proxyMsg{T: "addr", Rank: ev.rank, Ctl: &m})
+			case evAbort:
+				m := ev.msg
+				_ = c.send(proxyMsg{T: "abort", Rank: ev.rank, Ctl: &m})
+			case evExit:
+				running--
+				r := byID[ev.rank]
+				r.exited = true
+				m := proxyMsg{T: "exit", Rank: ev.rank, Status: uint32(ev.status)}
+				if ev.err != nil && ev.status == 0 {
+					m.Err = ev.err.Error()
+				}
+				_ = c.send(m)
+			}
+		case m := <-fromLauncher:
+			idle.Reset(proxyIdle)
+			switch m.T {
+			case "ctl":
+				if r := byID[m.Rank]; r != nil && m.Ctl != nil && !r.exited {
+					_ = r.send(*m.Ctl)
+				}
+			case "sig":
+				for _, r := range ranks {
+					if (m.Rank < 0 || r.id == m.Rank) && !r.exited {
+						r.signal(syscall.Signal(m.Sig))
+					}
+				}
+			case "in":
+				if stdinW != nil {
+					_, _ = stdinW.Write(m.Data)
+				}
+			case "in-eof":
+				if stdinW != nil {
+					stdinW.Close()
+				}
+			}
+		case err := <-gone:
+			fmt.Fprintf(os.Stderr, "spmdrun proxy on %s: the launcher is gone (%v); killing %d rank(s)\n", host, err, running)
+			killAll()
+			return 1
+		case <-idle.C:
+			fmt.Fprintf(os.Stderr, "spmdrun proxy on %s: no word from the launcher for %v; killing %d rank(s)\n", host, proxyIdle, running)
+			killAll()
+			return 1
+		}
+	}
+	// As the local launcher: nothing of the job may outlive it.
+	killAll()
+	pgids := make([]int, len(ranks))
+	for i, r := range ranks {
+		pgids[i] = r.pid
+	}
+	waitGroupsGone(pgids, time.Second)
+	drainOutput(ranks, func(f string, a ...any) { fmt.Fprintf(os.Stderr, f, a...) })
+	if stdinW != nil {
+		stdinW.Close()
+	}
+	_ = c.send(proxyMsg{T: "done"})
+	return 0
+}
+
+// listenAddr returns the address ranks listen on: the one named (a host
+// name is resolved here, on the rank's host), or the address of this
+// host in the CIDR or on the interface meshNet names.
+func listenAddr(named, meshNet string) (string, error) {
+	if meshNet == "" {
+		if named == "" {
+			return "", fmt.Errorf("no address to listen on")
+		}
+		return named, nil
+	}
+	if p, err := netip.ParsePrefix(meshNet); err == nil {
+		addrs, err := net.InterfaceAddrs()
+		if err != nil {
+			return "", err
+		}
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(ipn.IP); ok && p.Contains(ip.Unmap()) {
+					return ip.Unmap().String(), nil
+				}
+			}
+		}
+		return "", fmt.Errorf("--mesh-net %s: no address of this host is in it", meshNet)
+	}
+	ifi, err := net.InterfaceByName(meshNet)
+	if err != nil {
+		return "", fmt.Errorf("--mesh-net %s: not a CIDR, and no such interface here", meshNet)
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return "", err
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil {
+			return ipn.IP.String(), nil
+		}
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLinkLocalUnicast() {
+			return ipn.IP.String(), nil
+		}
+	}
+	return "", fmt.Errorf("--mesh-net %s: the interface has no usable address", meshNet)
+}
+
+

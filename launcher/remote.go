@@ -1,0 +1,503 @@
+package launcher
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/spmd-go/spmd/internal/control"
+)
+
+// HostsConfig describes a job across hosts, started over SSH.
+type HostsConfig struct {
+	Config // the program, its arguments and environment, output, timeout, signals
+	Hosts  []Host
+	Map    MapOptions
+	SSH    SSHConfig
+	// Preload copies the program into each host's cache; without it the
+	// program must be at the same path on every host.
+	Preload bool
+	// MeshNet names a CIDR or interface whose address ranks listen on,
+	// instead of their host's name (or addr= attribute).
+	MeshNet string
+	// Progress is told what staging and launch are doing; nil for none.
+	Progress Progress
+}
+
+// Progress is the launcher's report of staging and launch, for a terminal.
+type Progress interface {
+	Stage(total int64) func(n int64) // bytes to copy; returns an adder
+	Step(format string, args ...any)
+	Done()
+}
+
+// hostConn is the launcher's side of one host: its SSH connection, its
+// proxy session and the ranks it runs.
+type hostConn struct {
+	h       Host
+	client  *ssh.Client
+	sftp    *sftp.Client
+	home    string
+	proxy   string // path of spmdrun on the host
+	program string // path of the program on the host
+	ranks   []*rank
+
+	sess    *ssh.Session
+	out     *msgConn
+	started chan error    // the proxy started every rank, or could not
+	ended   chan struct{} // the proxy's output closed
+	mu      sync.Mutex
+	done    bool // the proxy said "done"
+}
+
+// RunHosts runs a job on hosts over SSH and returns its exit status, as
+// Run does for a local job. The error is non-nil only when the job could
+// not be started (status ExitLaunch): an unreachable host, refused
+// authentication, an unknown host key or a missing program are reported
+// with the host's name before any rank starts.
+func RunHosts(ctx context.Context, cfg HostsConfig) (int, error) {
+	placement, err := Map(cfg.Hosts, cfg.Map)
+	if err != nil {
+		return ExitLaunch, err
+	}
+	cfg.NP = len(placement)
+	if err := cfg.validate(); err != nil {
+		return ExitLaunch, err
+	}
+	prog, cleanup, err := programPath(ctx, cfg.Program)
+	if err != nil {
+		return ExitLaunch, err
+	}
+	defer cleanup()
+	self, err := os.Executable()
+	if err != nil {
+		return ExitLaunch, fmt.Errorf("launcher: finding spmdrun's own binary to run as the proxy: %w", err)
+	}
+	selfStage, err := newStaged(self)
+	if err != nil {
+		return ExitLaunch, err
+	}
+	selfStage.name = "spmdrun"
+	var progStage *staged
+	if cfg.Preload {
+		if progStage, err = newStaged(prog); err != nil {
+			return ExitLaunch, err
+		}
+	}
+
+	// The hosts that get ranks, in order, with their ranks.
+	var hosts []*hostConn
+	byIndex := map[int]*hostConn{}
+	ranks := make([]*rank, cfg.NP)
+	for id, hi := range placement {
+		hc := byIndex[hi]
+		if hc == nil {
+			hc = &hostConn{h: cfg.Hosts[hi], started: make(chan error, 1), ended: make(chan struct{})}
+			byIndex[hi] = hc
+			hosts = append(hosts, hc)
+		}
+		r := &rank{id: id, localRank: len(hc.ranks), host: hc.h.Name, remote: true}
+		hc.ranks = append(hc.ranks, r)
+		ranks[id] = r
+	}
+	var regions []string
+	for _, r := range ranks {
+		if hc := byIndex[placement[r.id]]; hc.h.Region != "" {
+			regions = make([]string, cfg.NP)
+			break
+		}
+	}
+	if regions != nil {
+		for id, hi := range placement {
+			regions[id] = cfg.Hosts[hi].Region
+		}
+	}
+
+	d, err := newDialer(cfg.SSH)
+	if err != nil {
+		return ExitLaunch, err
+	}
+	defer d.close()
+	defer func() {
+		for _, hc := range hosts {
+			if hc.sftp != nil {
+				hc.sftp.Close()
+			}
+			if hc.client != nil {
+				hc.client.Close()
+			}
+		}
+	}()
+
+	// Connect, check and stage on every host at once; any failure ends
+	// the job here, before a rank starts.
+	prog0 := cfg.Program
+	var total int64
+	for range hosts {
+		total += selfStage.size
+		if progStage != nil {
+			total += progStage.size
+		}
+	}
+	var add func(int64)
+	if cfg.Progress != nil {
+		cfg.Progress.Step("connecting to %d hosts", len(hosts))
+		add = cfg.Progress.Stage(total)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(hosts))
+	for i, hc := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = hc.prepare(ctx, d, selfStage, progStage, prog, add)
+		}()
+	}
+	wg.Wait()
+	if cfg.Progress != nil {
+		cfg.Progress.Done()
+	}
+	var failed []string
+	for i, err := range errs {
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("  %s: %v", hosts[i].h.Name, err))
+		}
+	}
+	if len(failed) > 0 {
+		return ExitLaunch, fmt.Errorf("launcher: %d of %d hosts cannot run %s:\n%s", len(failed), len(hosts), prog0, strings.Join(failed, "\n"))
+	}
+
+	// Start the proxies.
+	var jobID [16]byte
+	secret := make([]byte, 32)
+	rand.Read(jobID[:])
+	rand.Read(secret)
+	events := make(chan event, 4*cfg.NP+8)
+	stop := make(chan struct{})
+	defer close(stop)
+	stdout := &lineWriter{w: cfg.Stdout}
+	stderr := &lineWriter{w: cfg.Stderr}
+	logw := stderr
+	if cfg.Log != cfg.Stderr {
+		logw = &lineWriter{w: cfg.Log}
+	}
+	logf := func(format string, args ...any) {
+		logw.writeLine([]byte(fmt.Sprintf(format, args...)))
+	}
+	post := func(ev event) {
+		select {
+		case events <- ev:
+		case <-stop:
+		}
+	}
+	for _, hc := range hosts {
+		if err := hc.startProxy(&cfg, jobID, secret, stdout, stderr, logw, post); err != nil {
+			for _, x := range hosts {
+				x.kill()
+			}
+			return ExitLaunch, fmt.Errorf("launcher: %s: starting the proxy: %w", hc.h.Name, err)
+		}
+	}
+	for _, hc := range hosts {
+		if err := <-hc.started; err != nil {
+			for _, x := range hosts {
+				x.kill()
+			}
+			return ExitLaunch, fmt.Errorf("launcher: %s: %w", hc.h.Name, err)
+		}
+	}
+	// Keep the proxies' watchdogs fed; forward stdin to rank 0.
+	pingStop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				for _, hc := range hosts {
+					_ = hc.out.send(proxyMsg{T: "ping"})
+				}
+			case <-pingStop:
+				return
+			}
+		}
+	}()
+	defer close(pingStop)
+	if cfg.Stdin != nil {
+		hc0 := byIndex[placement[0]]
+		go func() {
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := cfg.Stdin.Read(buf)
+				if n > 0 {
+					if hc0.out.send(proxyMsg{T: "in", Data: append([]byte(nil), buf[:n]...)}) != nil {
+						return
+					}
+				}
+				if err != nil {
+					_ = hc0.out.send(proxyMsg{T: "in-eof"})
+					return
+				}
+			}
+		}()
+	}
+
+	j := &job{cfg: &cfg.Config, ranks: ranks, events: events, logf: logf, regions: regions}
+	code := j.run(ctx)
+
+	// Every rank has ended; each proxy cleans up its host and says done.
+	deadline := time.After(10 * time.Second)
+	for _, hc := range hosts {
+		select {
+		case <-hc.ended:
+		case <-deadline:
+			logf("spmdrun: the proxy on %s did not finish; closing its connection (it then kills what is left)\n", hc.h.Name)
+			hc.client.Close()
+		}
+	}
+	return code, nil
+}
+
+// programPath builds a Go package directory, or finds the program.
+func programPath(ctx context.Context, prog string) (string, func(), error) {
+	nop := func() {}
+	if IsPackageDir(prog) {
+		tmp, err := os.MkdirTemp("", "spmdrun-build-")
+		if err != nil {
+			return "", nop, err
+		}
+		p, err := Build(ctx, prog, tmp)
+		if err != nil {
+			os.RemoveAll(tmp)
+			return "", nop, err
+		}
+		return p, func() { os.RemoveAll(tmp) }, nil
+	}
+	if !strings.ContainsRune(prog, '/') {
+		return "", nop, fmt.Errorf("launcher: program %q: give a path (as ./%s or /usr/bin/%s) so that it names the same file on every host", prog, prog, prog)
+	}
+	abs, err := filepath.Abs(prog)
+	if err != nil {
+		return "", nop, err
+	}
+	return abs, nop, nil
+}
+
+// prepare connects to the host, checks its platform, stages spmdrun (the
+// proxy) and, with preload, the program, or checks that the program is
+// there.
+func (hc *hostConn) prepare(ctx context.Context, d *dialer, self, prog *staged, progPath string, add func(int64)) error {
+	c, err := d.dial(ctx, hc.h)
+	if err != nil {
+		return err
+	}
+	hc.client = c
+	uname, err := runRemote(c, "uname -sm")
+	if err != nil {
+		return err
+	}
+	if err := checkPlatform(uname); err != nil {
+		return err
+	}
+	sc, err := sftp.NewClient(c)
+	if err != nil {
+		return fmt.Errorf("sftp: %w (does sshd have the sftp subsystem?)", err)
+	}
+	hc.sftp = sc
+	if hc.home, err = sc.Getwd(); err != nil {
+		return fmt.Errorf("sftp: home directory: %w", err)
+	}
+	if hc.proxy, _, err = self.stageTo(c, sc, hc.home, add); err != nil {
+		return fmt.Errorf("staging spmdrun: %w", err)
+	}
+	if prog != nil {
+		if hc.program, _, err = prog.stageTo(c, sc, hc.home, add); err != nil {
+			return fmt.Errorf("staging the program: %w", err)
+		}
+		return nil
+	}
+	fi, err := sc.Stat(progPath)
+	if err != nil {
+		return fmt.Errorf("program %s: %w (copy it there, or use --preload-binary)", progPath, err)
+	}
+	if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return fmt.Errorf("program %s is not an executable file there", progPath)
+	}
+	hc.program = progPath
+	return nil
+}
+
+// startProxy starts spmdrun's proxy role on the host, sends it the job,
+// and relays what it says to the job's events and outputs.
+func (hc *hostConn) startProxy(cfg *HostsConfig, jobID [16]byte, secret []byte, stdout, stderr, logw *lineWriter, post func(event)) error {
+	sess, err := hc.client.NewSession()
+	if err != nil {
+		return err
+	}
+	in, err := sess.StdinPipe()
+	if err != nil {
+		return err
+	}
+	outp, err := sess.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	errp, err := sess.StderrPipe()
+	if err != nil {
+		return err
+	}
+	if err := sess.Start(quote(hc.proxy) + " " + ProxyRole); err != nil {
+		return err
+	}
+	hc.sess = sess
+	hc.out = newMsgConn(in)
+	ids := make([]int, len(hc.ranks))
+	for i, r := range hc.ranks {
+		ids[i] = r.id
+		r.signal = func(sig syscall.Signal) { _ = hc.out.send(proxyMsg{T: "sig", Rank: r.id, Sig: int(sig)}) }
+		r.send = func(m control.Msg) error { return hc.out.send(proxyMsg{T: "ctl", Rank: r.id, Ctl: &m}) }
+	}
+	listen := hc.h.Addr
+	if listen == "" {
+		listen = hc.h.Name
+	}
+	pj := &proxyJob{JobID: jobID[:], Secret: secret, Program: hc.program, Args: cfg.Args, Env: cfg.Env,
+		Size: cfg.NP, Ranks: ids, Host: hc.h.Name, Listen: listen, MeshNet: cfg.MeshNet,
+		Stdin: cfg.Stdin != nil && ids[0] == 0}
+	if err := hc.out.send(proxyMsg{T: "job", Job: pj}); err != nil {
+		return err
+	}
+	// The proxy's own messages (not its ranks'), prefixed with the host.
+	go func() {
+		sc := bufio.NewScanner(errp)
+		for sc.Scan() {
+			logw.writeLine([]byte(fmt.Sprintf("spmdrun: [proxy@%s] %s\n", hc.h.Name, sc.Text())))
+		}
+	}()
+	go hc.relay(outp, cfg.TagOutput, stdout, stderr, post)
+	return nil
+}
+
+// relay reads the proxy's messages until it ends.
+func (hc *hostConn) relay(outp io.Reader, tag bool, stdout, stderr *lineWriter, post func(event)) {
+	defer close(hc.ended)
+	byID := map[int]*rank{}
+	for _, r := range hc.ranks {
+		byID[r.id] = r
+	}
+	dec := json.NewDecoder(bufio.NewReaderSize(outp, 64<<10))
+	pending := len(hc.ranks) // "started" still to come
+	exited := map[int]bool{}
+	var endErr error
+	for {
+		var m proxyMsg
+		if err := dec.Decode(&m); err != nil {
+			endErr = err
+			break
+		}
+		r := byID[m.Rank]
+		switch m.T {
+		case "started":
+			if r != nil && pending > 0 {
+				r.pid = m.PID
+				if pending--; pending == 0 {
+					hc.started <- nil
+				}
+			}
+		case "fail":
+			if pending > 0 {
+				pending = 0
+				hc.started <- errors.New(m.Err)
+				continue
+			}
+			endErr = errors.New(m.Err)
+		case "out":
+			if r == nil {
+				continue
+			}
+			w := stdout
+			if m.FD == 2 {
+				w = stderr
+			}
+			line := m.Data
+			if tag {
+				line = append([]byte("["+strconv.Itoa(r.id)+"@"+hc.h.Name+"] "), line...)
+				if line[len(line)-1] != '\n' {
+					line = append(line, '\n')
+				}
+			}
+			w.writeLine(line)
+		case "addr", "abort":
+			if r != nil && m.Ctl != nil {
+				kind := evAddr
+				if m.T == "abort" {
+					kind = evAbort
+				}
+				post(event{kind: kind, rank: r.id, msg: *m.Ctl})
+			}
+		case "exit":
+			if r != nil && !exited[r.id] {
+				exited[r.id] = true
+				var err error
+				if m.Err != "" {
+					err = errors.New(m.Err)
+				}
+				post(event{kind: evExit, rank: r.id, status: syscall.WaitStatus(m.Status), err: err})
+			}
+		case "done":
+			hc.mu.Lock()
+			hc.done = true
+			hc.mu.Unlock()
+		}
+	}
+	if pending > 0 {
+		hc.started <- fmt.Errorf("the proxy ended before starting the ranks: %v", endErr)
+		return
+	}
+	hc.mu.Lock()
+	done := hc.done
+	hc.mu.Unlock()
+	if done {
+		return
+	}
+	// The proxy or the host was lost with ranks still running: their
+	// ends are unknown; the job treats them as failed.
+	if endErr == nil || endErr == io.EOF {
+		endErr = errors.New("connection closed")
+	}
+	var left []int
+	for _, r := range hc.ranks {
+		if !exited[r.id] {
+			left = append(left, r.id)
+		}
+	}
+	sort.Ints(left)
+	for _, id := range left {
+		post(event{kind: evExit, rank: id, lost: true, err: fmt.Errorf("was lost with host %s (%v)", hc.h.Name, endErr)})
+	}
+}
+
+// kill ends the host's proxy, which kills its ranks.
+func (hc *hostConn) kill() {
+	if hc.out != nil {
+		_ = hc.out.send(proxyMsg{T: "sig", Rank: -1, Sig: int(syscall.SIGKILL)})
+	}
+	if hc.client != nil {
+		hc.client.Close()
+	}
+}
