@@ -29,7 +29,7 @@ type world struct {
 	// unlabelled) and rank on its host; nil when not known.
 	regions    []string
 	localRanks []int
-	peers  []*peer // peers[rank] is nil
+	peers      []*peer // peers[rank] is nil
 
 	waiting atomic.Int32 // goroutines blocked in Wait (readers poll while > 0)
 

@@ -286,5 +286,3 @@ func listenAddr(named, meshNet string) (string, error) {
 	}
 	return "", fmt.Errorf("--mesh-net %s: the interface has no usable address", meshNet)
 }
-
-
