@@ -3,7 +3,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,39 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spmd-go/spmd/internal/labtest"
 )
-
-// The end-to-end test needs root and these tools; .ci/run installs them
-// and sets SPMD_LAB_REQUIRED=1 so that a machine without them fails
-// instead of skipping.
-var labTools = []struct{ path, pkg string }{
-	{"/usr/sbin/ip", "iproute2"},
-	{"/usr/sbin/tc", "iproute2"},
-	{"/usr/sbin/sshd", "openssh-server"},
-	{"/usr/bin/ssh", "openssh-client"},
-	{"/usr/bin/ping", "iputils-ping"},
-}
-
-func needLab(t *testing.T) {
-	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root (it makes network namespaces)")
-	}
-	for _, tool := range labTools {
-		if _, err := os.Stat(tool.path); err != nil {
-			missing = append(missing, fmt.Sprintf("%s (apt-get install %s)", tool.path, tool.pkg))
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	msg := "the lab's end-to-end test needs " + strings.Join(missing, ", ") + "; .ci/run runs it as root"
-	if os.Getenv("SPMD_LAB_REQUIRED") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
 
 // labCmd runs the built spmdlab with args and returns its combined output
 // and exit code.
@@ -103,14 +72,9 @@ func checkRTT(t *testing.T, bin, host, addr string, oneWay time.Duration) {
 }
 
 func TestLabEndToEnd(t *testing.T) {
-	needLab(t)
-	bin := filepath.Join(t.TempDir(), "spmdlab")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	if _, err := os.Stat("/run/spmdlab.dir"); err == nil {
-		t.Fatal("a lab is already up on this machine: run `spmdlab down` before this test")
-	}
+	labtest.Need(t)
+	labtest.Lock(t)
+	bin := labtest.Build(t)
 	// Not under /tmp or root's home: each host has its own copies.
 	if _, code := labCmd(t, bin, "up", "--regions", "a:1", "--dir", filepath.Join(t.TempDir(), "lab")); code == 0 {
 		t.Fatal("up accepted a directory under /tmp, which hosts cannot see")

@@ -1,0 +1,258 @@
+//go:build linux
+
+package launcher_test
+
+import (
+	"bufio"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/spmd-go/spmd/internal/labtest"
+)
+
+// spmdrun runs the built spmdrun and returns its exit code, stdout and
+// stderr.
+func spmdrun(t *testing.T, bin string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatal(err)
+		}
+		code = ee.ExitCode()
+	}
+	return code, out.String(), errb.String()
+}
+
+var sumLine = regexp.MustCompile(`(?m)^(?:\[[^]]*\] )?(Sum of primes below \d+ is \d+)$`)
+
+func sums(out string) []string {
+	var s []string
+	for _, m := range sumLine.FindAllStringSubmatch(out, -1) {
+		s = append(s, m[1])
+	}
+	return s
+}
+
+// pidOf finds the process of the job with marker that is rank r.
+func pidOf(marker string, r int) int {
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + p.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		vars := strings.Split(string(env), "\x00")
+		hasMarker, hasRank := false, false
+		for _, v := range vars {
+			hasMarker = hasMarker || v == marker
+			hasRank = hasRank || v == "SPMD_RANK="+strconv.Itoa(r)
+		}
+		if hasMarker && hasRank {
+			return pid
+		}
+	}
+	return 0
+}
+
+// startLabJob starts spmdrun on the lab with the test binary in role and
+// waits until every rank has printed "ready".
+func startLabJob(t *testing.T, bin string, base []string, n int, role, marker string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	args := append(append([]string{}, base...), "--preload-binary", "-x", "SPMD_TEST_ROLE="+role, "-x", marker, "--grace", "1s", os.Args[0])
+	cmd := exec.Command(bin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	ready := 0
+	deadline := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
+	defer deadline.Stop()
+	for ready < n && sc.Scan() {
+		if sc.Text() == "ready" {
+			ready++
+		}
+	}
+	if ready < n {
+		t.Fatalf("only %d of %d ranks became ready; stderr:\n%s", ready, n, errb.String())
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	return cmd, &errb
+}
+
+// The SSH launcher on the WAN lab: 3 regions x 2 hosts, real sshd.
+func TestAcrossLab(t *testing.T) {
+	lab := labtest.Start(t, "--regions", "a:2,b:2,c:2", "--delay", "a/b=40ms,a/c=90ms,b/c=70ms")
+	bin := buildSpmdrun(t)
+	base := []string{"--hostfile", lab.Hostfile, "-i", lab.Key, "--known-hosts", lab.KnownHosts}
+
+	t.Run("sumprimes", func(t *testing.T) {
+		want, err := exec.Command("go", "run", "../examples/sumprimes").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSums := sums(string(want))
+		if len(wantSums) < 10 {
+			t.Fatalf("the local run printed %d sums:\n%s", len(wantSums), want)
+		}
+		var stamps []string
+		for round := 0; round < 2; round++ {
+			code, out, errs := spmdrun(t, bin, append(base, "--preload-binary", "--tag-output", "../examples/sumprimes")...)
+			if code != 0 {
+				t.Fatalf("round %d: exit %d\n%s\n%s", round, code, out, errs)
+			}
+			if got := sums(out); strings.Join(got, "\n") != strings.Join(wantSums, "\n") {
+				t.Fatalf("round %d: sums differ from a local run:\n%s", round, out)
+			}
+			for h := 0; h < 6; h++ {
+				if !strings.Contains(out, fmt.Sprintf("[0@198.18.1.10]      %d  198.18.", h)) {
+					t.Errorf("round %d: no statistics line for rank %d:\n%s", round, h, out)
+				}
+			}
+			// Each host has one copy in its own cache, left alone the
+			// second time.
+			copies, _ := filepath.Glob(filepath.Join(lab.Dir, "hosts", "*", "home", ".cache", "spmd", "bin", "*", "sumprimes"))
+			if len(copies) != 6 {
+				t.Fatalf("round %d: %d cached copies of the program, want one per host: %v", round, len(copies), copies)
+			}
+			sort.Strings(copies)
+			var s []string
+			for _, c := range copies {
+				fi, err := os.Stat(c)
+				if err != nil || fi.Mode()&0o111 == 0 {
+					t.Fatalf("cached copy %s: %v %v", c, fi, err)
+				}
+				s = append(s, c+"@"+fi.ModTime().String())
+			}
+			stamps = append(stamps, strings.Join(s, "\n"))
+		}
+		if stamps[0] != stamps[1] {
+			t.Errorf("the second run copied the program again:\n%s\n---\n%s", stamps[0], stamps[1])
+		}
+	})
+
+	t.Run("mesh", func(t *testing.T) {
+		code, out, errs := spmdrun(t, bin, append(base, "--preload-binary", "-x", "SPMD_TEST_ROLE=pingring", os.Args[0])...)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+		}
+		for r := 0; r < 6; r++ {
+			if !strings.Contains(out, fmt.Sprintf("rank %d of 6 got %d\n", r, (r+5)%6)) {
+				t.Errorf("rank %d's line missing:\n%s", r, out)
+			}
+		}
+	})
+
+	t.Run("hostkeys", func(t *testing.T) {
+		empty := filepath.Join(t.TempDir(), "known_hosts")
+		if err := os.WriteFile(empty, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"--hostfile", lab.Hostfile, "-i", lab.Key, "--known-hosts", empty, "--preload-binary", "-x", "SPMD_TEST_ROLE=pingring", os.Args[0]}
+		code, out, errs := spmdrun(t, bin, args...)
+		if code != 1 || !strings.Contains(errs, "6 of 6 hosts cannot run") || !strings.Contains(errs, "is unknown: ssh-ed25519 SHA256:") ||
+			!strings.Contains(errs, "--accept-new-hostkeys") || strings.Contains(out, "got") {
+			t.Fatalf("unknown host keys: exit %d\n%s\n%s", code, out, errs)
+		}
+		code, out, errs = spmdrun(t, bin, append([]string{"--accept-new-hostkeys"}, args...)...)
+		if code != 0 {
+			t.Fatalf("with --accept-new-hostkeys: exit %d\n%s\n%s", code, out, errs)
+		}
+		recorded, _ := os.ReadFile(empty)
+		if n := strings.Count(string(recorded), "\n"); n != 6 {
+			t.Fatalf("recorded %d host keys, want 6:\n%s", n, recorded)
+		}
+		// Swap two hosts' keys: both must be refused as changed.
+		lines := strings.Split(strings.TrimSpace(string(recorded)), "\n")
+		f0, f1 := strings.SplitN(lines[0], " ", 2), strings.SplitN(lines[1], " ", 2)
+		lines[0], lines[1] = f0[0]+" "+f1[1], f1[0]+" "+f0[1]
+		if err := os.WriteFile(empty, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errs = spmdrun(t, bin, append([]string{"--accept-new-hostkeys"}, args...)...)
+		if code != 1 || strings.Count(errs, "HAS CHANGED") != 2 || strings.Contains(out, "got") {
+			t.Fatalf("changed host keys: exit %d\n%s\n%s", code, out, errs)
+		}
+	})
+
+	t.Run("fails fast", func(t *testing.T) {
+		// The test binary lives under /tmp, which every lab host has its
+		// own of: without --preload-binary it is missing there.
+		code, _, errs := spmdrun(t, bin, append(base, os.Args[0])...)
+		if code != 1 || !strings.Contains(errs, "6 of 6 hosts cannot run") || !strings.Contains(errs, "use --preload-binary") {
+			t.Errorf("missing program: exit %d\n%s", code, errs)
+		}
+		// A key the hosts do not know.
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		block, _ := ssh.MarshalPrivateKey(priv, "stranger")
+		stranger := filepath.Join(t.TempDir(), "id_stranger")
+		os.WriteFile(stranger, pem.EncodeToMemory(block), 0o600)
+		code, _, errs = spmdrun(t, bin, "-H", "198.18.2.10", "-i", stranger, "--known-hosts", lab.KnownHosts, "--preload-binary", os.Args[0])
+		if code != 1 || !strings.Contains(errs, "198.18.2.10") || !strings.Contains(errs, "unable to authenticate") {
+			t.Errorf("unknown key: exit %d\n%s", code, errs)
+		}
+		// Nobody listens on this port: refused, retried, reported.
+		hf := filepath.Join(t.TempDir(), "hosts")
+		os.WriteFile(hf, []byte("198.18.2.10 slots=1\n198.18.3.10 port=2222 slots=1\n"), 0o600)
+		code, _, errs = spmdrun(t, bin, "--hostfile", hf, "-i", lab.Key, "--known-hosts", lab.KnownHosts, "--preload-binary", os.Args[0])
+		if code != 1 || !strings.Contains(errs, "1 of 2 hosts cannot run") || !strings.Contains(errs, "198.18.3.10 ("+hf+":2): dial tcp 198.18.3.10:2222: connect: connection refused") {
+			t.Errorf("closed port: exit %d\n%s", code, errs)
+		}
+	})
+
+	t.Run("rank killed", func(t *testing.T) {
+		marker := fmt.Sprintf("SPMD_TEST_MARKER=labkill%d", time.Now().UnixNano())
+		cmd, errb := startLabJob(t, bin, base, 6, "sleep", marker)
+		pid := pidOf(marker, 3)
+		if pid == 0 {
+			t.Fatal("rank 3's process not found")
+		}
+		syscall.Kill(pid, syscall.SIGKILL)
+		err := cmd.Wait()
+		ee, _ := err.(*exec.ExitError)
+		if ee == nil || ee.ExitCode() != 137 || !strings.Contains(errb.String(), "rank 3 (pid") || !strings.Contains(errb.String(), "on 198.18.2.11 was killed by signal 9") {
+			t.Errorf("exit %v, stderr:\n%s", err, errb)
+		}
+		waitGone(t, marker, 5*time.Second)
+	})
+
+	t.Run("launcher killed", func(t *testing.T) {
+		marker := fmt.Sprintf("SPMD_TEST_MARKER=labkill%d", time.Now().UnixNano())
+		cmd, _ := startLabJob(t, bin, base, 6, "stubborn", marker)
+		cmd.Process.Kill()
+		cmd.Wait()
+		waitGone(t, marker, 5*time.Second)
+	})
+}
