@@ -22,9 +22,20 @@ import (
 // back to the launcher's machine.
 const ProxyRole = "__proxy"
 
+const (
+	proxyMissing    = "spmd-no-proxy" // what the start command prints when spmdrun is not cached
+	proxyVerifySelf = "--verify-self" // the proxy reports its own sha256 (after staging)
+)
+
 // proxyMsg is one line between the launcher and a proxy.
 //
-// Launcher to proxy: "job" (first, once), "ctl" (a control message for
+// The proxy starts as `spmdrun __proxy [--verify-self] PROGRAM` and says
+// "hello" first (Err: what is wrong with PROGRAM, if anything; Sum: its
+// own sha256 when asked). Before the job, the launcher may send "check"
+// (Sum: the program's expected sha256, after staging it), answered by
+// "checked" (Err: a mismatch).
+//
+// Launcher to proxy: "job" (once), "ctl" (a control message for
 // Rank), "sig" (a signal for Rank, or every rank when Rank is -1), "in"
 // (standard input for rank 0), "in-eof", "ping" (every second).
 //
@@ -41,6 +52,7 @@ type proxyMsg struct {
 	Status uint32       `json:"st,omitempty"`
 	PID    int          `json:"pid,omitempty"`
 	Err    string       `json:"err,omitempty"`
+	Sum    string       `json:"sum,omitempty"`
 	Ctl    *control.Msg `json:"ctl,omitempty"`
 	Job    *proxyJob    `json:"job,omitempty"`
 }
@@ -50,10 +62,10 @@ type proxyMsg struct {
 type proxyJob struct {
 	JobID   []byte
 	Secret  []byte
-	Program string
 	Args    []string
 	Env     []string
 	Size    int
+	Program string `json:"-"` // from the proxy's command line
 	Ranks   []int  // world ranks on this host; local rank is the index
 	Host    string // the host's name in the job, for the table
 	Listen  string // address or host name ranks listen on
@@ -99,28 +111,69 @@ func (o outSender) Write(p []byte) (int, error) {
 	return len(p), o.c.send(proxyMsg{T: "out", Rank: o.rank, FD: o.fd, Data: p})
 }
 
-// Proxy runs the proxy role on standard input and output until its ranks
-// have ended or the launcher is gone, and returns the process's exit
-// status.
-func Proxy(in io.Reader, out io.Writer) int {
+// Proxy runs the proxy role with its arguments (after ProxyRole) on
+// standard input and output until its ranks have ended or the launcher is
+// gone, and returns the process's exit status.
+func Proxy(args []string, in io.Reader, out io.Writer) int {
 	c := newMsgConn(out)
 	dec := json.NewDecoder(bufio.NewReaderSize(in, 64<<10))
-	var first proxyMsg
-	if err := dec.Decode(&first); err != nil || first.T != "job" || first.Job == nil {
-		fmt.Fprintf(os.Stderr, "spmdrun proxy: no job description (%v): the proxy is started by spmdrun, not by hand\n", err)
+	verifySelf := len(args) > 0 && args[0] == proxyVerifySelf
+	if verifySelf {
+		args = args[1:]
+	}
+	if len(args) != 1 {
+		fmt.Fprintf(os.Stderr, "spmdrun proxy: want PROGRAM: the proxy is started by spmdrun, not by hand\n")
 		return 2
 	}
-	pj := first.Job
+	program := args[0]
+	hello := proxyMsg{T: "hello"}
+	if verifySelf {
+		self, err := os.Executable()
+		if err == nil {
+			hello.Sum, err = fileSum(self)
+		}
+		if err != nil {
+			hello.Sum = "unknown: " + err.Error()
+		}
+	}
+	if fi, err := os.Stat(program); err != nil {
+		hello.Err = fmt.Sprintf("program %s: %v", program, err)
+	} else if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		hello.Err = fmt.Sprintf("program %s is not an executable file", program)
+	}
+	if c.send(hello) != nil {
+		return 1
+	}
+	var pj *proxyJob
+	for pj == nil {
+		var m proxyMsg
+		if err := dec.Decode(&m); err != nil {
+			return 1 // the launcher gave up on this host
+		}
+		switch m.T {
+		case "check":
+			reply := proxyMsg{T: "checked"}
+			if sum, err := fileSum(program); err != nil {
+				reply.Err = err.Error()
+			} else if sum != m.Sum {
+				reply.Err = fmt.Sprintf("%s has sha256 %s, want %s", program, sum, m.Sum)
+			}
+			if c.send(reply) != nil {
+				return 1
+			}
+		case "job":
+			pj = m.Job
+		}
+	}
 	host, _ := os.Hostname()
 	fail := func(format string, args ...any) int {
 		_ = c.send(proxyMsg{T: "fail", Err: fmt.Sprintf(format, args...)})
 		return 1
 	}
-	if fi, err := os.Stat(pj.Program); err != nil {
-		return fail("program %s: %v", pj.Program, err)
-	} else if fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return fail("program %s is not an executable file", pj.Program)
+	if pj == nil || len(pj.Ranks) == 0 {
+		return fail("empty job")
 	}
+	pj.Program = program
 	listen, err := listenAddr(pj.Listen, pj.MeshNet)
 	if err != nil {
 		return fail("%v", err)

@@ -59,6 +59,8 @@ type hostConn struct {
 
 	sess    *ssh.Session
 	out     *msgConn
+	dec     *json.Decoder // the proxy's messages, after its hello
+	errp    io.Reader     // the proxy's standard error
 	started chan error    // the proxy started every rank, or could not
 	ended   chan struct{} // the proxy's output closed
 	mu      sync.Mutex
@@ -298,23 +300,111 @@ func programPath(ctx context.Context, prog string) (string, func(), error) {
 	return abs, nop, nil
 }
 
-// prepare connects to the host, checks its platform, stages spmdrun (the
-// proxy) and, with preload, the program, or checks that the program is
-// there.
+// proxyCommand is the shell command that starts the cached proxy, or,
+// when this spmdrun is not in the host's cache yet, says so and prints
+// the host's platform. prog is the program's path on the host, as a shell
+// word.
+func proxyCommand(self *staged, prog string, verifySelf bool) string {
+	flag := ""
+	if verifySelf {
+		flag = " " + proxyVerifySelf
+	}
+	return fmt.Sprintf(`p="$HOME/.cache/spmd/bin/%s/spmdrun"; if [ -x "$p" ]; then exec "$p" %s%s %s; fi; echo %s; uname -sm`,
+		self.sum, ProxyRole, flag, prog, proxyMissing)
+}
+
+// prepare connects to the host and starts its proxy, staging spmdrun
+// first if the host does not have this one, and the program with
+// preload. In the usual case (both cached) that is one SSH connection
+// and one command: every round trip counts across an ocean.
 func (hc *hostConn) prepare(ctx context.Context, d *dialer, self, prog *staged, progPath string, add func(int64)) error {
 	c, err := d.dial(ctx, hc.h)
 	if err != nil {
 		return err
 	}
 	hc.client = c
-	uname, err := runRemote(c, "uname -sm")
-	if err != nil {
+	progWord := quote(progPath)
+	if prog != nil {
+		progWord = `"$HOME/.cache/spmd/bin/` + prog.sum + "/" + prog.name + `"`
+	}
+	var hello proxyMsg
+	for attempt := 0; ; attempt++ {
+		sess, in, out, errp, err := startSession(c, proxyCommand(self, progWord, attempt > 0))
+		if err != nil {
+			return err
+		}
+		br := bufio.NewReaderSize(out, 64<<10)
+		line, err := br.ReadString('\n')
+		if err != nil {
+			sess.Close()
+			return fmt.Errorf("starting the proxy: %v: %s", err, drain(errp))
+		}
+		if strings.TrimSpace(line) == proxyMissing {
+			uname, _ := br.ReadString('\n')
+			sess.Close()
+			if attempt > 0 {
+				return fmt.Errorf("spmdrun was copied to the host but does not start there")
+			}
+			if err := checkPlatform(uname); err != nil {
+				return err
+			}
+			if err := hc.openSFTP(); err != nil {
+				return err
+			}
+			if _, _, err := self.stageTo(hc.sftp, hc.home, add); err != nil {
+				return fmt.Errorf("staging spmdrun: %w", err)
+			}
+			continue
+		}
+		if err := json.Unmarshal([]byte(line), &hello); err != nil || hello.T != "hello" {
+			sess.Close()
+			return fmt.Errorf("the proxy said %q: %s", strings.TrimSpace(line), drain(errp))
+		}
+		if hello.Sum != "" && hello.Sum != self.sum {
+			sess.Close()
+			return fmt.Errorf("the copy of spmdrun in the host's cache has sha256 %s, want %s", hello.Sum, self.sum)
+		}
+		hc.sess, hc.out, hc.errp = sess, newMsgConn(in), errp
+		hc.dec = json.NewDecoder(br)
+		break
+	}
+	if hello.Err == "" {
+		if add != nil { // nothing to copy
+			add(self.size)
+			if prog != nil {
+				add(prog.size)
+			}
+		}
+		return nil
+	}
+	if prog == nil {
+		return fmt.Errorf("%s (copy it there, or use --preload-binary)", hello.Err)
+	}
+	// Stage the program, then have the proxy check what arrived.
+	if err := hc.openSFTP(); err != nil {
 		return err
 	}
-	if err := checkPlatform(uname); err != nil {
+	if _, _, err := prog.stageTo(hc.sftp, hc.home, add); err != nil {
+		return fmt.Errorf("staging the program: %w", err)
+	}
+	if err := hc.out.send(proxyMsg{T: "check", Sum: prog.sum}); err != nil {
 		return err
 	}
-	sc, err := sftp.NewClient(c)
+	var m proxyMsg
+	if err := hc.dec.Decode(&m); err != nil || m.T != "checked" {
+		return fmt.Errorf("checking the staged program: %v %s", err, m.Err)
+	}
+	if m.Err != "" {
+		return fmt.Errorf("the staged program: %s", m.Err)
+	}
+	return nil
+}
+
+func (hc *hostConn) openSFTP() error {
+	if hc.sftp != nil {
+		return nil
+	}
+	sc, err := sftp.NewClient(hc.client)
 	if err != nil {
 		return fmt.Errorf("sftp: %w (does sshd have the sftp subsystem?)", err)
 	}
@@ -322,50 +412,48 @@ func (hc *hostConn) prepare(ctx context.Context, d *dialer, self, prog *staged, 
 	if hc.home, err = sc.Getwd(); err != nil {
 		return fmt.Errorf("sftp: home directory: %w", err)
 	}
-	if hc.proxy, _, err = self.stageTo(c, sc, hc.home, add); err != nil {
-		return fmt.Errorf("staging spmdrun: %w", err)
-	}
-	if prog != nil {
-		if hc.program, _, err = prog.stageTo(c, sc, hc.home, add); err != nil {
-			return fmt.Errorf("staging the program: %w", err)
-		}
-		return nil
-	}
-	fi, err := sc.Stat(progPath)
-	if err != nil {
-		return fmt.Errorf("program %s: %w (copy it there, or use --preload-binary)", progPath, err)
-	}
-	if fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return fmt.Errorf("program %s is not an executable file there", progPath)
-	}
-	hc.program = progPath
 	return nil
 }
 
-// startProxy starts spmdrun's proxy role on the host, sends it the job,
-// and relays what it says to the job's events and outputs.
+// startSession runs cmd on the host with pipes for its standard streams.
+func startSession(c *ssh.Client, cmd string) (*ssh.Session, io.WriteCloser, io.Reader, io.Reader, error) {
+	sess, err := c.NewSession()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	in, err1 := sess.StdinPipe()
+	out, err2 := sess.StdoutPipe()
+	errp, err3 := sess.StderrPipe()
+	if err := errors.Join(err1, err2, err3); err != nil {
+		sess.Close()
+		return nil, nil, nil, nil, err
+	}
+	if err := sess.Start(cmd); err != nil {
+		sess.Close()
+		return nil, nil, nil, nil, err
+	}
+	return sess, in, out, errp, nil
+}
+
+// drain returns what is left on r, for an error message (at most 2 KiB,
+// within a second).
+func drain(r io.Reader) string {
+	ch := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(r, 2048))
+		ch <- strings.TrimSpace(string(b))
+	}()
+	select {
+	case s := <-ch:
+		return s
+	case <-time.After(time.Second):
+		return ""
+	}
+}
+
+// startProxy sends the job to the host's proxy and relays what it says
+// to the job's events and outputs.
 func (hc *hostConn) startProxy(cfg *HostsConfig, jobID [16]byte, secret []byte, stdout, stderr, logw *lineWriter, post func(event)) error {
-	sess, err := hc.client.NewSession()
-	if err != nil {
-		return err
-	}
-	in, err := sess.StdinPipe()
-	if err != nil {
-		return err
-	}
-	outp, err := sess.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	errp, err := sess.StderrPipe()
-	if err != nil {
-		return err
-	}
-	if err := sess.Start(quote(hc.proxy) + " " + ProxyRole); err != nil {
-		return err
-	}
-	hc.sess = sess
-	hc.out = newMsgConn(in)
 	ids := make([]int, len(hc.ranks))
 	for i, r := range hc.ranks {
 		ids[i] = r.id
@@ -376,7 +464,7 @@ func (hc *hostConn) startProxy(cfg *HostsConfig, jobID [16]byte, secret []byte, 
 	if listen == "" {
 		listen = hc.h.Name
 	}
-	pj := &proxyJob{JobID: jobID[:], Secret: secret, Program: hc.program, Args: cfg.Args, Env: cfg.Env,
+	pj := &proxyJob{JobID: jobID[:], Secret: secret, Args: cfg.Args, Env: cfg.Env,
 		Size: cfg.NP, Ranks: ids, Host: hc.h.Name, Listen: listen, MeshNet: cfg.MeshNet,
 		Stdin: cfg.Stdin != nil && ids[0] == 0}
 	if err := hc.out.send(proxyMsg{T: "job", Job: pj}); err != nil {
@@ -384,23 +472,23 @@ func (hc *hostConn) startProxy(cfg *HostsConfig, jobID [16]byte, secret []byte, 
 	}
 	// The proxy's own messages (not its ranks'), prefixed with the host.
 	go func() {
-		sc := bufio.NewScanner(errp)
+		sc := bufio.NewScanner(hc.errp)
 		for sc.Scan() {
 			logw.writeLine([]byte(fmt.Sprintf("spmdrun: [proxy@%s] %s\n", hc.h.Name, sc.Text())))
 		}
 	}()
-	go hc.relay(outp, cfg.TagOutput, stdout, stderr, post)
+	go hc.relay(cfg.TagOutput, stdout, stderr, post)
 	return nil
 }
 
 // relay reads the proxy's messages until it ends.
-func (hc *hostConn) relay(outp io.Reader, tag bool, stdout, stderr *lineWriter, post func(event)) {
+func (hc *hostConn) relay(tag bool, stdout, stderr *lineWriter, post func(event)) {
 	defer close(hc.ended)
 	byID := map[int]*rank{}
 	for _, r := range hc.ranks {
 		byID[r.id] = r
 	}
-	dec := json.NewDecoder(bufio.NewReaderSize(outp, 64<<10))
+	dec := hc.dec
 	pending := len(hc.ranks) // "started" still to come
 	exited := map[int]bool{}
 	var endErr error

@@ -1,7 +1,6 @@
 package launcher
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/pkg/sftp"
-	"golang.org/x/crypto/ssh"
 )
 
 // staged is a local file to copy into hosts' caches.
@@ -45,20 +43,12 @@ func (s *staged) cachePath(home string) string {
 	return path.Join(home, ".cache", "spmd", "bin", s.sum, s.name)
 }
 
-// stageTo puts s into the host's cache unless it is there already, and
-// checks the hash of what is there. It reports whether it copied.
-// progress, if not nil, is told of bytes as they go.
-func (s *staged) stageTo(c *ssh.Client, sc *sftp.Client, home string, progress func(int64)) (string, bool, error) {
+// stageTo copies s into the host's cache: to a temporary file, made
+// executable, then renamed into place, so a copy in the cache is always
+// whole (the proxy checks its hash after staging). progress, if not nil,
+// is told of bytes as they go.
+func (s *staged) stageTo(sc *sftp.Client, home string, progress func(int64)) (string, bool, error) {
 	final := s.cachePath(home)
-	if fi, err := sc.Stat(final); err == nil && fi.Size() == s.size {
-		if err := s.verify(c, final); err == nil {
-			if progress != nil {
-				progress(s.size)
-			}
-			return final, false, nil
-		}
-		// A damaged copy: replace it.
-	}
 	dir := path.Dir(final)
 	if err := sc.MkdirAll(dir); err != nil {
 		return "", false, fmt.Errorf("making %s: %w", dir, err)
@@ -93,23 +83,21 @@ func (s *staged) stageTo(c *ssh.Client, sc *sftp.Client, home string, progress f
 		sc.Remove(tmp)
 		return "", false, fmt.Errorf("copying %s to %s: %w", s.local, final, err)
 	}
-	if err := s.verify(c, final); err != nil {
-		return "", false, err
-	}
 	return final, true, nil
 }
 
-// verify checks the sha256 of the file at p on the host.
-func (s *staged) verify(c *ssh.Client, p string) error {
-	out, err := runRemote(c, "sha256sum "+quote(p))
+// fileSum returns the sha256 of a file, hex.
+func fileSum(p string) (string, error) {
+	f, err := os.Open(p)
 	if err != nil {
-		return fmt.Errorf("checking %s: %w", p, err)
+		return "", err
 	}
-	got, _, _ := strings.Cut(strings.TrimSpace(out), " ")
-	if got != s.sum {
-		return fmt.Errorf("%s has sha256 %s, want %s", p, got, s.sum)
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
 	}
-	return nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 type countingReader struct {
@@ -123,21 +111,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 		c.f(int64(n))
 	}
 	return n, err
-}
-
-// runRemote runs a shell command on the host and returns its output.
-func runRemote(c *ssh.Client, cmd string) (string, error) {
-	s, err := c.NewSession()
-	if err != nil {
-		return "", err
-	}
-	defer s.Close()
-	var out, errb bytes.Buffer
-	s.Stdout, s.Stderr = &out, &errb
-	if err := s.Run(cmd); err != nil {
-		return "", fmt.Errorf("%s: %v: %s", cmd, err, strings.TrimSpace(errb.String()))
-	}
-	return out.String(), nil
 }
 
 // platformOf maps `uname -sm` to Go's GOOS/GOARCH.

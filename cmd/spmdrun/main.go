@@ -47,7 +47,7 @@ func (e *envFlag) Set(v string) error {
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == launcher.ProxyRole {
-		os.Exit(launcher.Proxy(os.Stdin, os.Stdout))
+		os.Exit(launcher.Proxy(os.Args[2:], os.Stdin, os.Stdout))
 	}
 	os.Exit(run())
 }

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Wall time of a whole hello job (start, init, barrier, close) across the
+# WAN lab, launched from one of its hosts: spmdrun with examples/hello beside Open MPI's mpirun with the
+# same program in C, on the same hosts, alternating, median of ROUNDS.
+# Needs root (it brings up spmdlab: 3 regions x 2 hosts, one-way
+# 40/70/90 ms, 100 Mbit/s per host) and installs Open MPI if missing.
+# Usage: bench/launch-vs-openmpi.sh [rounds]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/openmpi/lib.sh
+rounds=${1:-5}
+ensure_openmpi
+work=$(mktemp -d /var/tmp/spmd-launch-XXXXXX) # not /tmp: lab hosts have their own
+trap '"$work/spmdlab" down >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+go build -o "$work/spmdlab" ./cmd/spmdlab
+go build -o "$work/spmdrun" ./cmd/spmdrun
+go build -o "$work/hello" ./examples/hello
+mpicc -O2 -o "$work/hello-mpi" bench/openmpi/hello.c
+lab=$work/lab
+"$work/spmdlab" up --regions us-west:2,ap-sg:2,eu-fra:2 \
+  --delay us-west/ap-sg=40ms,us-west/eu-fra=90ms,ap-sg/eu-fra=70ms --host-mbit 100 --dir "$lab" >/dev/null
+# Open MPI's hostfile has no region= attribute.
+sed 's/ region=[^ ]*//' "$lab/hostfile" > "$work/hosts-ompi"
+# Both launchers run on us-west-1, as a user logged in to one host of the
+# cluster would run them: their SSH connections and the ranks' wire-up
+# cross the emulated WAN.
+on=("$work/spmdlab" exec us-west-1 --)
+ompi=("${on[@]}" mpirun --allow-run-as-root --hostfile "$work/hosts-ompi" -np 6
+      --mca plm_rsh_agent "ssh -F $lab/ssh_config"
+      --mca btl self,tcp --mca btl_tcp_if_include 198.18.0.0/15 --mca oob_tcp_if_include 198.18.0.0/15)
+spmd=("${on[@]}" "$work/spmdrun" --hostfile "$lab/hostfile" -np 6 -i "$lab/id_ed25519" --known-hosts "$lab/known_hosts")
+
+secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+# Warm up both (first spmd run stages spmdrun and hello into each host's cache).
+"${spmd[@]}" --preload-binary "$work/hello" >/dev/null
+"${ompi[@]}" "$work/hello-mpi" >/dev/null
+: > "$work/spmd.t"; : > "$work/ompi.t"; : > "$work/true.t"
+for ((i = 0; i < rounds; i++)); do
+  secs "${spmd[@]}" --preload-binary "$work/hello" >> "$work/spmd.t"
+  secs "${ompi[@]}" "$work/hello-mpi" >> "$work/ompi.t"
+  secs "${ompi[@]}" /bin/true >> "$work/true.t"
+done
+s=$(median < "$work/spmd.t"); o=$(median < "$work/ompi.t"); tr=$(median < "$work/true.t")
+printf '%-44s %8s\n' "hello on 6 hosts, 3 regions (median of $rounds)" seconds
+printf '%-44s %8.2f\n' "spmdrun --preload-binary hello" "$s"
+printf '%-44s %8.2f\n' "mpirun hello-mpi (Open MPI)" "$o"
+printf '%-44s %8.2f\n' "mpirun /bin/true (Open MPI)" "$tr"
+printf '%-44s %8.2f\n' "ratio spmd / Open MPI (hello)" "$(echo "$s / $o" | bc -l)"
