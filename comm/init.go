@@ -109,40 +109,60 @@ func join(ctx context.Context, cfg Config, ctl *control.Conn) (*Comm, error) {
 		go w.watchControl()
 		return newComm(w, 0, []int{0}, true), nil
 	}
-	host := job.ListenOn
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	ln, err := listen(host)
-	if err != nil {
-		return nil, err
-	}
-	if err := ctl.Send(control.Msg{Type: control.TypeAddr, Rank: job.Rank, Addr: ln.Addr().String()}); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("comm: reporting our address: %w", err)
-	}
-	table, err := recv()
-	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("comm: waiting for the address table: %w", err)
-	}
-	if table.Type != control.TypeTable || len(table.Addrs) != job.Size {
-		ln.Close()
-		return nil, fmt.Errorf("comm: malformed address table %s", table)
-	}
-	w.addrs = table.Addrs
-	w.hosts = table.Hosts
-	if len(table.Regions) == job.Size {
-		w.regions = table.Regions
-	}
-	if len(table.LocalRanks) == job.Size {
-		w.localRanks = table.LocalRanks
+	var ln *net.TCPListener
+	if job.ListenFD > 0 && len(job.Addrs) == job.Size {
+		// The launcher bound our socket and sent the table with the job.
+		f := os.NewFile(uintptr(job.ListenFD), "spmd-mesh-listener")
+		l, err := net.FileListener(f)
+		f.Close()
+		tl, ok := l.(*net.TCPListener)
+		if err != nil || !ok {
+			return nil, fmt.Errorf("comm: the inherited mesh listener (descriptor %d): %v", job.ListenFD, err)
+		}
+		ln = tl
+		w.setTable(job)
+	} else {
+		host := job.ListenOn
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		var err error
+		if ln, err = listen(host); err != nil {
+			return nil, err
+		}
+		if err := ctl.Send(control.Msg{Type: control.TypeAddr, Rank: job.Rank, Addr: ln.Addr().String()}); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("comm: reporting our address: %w", err)
+		}
+		table, err := recv()
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("comm: waiting for the address table: %w", err)
+		}
+		if table.Type != control.TypeTable || len(table.Addrs) != job.Size {
+			ln.Close()
+			return nil, fmt.Errorf("comm: malformed address table %s", table)
+		}
+		w.setTable(table)
 	}
 	if err := w.connect(ctx, ln); err != nil {
 		return nil, err
 	}
 	go w.watchControl()
 	return newComm(w, 0, seq(job.Size), true), nil
+}
+
+// setTable takes the addresses, hosts, regions and local ranks of every
+// rank from the launcher's table.
+func (w *world) setTable(t control.Msg) {
+	w.addrs = t.Addrs
+	w.hosts = t.Hosts
+	if len(t.Regions) == len(t.Addrs) {
+		w.regions = t.Regions
+	}
+	if len(t.LocalRanks) == len(t.Addrs) {
+		w.localRanks = t.LocalRanks
+	}
 }
 
 // watchControl ends the process when its launcher goes away: the control

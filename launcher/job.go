@@ -24,6 +24,10 @@ type job struct {
 	logf   func(format string, args ...any)
 	// regions labels each rank's host; nil when no host has one.
 	regions []string
+	trace   func(format string, args ...any) // nil: none
+	// pretabled: the ranks got the table with the job (remote jobs,
+	// whose proxies bound the ranks' listeners in advance).
+	pretabled bool
 }
 
 // label names a rank in messages: "3", or "3@host" when it is remote.
@@ -63,7 +67,7 @@ func (j *job) run(ctx context.Context) int {
 
 	addrs := make([]string, j.cfg.NP)
 	reported := 0
-	tableSent := false
+	tableSent := j.pretabled
 	running := j.cfg.NP
 	var failedRank = -1 // the first rank that failed on its own
 	var abortCode *int
@@ -105,11 +109,25 @@ func (j *job) run(ctx context.Context) int {
 			r := j.ranks[ev.rank]
 			switch ev.kind {
 			case evAddr:
+				if j.pretabled && !r.terminated {
+					// The rank ignored the table in its job: its spmd is
+					// older than this launcher's.
+					_ = r.send(control.Msg{Type: control.TypeError, Reason: "the program was built with an older spmd than spmdrun's; rebuild it"})
+					j.logf("spmdrun: rank %s: the program was built with an older spmd than spmdrun's (it asked for the address table); rebuild it\n", r.label())
+					if special < 0 {
+						special = ExitLaunch
+					}
+					terminate("a rank cannot join")
+					continue
+				}
 				if tableSent || addrs[ev.rank] != "" {
 					continue
 				}
 				addrs[ev.rank] = ev.msg.Addr
 				reported++
+				if j.trace != nil {
+					j.trace("rank %d reported its address (%d of %d)", ev.rank, reported, len(j.ranks))
+				}
 				if reported == j.cfg.NP {
 					table := j.table(addrs)
 					for _, x := range j.ranks {
@@ -126,6 +144,9 @@ func (j *job) run(ctx context.Context) int {
 				}
 			case evExit:
 				running--
+				if j.trace != nil {
+					j.trace("rank %d ended", ev.rank)
+				}
 				r.exited = true
 				r.status, r.why = describe(ev.status, ev.err)
 				if ev.lost {

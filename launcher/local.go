@@ -252,6 +252,11 @@ func describe(ws syscall.WaitStatus, err error) (int, string) {
 type rankSpec struct {
 	ID, LocalRank, LocalSize, Size int
 	Host                           string
+	// With a remote job's table known in advance: the rank's bound mesh
+	// listener, inherited as descriptor 4, and the table, sent with the
+	// job.
+	Listener *os.File
+	Table    *control.Msg
 }
 
 // startRank starts one rank of cfg's program on this machine with its
@@ -294,6 +299,9 @@ func startRank(spec rankSpec, prog string, cfg *Config, jobID [16]byte, secret [
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(max(1, runtime.NumCPU()/spec.LocalSize)))
 	}
 	cmd.ExtraFiles = []*os.File{theirs}
+	if spec.Listener != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, spec.Listener) // descriptor 4
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if id == 0 && cfg.Stdin != nil {
 		cmd.Stdin = cfg.Stdin
@@ -344,7 +352,12 @@ func startRank(spec rankSpec, prog string, cfg *Config, jobID [16]byte, secret [
 	}()
 	// The job description goes first; the socket buffer holds it even if
 	// the rank never reads it (a program that does not call comm.Init).
-	if err := r.ctl.Send(control.Msg{Type: control.TypeJob, JobID: jobID[:], Secret: secret, Rank: id, Size: spec.Size, LocalRank: spec.LocalRank, LocalSize: spec.LocalSize, ListenOn: cfg.ListenOn}); err != nil {
+	jm := control.Msg{Type: control.TypeJob, JobID: jobID[:], Secret: secret, Rank: id, Size: spec.Size, LocalRank: spec.LocalRank, LocalSize: spec.LocalSize, ListenOn: cfg.ListenOn}
+	if spec.Listener != nil && spec.Table != nil {
+		jm.ListenFD = 4
+		jm.Addrs, jm.Hosts, jm.Regions, jm.LocalRanks = spec.Table.Addrs, spec.Table.Hosts, spec.Table.Regions, spec.Table.LocalRanks
+	}
+	if err := r.ctl.Send(jm); err != nil {
 		return r, nil // the rank died at once; its exit event tells
 	}
 	go func() {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -29,9 +30,11 @@ const (
 
 // proxyMsg is one line between the launcher and a proxy.
 //
-// The proxy starts as `spmdrun __proxy [--verify-self] PROGRAM` and says
-// "hello" first (Err: what is wrong with PROGRAM, if anything; Sum: its
-// own sha256 when asked). Before the job, the launcher may send "check"
+// The proxy starts as `spmdrun __proxy [--verify-self] LISTEN MESHNET N
+// PROGRAM`, binds N listening sockets for its ranks' mesh (on LISTEN, or
+// on this host's address in MESHNET unless it is "-"), and says "hello"
+// first (Addrs: the sockets' addresses; Err: what is wrong with PROGRAM or
+// the sockets, if anything; Sum: its own sha256 when asked). Before the job, the launcher may send "check"
 // (Sum: the program's expected sha256, after staging it), answered by
 // "checked" (Err: a mismatch).
 //
@@ -53,6 +56,7 @@ type proxyMsg struct {
 	PID    int          `json:"pid,omitempty"`
 	Err    string       `json:"err,omitempty"`
 	Sum    string       `json:"sum,omitempty"`
+	Addrs  []string     `json:"addrs,omitempty"`
 	Ctl    *control.Msg `json:"ctl,omitempty"`
 	Job    *proxyJob    `json:"job,omitempty"`
 }
@@ -68,9 +72,10 @@ type proxyJob struct {
 	Program string `json:"-"` // from the proxy's command line
 	Ranks   []int  // world ranks on this host; local rank is the index
 	Host    string // the host's name in the job, for the table
-	Listen  string // address or host name ranks listen on
-	MeshNet string // or: a CIDR or interface name to find it by
 	Stdin   bool   // rank 0 is here and gets the launcher's stdin
+	// Table is the whole job's table (addresses from every proxy's
+	// hello), sent to each rank with its job.
+	Table *control.Msg
 }
 
 // proxyIdle is how long a proxy goes on without hearing from the
@@ -121,12 +126,31 @@ func Proxy(args []string, in io.Reader, out io.Writer) int {
 	if verifySelf {
 		args = args[1:]
 	}
-	if len(args) != 1 {
-		fmt.Fprintf(os.Stderr, "spmdrun proxy: want PROGRAM: the proxy is started by spmdrun, not by hand\n")
+	var nranks int
+	if len(args) == 4 {
+		nranks, _ = strconv.Atoi(args[2])
+	}
+	if nranks < 1 {
+		fmt.Fprintf(os.Stderr, "spmdrun proxy: want LISTEN MESHNET N PROGRAM: the proxy is started by spmdrun, not by hand\n")
 		return 2
 	}
-	program := args[0]
+	listenOn, meshNet, program := args[0], args[1], args[3]
+	if meshNet == "-" {
+		meshNet = ""
+	}
 	hello := proxyMsg{T: "hello"}
+	// The ranks' listeners, bound now so that their addresses go out
+	// with the hello and every rank gets the whole table with its job.
+	var listeners []*os.File
+	defer func() {
+		for _, f := range listeners {
+			f.Close()
+		}
+	}()
+	if err := bindListeners(listenOn, meshNet, nranks, &listeners, &hello.Addrs); err != nil {
+		_ = c.send(proxyMsg{T: "fail", Err: err.Error()})
+		return 1
+	}
 	if verifySelf {
 		self, err := os.Executable()
 		if err == nil {
@@ -170,16 +194,12 @@ func Proxy(args []string, in io.Reader, out io.Writer) int {
 		_ = c.send(proxyMsg{T: "fail", Err: fmt.Sprintf(format, args...)})
 		return 1
 	}
-	if pj == nil || len(pj.Ranks) == 0 {
-		return fail("empty job")
+	if pj == nil || len(pj.Ranks) != nranks || pj.Table == nil {
+		return fail("malformed job for %d ranks", nranks)
 	}
 	pj.Program = program
-	listen, err := listenAddr(pj.Listen, pj.MeshNet)
-	if err != nil {
-		return fail("%v", err)
-	}
 	var stdinW *io.PipeWriter
-	cfg := Config{Program: pj.Program, Args: pj.Args, Env: pj.Env, ListenOn: listen}
+	cfg := Config{Program: pj.Program, Args: pj.Args, Env: pj.Env}
 	if pj.Stdin {
 		var r *io.PipeReader
 		r, stdinW = io.Pipe()
@@ -198,7 +218,7 @@ func Proxy(args []string, in io.Reader, out io.Writer) int {
 		}
 	}
 	for i, id := range pj.Ranks {
-		spec := rankSpec{ID: id, LocalRank: i, LocalSize: len(pj.Ranks), Size: pj.Size, Host: pj.Host}
+		spec := rankSpec{ID: id, LocalRank: i, LocalSize: len(pj.Ranks), Size: pj.Size, Host: pj.Host, Listener: listeners[i], Table: pj.Table}
 		stdout := &lineWriter{w: outSender{c, id, 1}}
 		stderr := &lineWriter{w: outSender{c, id, 2}}
 		r, err := startRank(spec, pj.Program, &cfg, jobID, pj.Secret, stdout, stderr, events, stop)
@@ -293,6 +313,30 @@ func Proxy(args []string, in io.Reader, out io.Writer) int {
 	}
 	_ = c.send(proxyMsg{T: "done"})
 	return 0
+}
+
+// bindListeners binds n listening sockets on the address ranks listen on
+// and appends their files and addresses.
+func bindListeners(named, meshNet string, n int, files *[]*os.File, addrs *[]string) error {
+	host, err := listenAddr(named, meshNet)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return fmt.Errorf("listening for the mesh on %s: %w", host, err)
+		}
+		f, err := ln.(*net.TCPListener).File()
+		addr := ln.Addr().String()
+		ln.Close() // f is a duplicate that stays open
+		if err != nil {
+			return err
+		}
+		*files = append(*files, f)
+		*addrs = append(*addrs, addr)
+	}
+	return nil
 }
 
 // listenAddr returns the address ranks listen on: the one named (a host

@@ -57,9 +57,10 @@ type hostConn struct {
 	program string // path of the program on the host
 	ranks   []*rank
 
-	sess    *ssh.Session
+	sess    ssh.Channel // the proxy's session
 	out     *msgConn
 	dec     *json.Decoder // the proxy's messages, after its hello
+	addrs   []string      // where the proxy bound its ranks' listeners
 	errp    io.Reader     // the proxy's standard error
 	started chan error    // the proxy started every rank, or could not
 	ended   chan struct{} // the proxy's output closed
@@ -73,6 +74,13 @@ type hostConn struct {
 // authentication, an unknown host key or a missing program are reported
 // with the host's name before any rank starts.
 func RunHosts(ctx context.Context, cfg HostsConfig) (int, error) {
+	t0 := time.Now()
+	trace := func(format string, args ...any) {}
+	if os.Getenv("SPMD_TRACE_LAUNCH") != "" {
+		trace = func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "spmdrun trace %7.3fs: %s\n", time.Since(t0).Seconds(), fmt.Sprintf(format, args...))
+		}
+	}
 	placement, err := Map(cfg.Hosts, cfg.Map)
 	if err != nil {
 		return ExitLaunch, err
@@ -167,7 +175,8 @@ func RunHosts(ctx context.Context, cfg HostsConfig) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = hc.prepare(ctx, d, selfStage, progStage, prog, add)
+			errs[i] = hc.prepare(ctx, d, selfStage, progStage, prog, cfg.MeshNet, add)
+			trace("%s: prepared (%v)", hc.h.Name, errs[i])
 		}()
 	}
 	wg.Wait()
@@ -207,8 +216,18 @@ func RunHosts(ctx context.Context, cfg HostsConfig) (int, error) {
 		case <-stop:
 		}
 	}
+	// Every proxy has bound its ranks' listeners: the table goes out with
+	// the jobs.
+	j := &job{cfg: &cfg.Config, ranks: ranks, events: events, logf: logf, regions: regions, trace: trace, pretabled: true}
+	addrs := make([]string, cfg.NP)
 	for _, hc := range hosts {
-		if err := hc.startProxy(&cfg, jobID, secret, stdout, stderr, logw, post); err != nil {
+		for i, r := range hc.ranks {
+			addrs[r.id] = hc.addrs[i]
+		}
+	}
+	table := j.table(addrs)
+	for _, hc := range hosts {
+		if err := hc.startProxy(&cfg, jobID, secret, &table, stdout, stderr, logw, post); err != nil {
 			for _, x := range hosts {
 				x.kill()
 			}
@@ -259,9 +278,10 @@ func RunHosts(ctx context.Context, cfg HostsConfig) (int, error) {
 		}()
 	}
 
-	j := &job{cfg: &cfg.Config, ranks: ranks, events: events, logf: logf, regions: regions}
+	trace("all proxies started their ranks")
 	code := j.run(ctx)
 
+	trace("every rank ended")
 	// Every rank has ended; each proxy cleans up its host and says done.
 	deadline := time.After(10 * time.Second)
 	for _, hc := range hosts {
@@ -272,6 +292,7 @@ func RunHosts(ctx context.Context, cfg HostsConfig) (int, error) {
 			hc.client.Close()
 		}
 	}
+	trace("every proxy finished")
 	return code, nil
 }
 
@@ -304,36 +325,49 @@ func programPath(ctx context.Context, prog string) (string, func(), error) {
 // when this spmdrun is not in the host's cache yet, says so and prints
 // the host's platform. prog is the program's path on the host, as a shell
 // word.
-func proxyCommand(self *staged, prog string, verifySelf bool) string {
+func proxyCommand(self *staged, listen, meshNet string, nranks int, prog string, verifySelf bool) string {
 	flag := ""
 	if verifySelf {
 		flag = " " + proxyVerifySelf
 	}
-	return fmt.Sprintf(`p="$HOME/.cache/spmd/bin/%s/spmdrun"; if [ -x "$p" ]; then exec "$p" %s%s %s; fi; echo %s; uname -sm`,
-		self.sum, ProxyRole, flag, prog, proxyMissing)
+	if meshNet == "" {
+		meshNet = "-"
+	}
+	return fmt.Sprintf(`p="$HOME/.cache/spmd/bin/%s/spmdrun"; if [ -x "$p" ]; then exec "$p" %s%s %s %s %d %s; fi; echo %s; uname -sm`,
+		self.sum, ProxyRole, flag, quote(listen), quote(meshNet), nranks, prog, proxyMissing)
 }
 
 // prepare connects to the host and starts its proxy, staging spmdrun
 // first if the host does not have this one, and the program with
 // preload. In the usual case (both cached) that is one SSH connection
 // and one command: every round trip counts across an ocean.
-func (hc *hostConn) prepare(ctx context.Context, d *dialer, self, prog *staged, progPath string, add func(int64)) error {
+func (hc *hostConn) prepare(ctx context.Context, d *dialer, self, prog *staged, progPath, meshNet string, add func(int64)) error {
+	if os.Getenv("SPMD_TRACE_LAUNCH") != "" {
+		fmt.Fprintf(os.Stderr, "spmdrun trace %s: %s: dialing\n", time.Now().Format("15:04:05.000"), hc.h.Name)
+	}
 	c, err := d.dial(ctx, hc.h)
 	if err != nil {
 		return err
 	}
 	hc.client = c
+	if os.Getenv("SPMD_TRACE_LAUNCH") != "" {
+		fmt.Fprintf(os.Stderr, "spmdrun trace %s: %s: connected\n", time.Now().Format("15:04:05.000"), hc.h.Name)
+	}
 	progWord := quote(progPath)
 	if prog != nil {
 		progWord = `"$HOME/.cache/spmd/bin/` + prog.sum + "/" + prog.name + `"`
 	}
 	var hello proxyMsg
 	for attempt := 0; ; attempt++ {
-		sess, in, out, errp, err := startSession(c, proxyCommand(self, progWord, attempt > 0))
+		listen := hc.h.Addr
+		if listen == "" {
+			listen = hc.h.Name
+		}
+		sess, errp, err := startSession(c, proxyCommand(self, listen, meshNet, len(hc.ranks), progWord, attempt > 0))
 		if err != nil {
 			return err
 		}
-		br := bufio.NewReaderSize(out, 64<<10)
+		br := bufio.NewReaderSize(sess, 64<<10)
 		line, err := br.ReadString('\n')
 		if err != nil {
 			sess.Close()
@@ -356,6 +390,10 @@ func (hc *hostConn) prepare(ctx context.Context, d *dialer, self, prog *staged, 
 			}
 			continue
 		}
+		if err := json.Unmarshal([]byte(line), &hello); err == nil && hello.T == "fail" {
+			sess.Close()
+			return errors.New(hello.Err)
+		}
 		if err := json.Unmarshal([]byte(line), &hello); err != nil || hello.T != "hello" {
 			sess.Close()
 			return fmt.Errorf("the proxy said %q: %s", strings.TrimSpace(line), drain(errp))
@@ -364,7 +402,12 @@ func (hc *hostConn) prepare(ctx context.Context, d *dialer, self, prog *staged, 
 			sess.Close()
 			return fmt.Errorf("the copy of spmdrun in the host's cache has sha256 %s, want %s", hello.Sum, self.sum)
 		}
-		hc.sess, hc.out, hc.errp = sess, newMsgConn(in), errp
+		if len(hello.Addrs) != len(hc.ranks) {
+			sess.Close()
+			return fmt.Errorf("the proxy bound %d listeners for %d ranks", len(hello.Addrs), len(hc.ranks))
+		}
+		hc.addrs = hello.Addrs
+		hc.sess, hc.out, hc.errp = sess, newMsgConn(sess), errp
 		hc.dec = json.NewDecoder(br)
 		break
 	}
@@ -415,24 +458,22 @@ func (hc *hostConn) openSFTP() error {
 	return nil
 }
 
-// startSession runs cmd on the host with pipes for its standard streams.
-func startSession(c *ssh.Client, cmd string) (*ssh.Session, io.WriteCloser, io.Reader, io.Reader, error) {
-	sess, err := c.NewSession()
+// startSession runs cmd on the host in a new session channel and returns
+// the channel (its standard input and output) and its standard error.
+// The exec request does not ask for a reply, which would cost a round
+// trip; if the command cannot start, the channel closes and the caller's
+// first read fails.
+func startSession(c *ssh.Client, cmd string) (ssh.Channel, io.Reader, error) {
+	ch, reqs, err := c.OpenChannel("session", nil)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
-	in, err1 := sess.StdinPipe()
-	out, err2 := sess.StdoutPipe()
-	errp, err3 := sess.StderrPipe()
-	if err := errors.Join(err1, err2, err3); err != nil {
-		sess.Close()
-		return nil, nil, nil, nil, err
+	go ssh.DiscardRequests(reqs)
+	if _, err := ch.SendRequest("exec", false, ssh.Marshal(struct{ Command string }{cmd})); err != nil {
+		ch.Close()
+		return nil, nil, err
 	}
-	if err := sess.Start(cmd); err != nil {
-		sess.Close()
-		return nil, nil, nil, nil, err
-	}
-	return sess, in, out, errp, nil
+	return ch, ch.Stderr(), nil
 }
 
 // drain returns what is left on r, for an error message (at most 2 KiB,
@@ -453,19 +494,15 @@ func drain(r io.Reader) string {
 
 // startProxy sends the job to the host's proxy and relays what it says
 // to the job's events and outputs.
-func (hc *hostConn) startProxy(cfg *HostsConfig, jobID [16]byte, secret []byte, stdout, stderr, logw *lineWriter, post func(event)) error {
+func (hc *hostConn) startProxy(cfg *HostsConfig, jobID [16]byte, secret []byte, table *control.Msg, stdout, stderr, logw *lineWriter, post func(event)) error {
 	ids := make([]int, len(hc.ranks))
 	for i, r := range hc.ranks {
 		ids[i] = r.id
 		r.signal = func(sig syscall.Signal) { _ = hc.out.send(proxyMsg{T: "sig", Rank: r.id, Sig: int(sig)}) }
 		r.send = func(m control.Msg) error { return hc.out.send(proxyMsg{T: "ctl", Rank: r.id, Ctl: &m}) }
 	}
-	listen := hc.h.Addr
-	if listen == "" {
-		listen = hc.h.Name
-	}
 	pj := &proxyJob{JobID: jobID[:], Secret: secret, Args: cfg.Args, Env: cfg.Env,
-		Size: cfg.NP, Ranks: ids, Host: hc.h.Name, Listen: listen, MeshNet: cfg.MeshNet,
+		Size: cfg.NP, Ranks: ids, Host: hc.h.Name, Table: table,
 		Stdin: cfg.Stdin != nil && ids[0] == 0}
 	if err := hc.out.send(proxyMsg{T: "job", Job: pj}); err != nil {
 		return err

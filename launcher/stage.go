@@ -69,7 +69,9 @@ func (s *staged) stageTo(sc *sftp.Client, home string, progress func(int64)) (st
 	if progress != nil {
 		r = &countingReader{r: src, f: progress}
 	}
-	_, err = dst.ReadFrom(r)
+	// Many writes in flight: one at a time would take a round trip per
+	// 32 KiB, minutes for a binary across an ocean.
+	_, err = dst.ReadFromWithConcurrency(r, 64)
 	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}

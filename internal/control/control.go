@@ -52,6 +52,11 @@ type Msg struct {
 	Regions    []string `json:"regions,omitempty"`
 	LocalRanks []int    `json:"local_ranks,omitempty"`
 	LocalSize  int      `json:"local_size,omitempty"`
+	// In the job: a listening socket the rank inherited for the mesh
+	// (its descriptor number), given with the whole table (Addrs, Hosts,
+	// Regions, LocalRanks) so that the rank need not report an address
+	// and wait for the table: a round trip saved across regions.
+	ListenFD int `json:"listen_fd,omitempty"`
 }
 
 // String describes m without its secret, for logs and errors.
