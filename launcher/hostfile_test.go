@@ -149,3 +149,19 @@ func TestMap(t *testing.T) {
 		t.Errorf("past max_slots: %v %v", got, err)
 	}
 }
+
+func TestPlatformAndQuote(t *testing.T) {
+	for uname, want := range map[string]string{"Linux x86_64\n": "linux/amd64", "Linux aarch64": "linux/arm64", "Darwin arm64": "darwin/arm64", "weird": "unknown (weird)"} {
+		if got := platformOf(uname); got != want {
+			t.Errorf("platformOf(%q) = %q, want %q", uname, got, want)
+		}
+	}
+	if err := checkPlatform("Linux sparc64"); err == nil || !strings.Contains(err.Error(), "the host is linux/sparc64") {
+		t.Errorf("checkPlatform: %v", err)
+	}
+	for in, want := range map[string]string{"/usr/bin/x": "/usr/bin/x", "a b": "'a b'", "it's": `'it'\''s'`, "": "''", "$HOME": "'$HOME'"} {
+		if got := quote(in); got != want {
+			t.Errorf("quote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

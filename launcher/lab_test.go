@@ -232,6 +232,36 @@ func TestAcrossLab(t *testing.T) {
 		}
 	})
 
+	t.Run("jump, mesh-net, abort, timeout, interrupt", func(t *testing.T) {
+		// Through a bastion (us-west's first host) to the other regions,
+		// with ranks listening on their address in the lab's range.
+		hf := filepath.Join(t.TempDir(), "hosts")
+		os.WriteFile(hf, []byte("198.18.2.10 region=b\n198.18.3.10 region=c\n198.18.3.11 region=c\n"), 0o600)
+		args := []string{"--hostfile", hf, "-i", lab.Key, "--known-hosts", lab.KnownHosts, "--jump", "198.18.1.10", "--mesh-net", "198.18.0.0/15", "--preload-binary"}
+		code, out, errs := spmdrun(t, bin, append(args, "-x", "SPMD_TEST_ROLE=pingring", os.Args[0])...)
+		if code != 0 || !strings.Contains(out, "rank 0 of 3 got 2\n") {
+			t.Errorf("through --jump: exit %d\n%s\n%s", code, out, errs)
+		}
+		code, out, errs = spmdrun(t, bin, append(base, "--preload-binary", "-x", "SPMD_TEST_ROLE=abort", os.Args[0])...)
+		if code != 5 || !strings.Contains(errs, "rank 2@198.18.2.10 (pid") || !strings.Contains(errs, "called Abort(5)") {
+			t.Errorf("abort: exit %d\n%s\n%s", code, out, errs)
+		}
+		marker := fmt.Sprintf("SPMD_TEST_MARKER=labtimeout%d", time.Now().UnixNano())
+		code, _, errs = spmdrun(t, bin, append(base, "--preload-binary", "--timeout", "3", "--grace", "1s", "-x", marker, "-x", "SPMD_TEST_ROLE=sleep", os.Args[0])...)
+		if code != 124 || !strings.Contains(errs, "timed out") {
+			t.Errorf("timeout: exit %d\n%s", code, errs)
+		}
+		waitGone(t, marker, 5*time.Second)
+		marker = fmt.Sprintf("SPMD_TEST_MARKER=labint%d", time.Now().UnixNano())
+		cmd, errb := startLabJob(t, bin, base, 6, "sleep", marker)
+		cmd.Process.Signal(syscall.SIGINT)
+		err := cmd.Wait()
+		if ee, _ := err.(*exec.ExitError); ee == nil || ee.ExitCode() != 130 {
+			t.Errorf("interrupt: %v\n%s", err, errb)
+		}
+		waitGone(t, marker, 5*time.Second)
+	})
+
 	t.Run("rank killed", func(t *testing.T) {
 		marker := fmt.Sprintf("SPMD_TEST_MARKER=labkill%d", time.Now().UnixNano())
 		cmd, errb := startLabJob(t, bin, base, 6, "sleep", marker)
