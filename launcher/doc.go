@@ -1,4 +1,7 @@
-// Package launcher starts SPMD jobs: it forks the ranks, hands each its
+// Package launcher starts SPMD jobs, on this machine (Run) or on hosts
+// over SSH (RunHosts, with a proxy per host: spmdrun itself, which forks
+// that host's ranks; see docs/security.md and docs/failure.md). Locally
+// it forks the ranks, hands each its
 // part of the job over an inherited control socket (job id, rank, the
 // 32-byte secret — never argv or the environment), relays the address
 // table, forwards standard output and error line by line, and turns the
