@@ -175,6 +175,15 @@ func TestAcrossLab(t *testing.T) {
 		}
 	})
 
+	t.Run("stdin to rank 0", func(t *testing.T) {
+		cmd := exec.Command(bin, append(base, "--preload-binary", "-x", "SPMD_TEST_ROLE=stdin", os.Args[0])...)
+		cmd.Stdin = strings.NewReader("line one\nline two\n")
+		out, err := cmd.CombinedOutput()
+		if err != nil || string(out) != "line one\nline two\n" {
+			t.Errorf("got %q, %v; want rank 0 to echo its standard input", out, err)
+		}
+	})
+
 	t.Run("hostkeys", func(t *testing.T) {
 		empty := filepath.Join(t.TempDir(), "known_hosts")
 		if err := os.WriteFile(empty, nil, 0o600); err != nil {
