@@ -24,7 +24,7 @@ go build -o "$tmp/spmdbench" ./cmd/spmdbench
 read -ra mpiflags <<< "$(mpirun_flags "$np" | tr '\n' ' ')"
 for i in $(seq "$rounds"); do
   mpirun "${mpiflags[@]}" "$tmp/coll_ompi" "${ops[@]}" | grep -E '^[a-z]+,[0-9]' > "$tmp/ompi.$i"
-  "$tmp/spmdrun" -np "$np" "$tmp/spmdbench" -csv "${ops[@]}" | grep -E '^[a-z]+,[0-9]' > "$tmp/spmd.$i"
+  "$tmp/spmdrun" -np "$np" "$tmp/spmdbench" -osu-only "${ops[@]}" | grep -E '^[a-z]+,[0-9]' > "$tmp/spmd.$i"
 done
 # best (lowest time) per op and size over the rounds; key "op:bytes"
 best() { cat "$tmp/$1".* | awk -F, '{k=$1":"$2; if (!(k in b) || $4 < b[k]) b[k]=$4} END {for (k in b) print k","b[k]}' | sort; }

@@ -53,6 +53,7 @@ func main() {
 	flag.Float64Var(&o.bwMbit, "bw-mbit", 0, "each host's bandwidth for the lower bound, instead of measuring it")
 	flag.IntVar(&o.bulk, "bulk", 4<<20, "bytes per transfer when measuring bandwidth")
 	flag.StringVar(&o.check, "check", "async", "argument check: async, sync or off (collectives.Options.Check)")
+	flag.BoolVar(&o.osuOnly, "osu-only", false, "only the OSU loop with its fixed iteration counts, printed as op,bytes,iterations,avg_us (for one machine; bench/coll-vs-openmpi.sh)")
 	flag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: spmdrun ... spmdbench [flags] [op...]\n       spmdbench combine [-plot DIR] FILE.csv...\nops: pingpong %s (default: barrier bcast reduce allreduce allgather)\n",
 			strings.Join(bench.Operations, " "))
@@ -75,6 +76,7 @@ type options struct {
 	bwMbit           float64
 	bulk             int
 	check            string
+	osuOnly          bool
 	ops              []string
 }
 
@@ -138,6 +140,9 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer c.Close()
+	if o.osuOnly {
+		return osuOnly(ctx, c, o, algs[0], chk)
+	}
 	root := c.Rank() == 0
 	progress := func(format string, args ...any) {
 		if root {
@@ -256,6 +261,37 @@ func writeFiles(o options, rep bench.Report) error {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "spmdbench: wrote %s\n", strings.Join(files, " "))
+	}
+	return nil
+}
+
+// osuOnly is the loop of bench/coll-vs-openmpi.sh: the OSU figure with
+// bench.Iterations calls, as bench/openmpi/coll.c times it.
+func osuOnly(ctx context.Context, c *comm.Comm, o options, a collectives.Algorithm, chk collectives.Check) error {
+	if c.Rank() == 0 {
+		fmt.Println("op,bytes,iterations,avg_us")
+	}
+	for _, op := range o.ops {
+		for _, size := range sizes(o.min, o.max, o.factor) {
+			if op == "pingpong" {
+				return fmt.Errorf("-osu-only: no pingpong")
+			}
+			call, err := bench.Call(op, c, size, collectives.Options{Algorithm: a, Check: chk})
+			if err != nil {
+				return err
+			}
+			iters := bench.Iterations(size)
+			d, err := bench.OSU(ctx, c, iters, bench.Warmup(iters), call)
+			if err != nil {
+				return fmt.Errorf("%s %d bytes: %w", op, size, err)
+			}
+			if c.Rank() == 0 {
+				fmt.Printf("%s,%d,%d,%.3f\n", op, size, iters, float64(d.Nanoseconds())/1e3)
+			}
+			if op == "barrier" {
+				break
+			}
+		}
 	}
 	return nil
 }
