@@ -208,7 +208,7 @@ func Plot(dir string, rows []Row) ([]string, error) {
 		p.X.Label.Text = "bytes"
 		p.Y.Label.Text = "ms (median, synchronized start)"
 		p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-		p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
+		p.X.Tick.Marker, p.Y.Tick.Marker = ticks125{bytes: true}, ticks125{}
 		p.Legend.Top, p.Legend.Left = true, true
 		series := map[string]plotter.XYs{}
 		var names []string
@@ -303,4 +303,38 @@ func Combine(w io.Writer, rows []Row) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Op, HumanBytes(r.Bytes), r.Alg, ms(r.Median), om, ratio, ms(r.Bound), sxb, oxb)
 	}
 	return tw.Flush()
+}
+
+// ticks125 labels a log axis at 1, 2 and 5 times powers of ten, so that a
+// range within one decade still gets labels; sizes are labelled as 4K, 1M.
+type ticks125 struct{ bytes bool }
+
+func (t ticks125) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	if lo <= 0 {
+		lo = 1e-9
+	}
+	for e := math.Floor(math.Log10(lo)) - 1; e <= math.Ceil(math.Log10(hi)); e++ {
+		for _, m := range []float64{1, 2, 5} {
+			v := m * math.Pow(10, e)
+			if v < lo || v > hi {
+				continue
+			}
+			out = append(out, plot.Tick{Value: v, Label: t.label(v)})
+		}
+	}
+	if t.bytes { // powers of two read better for sizes
+		out = out[:0]
+		for e := math.Floor(math.Log2(lo)); e <= math.Ceil(math.Log2(hi)); e += 2 {
+			v := math.Pow(2, e)
+			if v >= lo && v <= hi {
+				out = append(out, plot.Tick{Value: v, Label: HumanBytes(int(v))})
+			}
+		}
+	}
+	return out
+}
+
+func (t ticks125) label(v float64) string {
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
