@@ -20,7 +20,12 @@ func Allgather[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, o
 	k := newCall(ctx, c, "Allgather", int(e.esize), nil, opts)
 	d, s := raw(dst), raw(src)
 	n := len(s)
-	alg, err := k.choose(kAllgather, func() Algorithm { return selectAllgather(k.size, len(d)) })
+	alg, err := k.choose(kAllgather, func() Algorithm {
+		if k.multiRegion() && n <= hierLimit {
+			return Hierarchical
+		}
+		return selectAllgather(k.size, len(d))
+	})
 	if err != nil {
 		return err
 	}
@@ -33,6 +38,8 @@ func Allgather[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, o
 			return allgatherBruck(k, d, n)
 		case Ring:
 			return allgatherRing(k, d, blocks(len(dst), k.size, k.esize))
+		case Hierarchical:
+			return allgatherHier(k, d, n)
 		}
 		return allgatherRecDoubling(k, d, blocks(len(dst), k.size, k.esize))
 	})

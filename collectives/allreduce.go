@@ -36,6 +36,9 @@ func AllreduceLoc[T Real](ctx context.Context, c *comm.Comm, dst, src []Loc[T], 
 func allreduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, red *reducer, e elemInfo, opts []Options) error {
 	k := newCall(ctx, c, "Allreduce", int(e.esize), red, opts)
 	alg, err := k.choose(kAllreduce, func() Algorithm {
+		if k.multiRegion() && len(src) <= hierLimit && (red.commutative || k.topo().Contiguous) {
+			return Hierarchical
+		}
 		return selectReduction(k.size, count, len(src), red.commutative, allreduceShort, RecursiveDoubling)
 	})
 	if err != nil {
@@ -50,6 +53,8 @@ func allreduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, re
 			return allreduceRing(k, dst)
 		case Rabenseifner:
 			return allreduceRabenseifner(k, dst)
+		case Hierarchical:
+			return allreduceHier(k, dst)
 		}
 		return allreduceRecDoubling(k, dst)
 	})

@@ -16,7 +16,12 @@ func Bcast[T comm.Number](ctx context.Context, c *comm.Comm, buf []T, root int, 
 	e := sigElem[T]()
 	k := newCall(ctx, c, "Bcast", int(e.esize), nil, opts)
 	b := raw(buf)
-	alg, err := k.choose(kBcast, func() Algorithm { return selectBcast(k.size, len(b)) })
+	alg, err := k.choose(kBcast, func() Algorithm {
+		if k.multiRegion() && len(b) <= hierLimit {
+			return Hierarchical
+		}
+		return selectBcast(k.size, len(b))
+	})
 	if err != nil {
 		return err
 	}
@@ -26,6 +31,8 @@ func Bcast[T comm.Number](ctx context.Context, c *comm.Comm, buf []T, root int, 
 			return bcastScatterAllgather(k, b, root)
 		case Pipeline:
 			return bcastPipeline(k, b, root)
+		case Hierarchical:
+			return bcastHier(k, b, root)
 		}
 		return bcastBinomial(k, b, root)
 	})

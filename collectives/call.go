@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spmd-go/spmd/comm"
+	"github.com/spmd-go/spmd/topology"
 )
 
 // Tags. Every collective call on a communicator takes the next number of
@@ -47,6 +48,9 @@ type state struct {
 	abort    context.CancelFunc
 	hook     sync.Once
 	checker  *checker
+
+	topoOnce sync.Once
+	topo     topology.Topology // regions of the ranks, for Hierarchical
 }
 
 // drain waits for the outstanding checks, so that closing a communicator

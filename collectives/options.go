@@ -70,10 +70,11 @@ const (
 	Pairwise                    // Alltoall(v)
 	Linear                      // Gather(v), Scatter(v), Alltoall(v): every pair directly
 	Dissemination               // Barrier
+	Hierarchical                // Bcast, Reduce, Allreduce, Allgather: trees inside regions, one flat exchange among region leaders
 	numAlgorithms
 )
 
-var algNames = [...]string{"Auto", "Binomial", "ScatterAllgather", "Pipeline", "RecursiveDoubling", "Ring", "Rabenseifner", "Bruck", "Pairwise", "Linear", "Dissemination"}
+var algNames = [...]string{"Auto", "Binomial", "ScatterAllgather", "Pipeline", "RecursiveDoubling", "Ring", "Rabenseifner", "Bruck", "Pairwise", "Linear", "Dissemination", "Hierarchical"}
 
 func (a Algorithm) String() string {
 	if int(a) < len(algNames) {
@@ -153,14 +154,14 @@ func Algorithms(operation string) []Algorithm {
 
 var algorithmsOf = map[uint8][]Algorithm{
 	kBarrier:            {Dissemination},
-	kBcast:              {Binomial, ScatterAllgather, Pipeline},
-	kReduce:             {Binomial, Rabenseifner},
-	kAllreduce:          {RecursiveDoubling, Ring, Rabenseifner},
+	kBcast:              {Binomial, ScatterAllgather, Pipeline, Hierarchical},
+	kReduce:             {Binomial, Rabenseifner, Hierarchical},
+	kAllreduce:          {RecursiveDoubling, Ring, Rabenseifner, Hierarchical},
 	kGather:             {Binomial, Linear},
 	kGatherv:            {Linear},
 	kScatter:            {Binomial, Linear},
 	kScatterv:           {Linear},
-	kAllgather:          {RecursiveDoubling, Ring, Bruck},
+	kAllgather:          {RecursiveDoubling, Ring, Bruck, Hierarchical},
 	kAllgatherv:         {Ring, Linear},
 	kAlltoall:           {Bruck, Pairwise, Linear},
 	kAlltoallv:          {Pairwise, Linear},

@@ -37,6 +37,9 @@ func reduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, red *
 	}
 	k := newCall(ctx, c, "Reduce", int(e.esize), red, opts)
 	alg, err := k.choose(kReduce, func() Algorithm {
+		if k.multiRegion() && red.commutative && len(src) <= hierLimit {
+			return Hierarchical
+		}
 		return selectReduction(k.size, count, len(src), red.commutative, reduceShort, Binomial)
 	})
 	if err != nil {
@@ -45,6 +48,9 @@ func reduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, red *
 	return k.run(e.sig(k, kReduce, root, count), func() error {
 		if alg == Rabenseifner {
 			return reduceRabenseifner(k, dst, src, root)
+		}
+		if alg == Hierarchical {
+			return reduceHier(k, dst, src, root)
 		}
 		return reduceBinomial(k, dst, src, root)
 	})

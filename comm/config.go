@@ -32,6 +32,10 @@ type Config struct {
 	// we wait for may need our core. Init turns it on when the launcher
 	// reports more ranks on this host than CPUs.
 	SpinYield bool
+	// Regions labels the ranks of an in-process job (Local) with regions,
+	// as a hostfile's region= does for a launched one, so that
+	// region-aware code can be tested in one process. Init ignores it.
+	Regions []string
 	// Logger receives connection events (rejected handshakes, lost peers).
 	// Nothing logged contains the job secret. Nil means slog.Default().
 	Logger *slog.Logger

@@ -36,8 +36,14 @@ func localJob(ctx context.Context, n int, cfg Config, id [wire.JobIDSize]byte, s
 	worlds := make([]*world, n)
 	addrs := make([]string, n)
 	lns := make([]interface{ Close() error }, 0, n)
+	if len(cfg.Regions) != 0 && len(cfg.Regions) != n {
+		return nil, fmt.Errorf("comm: Local: %d region labels for %d ranks", len(cfg.Regions), n)
+	}
 	for r := range worlds {
 		worlds[r] = newWorld(cfg, r, n, id, secretOf(r))
+		if len(cfg.Regions) == n {
+			worlds[r].regions = cfg.Regions
+		}
 		if n == 1 {
 			addrs[r] = ""
 			continue

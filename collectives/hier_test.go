@@ -1,0 +1,133 @@
+package collectives_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/spmd-go/spmd/collectives"
+	"github.com/spmd-go/spmd/comm"
+)
+
+// runRegions runs f on n in-process ranks labelled with regions.
+func runRegions(t *testing.T, regions []string, f func(ctx context.Context, c *comm.Comm) error) {
+	t.Helper()
+	cfg := comm.DefaultConfig()
+	cfg.Regions = regions
+	ctx := context.Background()
+	comms, err := comm.Local(ctx, len(regions), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, len(comms))
+	var wg sync.WaitGroup
+	for i, c := range comms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(ctx, c)
+			if cerr := c.Close(); errs[i] == nil {
+				errs[i] = cerr
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Region-aware algorithms give the flat reference's results over uneven
+// and interleaved region layouts, every root, and sizes from empty to
+// 128 Ki elements; Auto picks them only where it should.
+func TestHierarchical(t *testing.T) {
+	layouts := map[string][]string{
+		"contiguous 3+1+2":  {"a", "a", "a", "b", "c", "c"},
+		"interleaved 7":     {"a", "b", "a", "c", "b", "a", "c"},
+		"one region":        {"a", "a", "a"},
+		"each rank alone":   {"a", "b", "c", "d"},
+		"two, second first": {"b", "a", "a", "b", "b"},
+	}
+	hier := collectives.Options{Algorithm: collectives.Hierarchical}
+	for name, regions := range layouts {
+		t.Run(name, func(t *testing.T) {
+			p := len(regions)
+			runRegions(t, regions, func(ctx context.Context, c *comm.Comm) error {
+				r := c.Rank()
+				for _, n := range []int{0, 1, 37, 128 << 10} {
+					src := in(7, r, n)
+					// Allreduce: Sum, against the direct sum; and the
+					// non-commutative compose where regions are
+					// contiguous blocks.
+					got := make([]int64, n)
+					if err := collectives.Allreduce(ctx, c, got, src, collectives.Sum, hier); err != nil {
+						return err
+					}
+					want := make([]int64, n)
+					for q := 0; q < p; q++ {
+						for i, v := range in(7, q, n) {
+							want[i] += v
+						}
+					}
+					if !slices.Equal(got, want) {
+						return fmt.Errorf("rank %d: Allreduce %d elements differ", r, n)
+					}
+					pg := make([]uint8, n)
+					err := collectives.Allreduce(ctx, c, pg, permIn(3, r, n), composeOp, hier)
+					contiguous := name == "contiguous 3+1+2" || name == "one region" || name == "each rank alone"
+					switch {
+					case contiguous && err != nil:
+						return err
+					case contiguous && !slices.Equal(pg, permFold(3, n, 0, p)):
+						return fmt.Errorf("rank %d: non-commutative Allreduce of %d out of rank order", r, n)
+					case !contiguous && (err == nil || !strings.Contains(err.Error(), "contiguous")):
+						return fmt.Errorf("rank %d: non-commutative Hierarchical over interleaved regions: %v", r, err)
+					}
+					for root := 0; root < p; root++ {
+						// Bcast from every root.
+						b := make([]int64, n)
+						if r == root {
+							copy(b, src)
+						}
+						if err := collectives.Bcast(ctx, c, b, root, hier); err != nil {
+							return err
+						}
+						if !slices.Equal(b, in(7, root, n)) {
+							return fmt.Errorf("rank %d: Bcast from %d of %d differs", r, root, n)
+						}
+						// Reduce to every root.
+						var dst []int64
+						if r == root {
+							dst = make([]int64, n)
+						}
+						if err := collectives.Reduce(ctx, c, dst, src, collectives.Sum, root, hier); err != nil {
+							return err
+						}
+						if r == root && !slices.Equal(dst, want) {
+							return fmt.Errorf("rank %d: Reduce to %d of %d differs", r, root, n)
+						}
+					}
+					// Allgather.
+					all := make([]int64, p*n)
+					if err := collectives.Allgather(ctx, c, all, src, hier); err != nil {
+						return err
+					}
+					for q := 0; q < p; q++ {
+						if !slices.Equal(all[q*n:(q+1)*n], in(7, q, n)) {
+							return fmt.Errorf("rank %d: Allgather block %d of %d differs", r, q, n)
+						}
+					}
+				}
+				// Non-commutative Reduce has no Hierarchical algorithm.
+				if err := collectives.Reduce(ctx, c, make([]uint8, 4), permIn(1, r, 4), composeOp, 0, hier); err == nil || !strings.Contains(err.Error(), "commutative") {
+					return fmt.Errorf("non-commutative Hierarchical Reduce: %v", err)
+				}
+				return collectives.Barrier(ctx, c)
+			})
+		})
+	}
+}

@@ -1,0 +1,50 @@
+package topology
+
+// Topology is how a communicator's ranks fall into regions, from the
+// region labels of the launcher's rank table.
+type Topology struct {
+	Names    []string // regions in order of their lowest rank
+	RegionOf []int    // rank -> region index
+	Members  [][]int  // region -> its ranks, ascending
+	Leader   []int    // region -> its lowest rank
+	// Contiguous is true when each region's ranks are consecutive (so
+	// that reducing within regions, then across regions in order, keeps
+	// rank order for non-commutative operations).
+	Contiguous bool
+}
+
+// FromLabels groups ranks by label. Ranks without a label ("") form one
+// region of their own, so a job with no labels at all is one region.
+func FromLabels(labels []string) Topology {
+	t := Topology{RegionOf: make([]int, len(labels)), Contiguous: true}
+	idx := map[string]int{}
+	for r, l := range labels {
+		i, ok := idx[l]
+		if !ok {
+			i = len(t.Names)
+			idx[l] = i
+			t.Names = append(t.Names, l)
+			t.Members = append(t.Members, nil)
+			t.Leader = append(t.Leader, r)
+		}
+		if ok && t.Members[i][len(t.Members[i])-1] != r-1 {
+			t.Contiguous = false
+		}
+		t.RegionOf[r] = i
+		t.Members[i] = append(t.Members[i], r)
+	}
+	return t
+}
+
+// Regions is the number of regions.
+func (t Topology) Regions() int { return len(t.Names) }
+
+// Index returns rank's position among its region's members.
+func (t Topology) Index(rank int) int {
+	for i, r := range t.Members[t.RegionOf[rank]] {
+		if r == rank {
+			return i
+		}
+	}
+	return -1
+}
