@@ -36,8 +36,11 @@ func AllreduceLoc[T Real](ctx context.Context, c *comm.Comm, dst, src []Loc[T], 
 func allreduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, red *reducer, e elemInfo, opts []Options) error {
 	k := newCall(ctx, c, "Allreduce", int(e.esize), red, opts)
 	alg, err := k.choose(kAllreduce, func() Algorithm {
-		if k.multiRegion() && len(src) <= hierLimit && (red.commutative || k.topo().Contiguous) {
-			return Hierarchical
+		if k.multiRegion() && (red.commutative || k.topo().Contiguous) {
+			if len(src) <= hierLimit {
+				return Hierarchical
+			}
+			return Lanes
 		}
 		return selectReduction(k.size, count, len(src), red.commutative, allreduceShort, RecursiveDoubling)
 	})
@@ -55,6 +58,8 @@ func allreduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, re
 			return allreduceRabenseifner(k, dst)
 		case Hierarchical:
 			return allreduceHier(k, dst)
+		case Lanes:
+			return allreduceLanes(k, dst)
 		}
 		return allreduceRecDoubling(k, dst)
 	})

@@ -18,8 +18,8 @@ func (k *call) choose(kind uint8, auto func() Algorithm) (Algorithm, error) {
 	if k.op != nil && !k.op.commutative && (a == Ring || a == Rabenseifner || a == Hierarchical && kind == kReduce) {
 		return 0, fmt.Errorf("collectives: %s: the %v algorithm needs a commutative op", k.name, a)
 	}
-	if k.op != nil && !k.op.commutative && a == Hierarchical && !k.topo().Contiguous {
-		return 0, fmt.Errorf("collectives: %s: the Hierarchical algorithm needs a commutative op or regions that are contiguous blocks of ranks", k.name)
+	if k.op != nil && !k.op.commutative && (a == Hierarchical || a == Lanes) && !k.topo().Contiguous {
+		return 0, fmt.Errorf("collectives: %s: the %v algorithm needs a commutative op or regions that are contiguous blocks of ranks", k.name, a)
 	}
 	return a, nil
 }

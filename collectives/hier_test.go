@@ -53,6 +53,7 @@ func TestHierarchical(t *testing.T) {
 		"two, second first": {"b", "a", "a", "b", "b"},
 	}
 	hier := collectives.Options{Algorithm: collectives.Hierarchical}
+	lanes := collectives.Options{Algorithm: collectives.Lanes}
 	for name, regions := range layouts {
 		t.Run(name, func(t *testing.T) {
 			p := len(regions)
@@ -63,29 +64,33 @@ func TestHierarchical(t *testing.T) {
 					// Allreduce: Sum, against the direct sum; and the
 					// non-commutative compose where regions are
 					// contiguous blocks.
-					got := make([]int64, n)
-					if err := collectives.Allreduce(ctx, c, got, src, collectives.Sum, hier); err != nil {
-						return err
-					}
 					want := make([]int64, n)
 					for q := 0; q < p; q++ {
 						for i, v := range in(7, q, n) {
 							want[i] += v
 						}
 					}
-					if !slices.Equal(got, want) {
-						return fmt.Errorf("rank %d: Allreduce %d elements differ", r, n)
+					for _, o := range []collectives.Options{hier, lanes, {}} {
+						got := make([]int64, n)
+						if err := collectives.Allreduce(ctx, c, got, src, collectives.Sum, o); err != nil {
+							return err
+						}
+						if !slices.Equal(got, want) {
+							return fmt.Errorf("rank %d: Allreduce %v of %d elements differs", r, o.Algorithm, n)
+						}
 					}
-					pg := make([]uint8, n)
-					err := collectives.Allreduce(ctx, c, pg, permIn(3, r, n), composeOp, hier)
-					contiguous := name == "contiguous 3+1+2" || name == "one region" || name == "each rank alone"
-					switch {
-					case contiguous && err != nil:
-						return err
-					case contiguous && !slices.Equal(pg, permFold(3, n, 0, p)):
-						return fmt.Errorf("rank %d: non-commutative Allreduce of %d out of rank order", r, n)
-					case !contiguous && (err == nil || !strings.Contains(err.Error(), "contiguous")):
-						return fmt.Errorf("rank %d: non-commutative Hierarchical over interleaved regions: %v", r, err)
+					for _, o := range []collectives.Options{hier, lanes} {
+						pg := make([]uint8, n)
+						err := collectives.Allreduce(ctx, c, pg, permIn(3, r, n), composeOp, o)
+						contiguous := name == "contiguous 3+1+2" || name == "one region" || name == "each rank alone"
+						switch {
+						case contiguous && err != nil:
+							return err
+						case contiguous && !slices.Equal(pg, permFold(3, n, 0, p)):
+							return fmt.Errorf("rank %d: non-commutative Allreduce %v of %d out of rank order", r, o.Algorithm, n)
+						case !contiguous && (err == nil || !strings.Contains(err.Error(), "contiguous")):
+							return fmt.Errorf("rank %d: non-commutative %v over interleaved regions: %v", r, o.Algorithm, err)
+						}
 					}
 					for root := 0; root < p; root++ {
 						// Bcast from every root.

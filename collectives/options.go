@@ -71,10 +71,11 @@ const (
 	Linear                      // Gather(v), Scatter(v), Alltoall(v): every pair directly
 	Dissemination               // Barrier
 	Hierarchical                // Bcast, Reduce, Allreduce, Allgather: trees inside regions, one flat exchange among region leaders
+	Lanes                       // Allreduce: reduce-scatter inside regions, lane-wise exchange between regions, allgather inside regions
 	numAlgorithms
 )
 
-var algNames = [...]string{"Auto", "Binomial", "ScatterAllgather", "Pipeline", "RecursiveDoubling", "Ring", "Rabenseifner", "Bruck", "Pairwise", "Linear", "Dissemination", "Hierarchical"}
+var algNames = [...]string{"Auto", "Binomial", "ScatterAllgather", "Pipeline", "RecursiveDoubling", "Ring", "Rabenseifner", "Bruck", "Pairwise", "Linear", "Dissemination", "Hierarchical", "Lanes"}
 
 func (a Algorithm) String() string {
 	if int(a) < len(algNames) {
@@ -156,7 +157,7 @@ var algorithmsOf = map[uint8][]Algorithm{
 	kBarrier:            {Dissemination},
 	kBcast:              {Binomial, ScatterAllgather, Pipeline, Hierarchical},
 	kReduce:             {Binomial, Rabenseifner, Hierarchical},
-	kAllreduce:          {RecursiveDoubling, Ring, Rabenseifner, Hierarchical},
+	kAllreduce:          {RecursiveDoubling, Ring, Rabenseifner, Hierarchical, Lanes},
 	kGather:             {Binomial, Linear},
 	kGatherv:            {Linear},
 	kScatter:            {Binomial, Linear},

@@ -308,11 +308,12 @@ func TestAbort(t *testing.T) {
 func TestPeerKilledMidRecv(t *testing.T) {
 	r := run(t, 3, "peerkill", nil)
 	// Rank 1 dies by SIGKILL and ranks 0 and 2 then exit 3 on their own.
-	// The launcher may see rank 0's exit before rank 1's: both failed on
-	// their own, and the lowest rank decides, so 3 is right then.
+	// The launcher may see rank 0's or rank 2's exit before rank 1's (the
+	// three are reaped by separate goroutines; seen on a loaded machine):
+	// the first failure it sees ends the job, so 3 is right then.
 	switch {
 	case r.code == 128+9 && strings.Contains(r.stderr, "rank 1 (pid"):
-	case r.code == 3 && strings.Contains(r.stderr, "rank 0 (pid"):
+	case r.code == 3 && (strings.Contains(r.stderr, "rank 0 (pid") || strings.Contains(r.stderr, "rank 2 (pid")):
 	default:
 		t.Fatalf("status %d, stderr:\n%s", r.code, r.stderr)
 	}
