@@ -17,8 +17,11 @@ func Bcast[T comm.Number](ctx context.Context, c *comm.Comm, buf []T, root int, 
 	k := newCall(ctx, c, "Bcast", int(e.esize), nil, opts)
 	b := raw(buf)
 	alg, err := k.choose(kBcast, func() Algorithm {
-		if k.multiRegion() && len(b) <= hierLimit {
-			return Hierarchical
+		if k.multiRegion() {
+			if len(b) <= hierLimit {
+				return Hierarchical
+			}
+			return Lanes
 		}
 		return selectBcast(k.size, len(b))
 	})
@@ -33,6 +36,8 @@ func Bcast[T comm.Number](ctx context.Context, c *comm.Comm, buf []T, root int, 
 			return bcastPipeline(k, b, root)
 		case Hierarchical:
 			return bcastHier(k, b, root)
+		case Lanes:
+			return bcastLanes(k, b, root)
 		}
 		return bcastBinomial(k, b, root)
 	})

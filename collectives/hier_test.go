@@ -94,15 +94,17 @@ func TestHierarchical(t *testing.T) {
 					}
 					for root := 0; root < p; root++ {
 						// Bcast from every root.
-						b := make([]int64, n)
-						if r == root {
-							copy(b, src)
-						}
-						if err := collectives.Bcast(ctx, c, b, root, hier); err != nil {
-							return err
-						}
-						if !slices.Equal(b, in(7, root, n)) {
-							return fmt.Errorf("rank %d: Bcast from %d of %d differs", r, root, n)
+						for _, o := range []collectives.Options{hier, lanes, {}} {
+							b := make([]int64, n)
+							if r == root {
+								copy(b, src)
+							}
+							if err := collectives.Bcast(ctx, c, b, root, o); err != nil {
+								return err
+							}
+							if !slices.Equal(b, in(7, root, n)) {
+								return fmt.Errorf("rank %d: Bcast %v from %d of %d differs", r, o.Algorithm, root, n)
+							}
 						}
 						// Reduce to every root.
 						var dst []int64

@@ -71,7 +71,7 @@ const (
 	Linear                      // Gather(v), Scatter(v), Alltoall(v): every pair directly
 	Dissemination               // Barrier
 	Hierarchical                // Bcast, Reduce, Allreduce, Allgather: trees inside regions, one flat exchange among region leaders
-	Lanes                       // Allreduce: reduce-scatter inside regions, lane-wise exchange between regions, allgather inside regions
+	Lanes                       // Allreduce, Bcast: long messages across regions in one stream per lane (the j-th member of every region)
 	numAlgorithms
 )
 
@@ -155,7 +155,7 @@ func Algorithms(operation string) []Algorithm {
 
 var algorithmsOf = map[uint8][]Algorithm{
 	kBarrier:            {Dissemination},
-	kBcast:              {Binomial, ScatterAllgather, Pipeline, Hierarchical},
+	kBcast:              {Binomial, ScatterAllgather, Pipeline, Hierarchical, Lanes},
 	kReduce:             {Binomial, Rabenseifner, Hierarchical},
 	kAllreduce:          {RecursiveDoubling, Ring, Rabenseifner, Hierarchical, Lanes},
 	kGather:             {Binomial, Linear},
