@@ -18,10 +18,12 @@ func Bcast[T comm.Number](ctx context.Context, c *comm.Comm, buf []T, root int, 
 	b := raw(buf)
 	alg, err := k.choose(kBcast, func() Algorithm {
 		if k.multiRegion() {
-			if len(b) <= hierLimit {
+			switch {
+			case len(b) <= hierLimit:
 				return Hierarchical
+			case len(b) >= lanesBcastMin:
+				return Lanes
 			}
-			return Lanes
 		}
 		return selectBcast(k.size, len(b))
 	})
