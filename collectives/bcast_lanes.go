@@ -11,6 +11,7 @@ import "github.com/spmd-go/spmd/comm"
 //  2. Lane j of the root's region sends segment j to lane j of every
 //     other region: L streams cross the WAN at once, each with n/L bytes.
 //  3. Inside each region, lane j sends segment j to every other member.
+//
 // lanesBcastMin is where Auto switches a bcast across regions to Lanes:
 // below it, on the 3-region lab with kernel TCP defaults, the binomial
 // tree was faster (123 against 164 ms at 128 KiB; 245 against 219 at 512
