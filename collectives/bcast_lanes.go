@@ -2,6 +2,13 @@ package collectives
 
 import "github.com/spmd-go/spmd/comm"
 
+// lanesBcastMin is where Auto switches a bcast across regions to Lanes:
+// below it, on the 3-region lab with kernel TCP defaults, the binomial
+// tree was faster (123 against 164 ms at 128 KiB; 245 against 219 at 512
+// KiB; bench/results/2026-11-22-lab3x2-lanes), as each of Lanes' three
+// steps waits for a WAN connection to leave slow start after idle.
+const lanesBcastMin = 512 << 10
+
 // bcastLanes, for long messages across regions: L lanes, L the size of
 // the smallest region; the message is cut into L segments. In the root's
 // region the members are taken from the root on (so the root is lane 0);
@@ -11,14 +18,6 @@ import "github.com/spmd-go/spmd/comm"
 //  2. Lane j of the root's region sends segment j to lane j of every
 //     other region: L streams cross the WAN at once, each with n/L bytes.
 //  3. Inside each region, lane j sends segment j to every other member.
-//
-// lanesBcastMin is where Auto switches a bcast across regions to Lanes:
-// below it, on the 3-region lab with kernel TCP defaults, the binomial
-// tree was faster (123 against 164 ms at 128 KiB; 245 against 219 at 512
-// KiB; bench/results/2026-11-22-lab3x2-lanes), as each of Lanes' three
-// steps waits for a WAN connection to leave slow start after idle.
-const lanesBcastMin = 512 << 10
-
 func bcastLanes(k *call, buf []byte, root int) error {
 	t := k.topo()
 	rootRegion := t.RegionOf[root]
