@@ -15,7 +15,7 @@ func (k *call) choose(kind uint8, auto func() Algorithm) (Algorithm, error) {
 	if err := algorithmFor(kind, a); err != nil {
 		return 0, err
 	}
-	if k.op != nil && !k.op.commutative && (a == Ring || a == Rabenseifner || a == Hierarchical && kind == kReduce) {
+	if k.op != nil && !k.op.commutative && (a == Ring || a == Rabenseifner || (a == Hierarchical || a == Lanes) && kind == kReduce) {
 		return 0, fmt.Errorf("collectives: %s: the %v algorithm needs a commutative op", k.name, a)
 	}
 	if k.op != nil && !k.op.commutative && (a == Hierarchical || a == Lanes) && !k.topo().Contiguous {

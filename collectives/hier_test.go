@@ -107,15 +107,17 @@ func TestHierarchical(t *testing.T) {
 							}
 						}
 						// Reduce to every root.
-						var dst []int64
-						if r == root {
-							dst = make([]int64, n)
-						}
-						if err := collectives.Reduce(ctx, c, dst, src, collectives.Sum, root, hier); err != nil {
-							return err
-						}
-						if r == root && !slices.Equal(dst, want) {
-							return fmt.Errorf("rank %d: Reduce to %d of %d differs", r, root, n)
+						for _, o := range []collectives.Options{hier, lanes, {}} {
+							var dst []int64
+							if r == root {
+								dst = make([]int64, n)
+							}
+							if err := collectives.Reduce(ctx, c, dst, src, collectives.Sum, root, o); err != nil {
+								return err
+							}
+							if r == root && !slices.Equal(dst, want) {
+								return fmt.Errorf("rank %d: Reduce %v to %d of %d differs", r, o.Algorithm, root, n)
+							}
 						}
 					}
 					// Allgather.
@@ -129,9 +131,11 @@ func TestHierarchical(t *testing.T) {
 						}
 					}
 				}
-				// Non-commutative Reduce has no Hierarchical algorithm.
-				if err := collectives.Reduce(ctx, c, make([]uint8, 4), permIn(1, r, 4), composeOp, 0, hier); err == nil || !strings.Contains(err.Error(), "commutative") {
-					return fmt.Errorf("non-commutative Hierarchical Reduce: %v", err)
+				// Non-commutative Reduce has no Hierarchical or Lanes algorithm.
+				for _, o := range []collectives.Options{hier, lanes} {
+					if err := collectives.Reduce(ctx, c, make([]uint8, 4), permIn(1, r, 4), composeOp, 0, o); err == nil || !strings.Contains(err.Error(), "commutative") {
+						return fmt.Errorf("non-commutative %v Reduce: %v", o.Algorithm, err)
+					}
 				}
 				return collectives.Barrier(ctx, c)
 			})

@@ -71,7 +71,7 @@ const (
 	Linear                      // Gather(v), Scatter(v), Alltoall(v): every pair directly
 	Dissemination               // Barrier
 	Hierarchical                // Bcast, Reduce, Allreduce, Allgather: trees inside regions, one flat exchange among region leaders
-	Lanes                       // Allreduce, Bcast: long messages across regions in one stream per lane (the j-th member of every region)
+	Lanes                       // Allreduce, Bcast, Reduce: long messages across regions in one stream per lane (the j-th member of every region)
 	numAlgorithms
 )
 
@@ -156,7 +156,7 @@ func Algorithms(operation string) []Algorithm {
 var algorithmsOf = map[uint8][]Algorithm{
 	kBarrier:            {Dissemination},
 	kBcast:              {Binomial, ScatterAllgather, Pipeline, Hierarchical, Lanes},
-	kReduce:             {Binomial, Rabenseifner, Hierarchical},
+	kReduce:             {Binomial, Rabenseifner, Hierarchical, Lanes},
 	kAllreduce:          {RecursiveDoubling, Ring, Rabenseifner, Hierarchical, Lanes},
 	kGather:             {Binomial, Linear},
 	kGatherv:            {Linear},

@@ -37,8 +37,13 @@ func reduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, red *
 	}
 	k := newCall(ctx, c, "Reduce", int(e.esize), red, opts)
 	alg, err := k.choose(kReduce, func() Algorithm {
-		if k.multiRegion() && red.commutative && len(src) <= hierLimit {
-			return Hierarchical
+		if k.multiRegion() && red.commutative {
+			switch {
+			case len(src) <= hierLimit:
+				return Hierarchical
+			case len(src) >= lanesBcastMin:
+				return Lanes
+			}
 		}
 		return selectReduction(k.size, count, len(src), red.commutative, reduceShort, Binomial)
 	})
@@ -51,6 +56,9 @@ func reduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, red *
 		}
 		if alg == Hierarchical {
 			return reduceHier(k, dst, src, root)
+		}
+		if alg == Lanes {
+			return reduceLanes(k, dst, src, root)
 		}
 		return reduceBinomial(k, dst, src, root)
 	})
