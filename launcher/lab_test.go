@@ -175,6 +175,35 @@ func TestAcrossLab(t *testing.T) {
 		}
 	})
 
+	t.Run("ssh-agent", func(t *testing.T) {
+		// No key files at all (an empty HOME, no -i): the key comes from
+		// the agent.
+		dir := t.TempDir()
+		sock := filepath.Join(dir, "agent.sock")
+		agent := exec.Command("ssh-agent", "-D", "-a", sock)
+		if err := agent.Start(); err != nil {
+			t.Fatalf("ssh-agent: %v", err)
+		}
+		defer func() { agent.Process.Kill(); agent.Wait() }()
+		for i := 0; i < 100; i++ {
+			if _, err := os.Stat(sock); err == nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		add := exec.Command("ssh-add", lab.Key)
+		add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+		if out, err := add.CombinedOutput(); err != nil {
+			t.Fatalf("ssh-add: %v\n%s", err, out)
+		}
+		cmd := exec.Command(bin, "--hostfile", lab.Hostfile, "--known-hosts", lab.KnownHosts, "--preload-binary", "-x", "SPMD_TEST_ROLE=pingring", os.Args[0])
+		cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock, "HOME="+dir)
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "rank 5 of 6 got 4") {
+			t.Errorf("through ssh-agent: %v\n%s", err, out)
+		}
+	})
+
 	t.Run("stdin to rank 0", func(t *testing.T) {
 		cmd := exec.Command(bin, append(base, "--preload-binary", "-x", "SPMD_TEST_ROLE=stdin", os.Args[0])...)
 		cmd.Stdin = strings.NewReader("line one\nline two\n")
