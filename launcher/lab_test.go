@@ -300,6 +300,31 @@ func TestAcrossLab(t *testing.T) {
 		waitGone(t, marker, 5*time.Second)
 	})
 
+	t.Run("bytes across regions", func(t *testing.T) {
+		// One 4 MiB allreduce across the three regions (Auto: Lanes):
+		// docs/algorithms.md says each lane carries n/L each way between
+		// every two regions, so each direction of each region pair
+		// carries n in all, plus headers, acknowledgements, the mesh's
+		// handshakes and the argument checks.
+		const n = 4 << 20
+		before := lab.LineBytes(t)
+		code, out, errs := spmdrun(t, bin, append(base, "--preload-binary", "-x", "SPMD_TEST_ROLE=allreduce4m", os.Args[0])...)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+		}
+		after := lab.LineBytes(t)
+		if len(after) != 6 {
+			t.Fatalf("%d directed region pairs, want 6: %v", len(after), after)
+		}
+		for k, v := range after {
+			d := v - before[k]
+			t.Logf("%s: %d bytes (%.3f n)", k, d, float64(d)/n)
+			if d < n || d > n+n/10+256<<10 {
+				t.Errorf("%s carried %d bytes, want n = %d plus at most 10%% and 256 KiB", k, d, n)
+			}
+		}
+	})
+
 	t.Run("rank killed", func(t *testing.T) {
 		marker := fmt.Sprintf("SPMD_TEST_MARKER=labkill%d", time.Now().UnixNano())
 		cmd, errb := startLabJob(t, bin, base, 6, "sleep", marker)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spmd-go/spmd/collectives"
 	"github.com/spmd-go/spmd/comm"
 	"github.com/spmd-go/spmd/launcher"
 )
@@ -118,6 +119,29 @@ func playRole(role string) int {
 		}
 		fmt.Printf("rank %d: recv returned %v\n", r, err)
 		return 4
+	case "allreduce4m": // one 4 MiB allreduce (for counting bytes across regions)
+		w, err := comm.Init(ctx)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		v := make([]float64, 512<<10)
+		for i := range v {
+			v[i] = float64(w.Rank())
+		}
+		if err := collectives.Allreduce(ctx, w, v, v, collectives.Sum); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		if want := float64(w.Size() * (w.Size() - 1) / 2); v[0] != want || v[len(v)-1] != want {
+			fmt.Fprintf(os.Stderr, "rank %d: sum %v, want %v\n", w.Rank(), v[0], want)
+			return 2
+		}
+		if err := w.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		return 0
 	case "pingring": // a real mesh across processes
 		w, err := comm.Init(ctx)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -123,4 +124,32 @@ func (l *Lab) Run(t testing.TB, args ...string) string {
 		t.Fatalf("spmdlab %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// LineBytes returns the bytes the emulator has carried on each direction
+// of each region pair ("from/to"), from `spmdlab status`.
+func (l *Lab) LineBytes(t testing.TB) map[string]int64 {
+	t.Helper()
+	out := l.Run(t, "status")
+	lines := strings.Split(out, "\n")
+	got := map[string]int64{}
+	in := false
+	for _, line := range lines {
+		f := strings.Fields(line)
+		if len(f) == 7 && f[0] == "FROM" && f[5] == "BYTES" {
+			in = true
+			continue
+		}
+		if in && len(f) == 7 {
+			n, err := strconv.ParseInt(f[5], 10, 64)
+			if err != nil {
+				t.Fatalf("status line %q: %v", line, err)
+			}
+			got[f[0]+"/"+f[1]] = n
+		}
+	}
+	if len(got) == 0 {
+		t.Fatalf("no link table in spmdlab status:\n%s", out)
+	}
+	return got
 }
