@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spmd-go/spmd/comm"
+	"github.com/spmd-go/spmd/topology"
 )
 
 // checker runs the argument checks of one communicator and coalesces
@@ -29,13 +30,14 @@ type checker struct {
 	c       *comm.Comm  // collective view
 	onFail  func(error) // called with every disagreement found
 	p, r, k int         // size, rank, rounds
+	sch     schedule    // whom each round sends to and hears from
 	mu      sync.Mutex
 	active  map[uint64]*checkRun
-	early   map[entryKey][]byte // entries that came before their round
-	outbox  map[int][]byte      // entries to send, by destination
-	queued  int                 // unsent entries
-	sending int                 // batches taken from outbox and being sent
-	timer   *time.Timer         // sends a batch that waited flushAfter
+	early   map[entryKey]*earlyEntry // entries that came before their round
+	outbox  map[int][]byte           // entries to send, by destination
+	queued  int                      // unsent entries
+	sending int                      // batches taken from outbox and being sent
+	timer   *time.Timer              // sends a batch that waited flushAfter
 	armed   bool
 	urgent  atomic.Int32 // goroutines waiting for a verdict
 	running bool         // the receiving loop runs
@@ -60,9 +62,67 @@ type entryKey struct {
 type checkRun struct {
 	seq   uint64
 	op    string
-	round int // the round whose entry we wait for
+	round int // the round whose entries we wait for
+	got   int // entries of that round merged so far
 	rec   [recordLen]byte
 	pc    *pendingCheck
+}
+
+// earlyEntry is what came for a round a check has not reached: the merged
+// records and how many there were.
+type earlyEntry struct {
+	rec []byte
+	n   int
+}
+
+// schedule says, for each round of a check, to whom a rank sends its
+// record and from whom it must hear before the next round. Any schedule
+// after which every rank has merged every rank's record will do, since
+// merging is associative and commutative.
+type schedule struct {
+	dests [][]int
+	srcs  []map[int]bool
+}
+
+// disseminationSchedule: in round i, rank r sends to r+2^i and hears from
+// r-2^i; ceil(log2 p) rounds.
+func disseminationSchedule(p, r, k int) schedule {
+	var s schedule
+	for i := 0; i < k; i++ {
+		d := 1 << i
+		s.dests = append(s.dests, []int{(r + d) % p})
+		s.srcs = append(s.srcs, map[int]bool{(r - d%p + p) % p: true})
+	}
+	return s
+}
+
+// regionSchedule, for ranks in several regions: members send to their
+// region's leader; the leaders send to one another (the only round that
+// crosses regions); the leaders send the result to their members. Three
+// rounds, one of them across the WAN, where dissemination crosses it in
+// most of its ceil(log2 p) rounds.
+func regionSchedule(t topology.Topology, r int) schedule {
+	own := t.RegionOf[r]
+	leader := t.Leader[own]
+	s := schedule{dests: make([][]int, 3), srcs: []map[int]bool{{}, {}, {}}}
+	if r != leader {
+		s.dests[0] = []int{leader}
+		s.srcs[2][leader] = true
+		return s
+	}
+	for _, m := range t.Members[own] {
+		if m != r {
+			s.srcs[0][m] = true
+			s.dests[2] = append(s.dests[2], m)
+		}
+	}
+	for reg, l := range t.Leader {
+		if reg != own {
+			s.dests[1] = append(s.dests[1], l)
+			s.srcs[1][l] = true
+		}
+	}
+	return s
 }
 
 const checkTag = checkFlag // data tags never have this bit
@@ -74,7 +134,11 @@ func newChecker(c *comm.Comm, onFail func(error)) *checker {
 	for d := 1; d < p; d *= 2 {
 		k++
 	}
-	ch := &checker{onFail: onFail, c: c.Collective(), p: p, r: c.Rank(), k: k, active: map[uint64]*checkRun{}, early: map[entryKey][]byte{}, stopCh: make(chan struct{})}
+	ch := &checker{onFail: onFail, c: c.Collective(), p: p, r: c.Rank(), k: k, active: map[uint64]*checkRun{}, early: map[entryKey]*earlyEntry{}, stopCh: make(chan struct{})}
+	ch.sch = disseminationSchedule(p, ch.r, k)
+	if t := topologyOf(ch.c); t.Regions() > 1 {
+		ch.k, ch.sch = 3, regionSchedule(t, ch.r)
+	}
 	ch.timer = time.AfterFunc(time.Hour, ch.timed)
 	ch.timer.Stop()
 	return ch
@@ -168,20 +232,23 @@ func (ch *checker) advanceLocked(run *checkRun) {
 			ch.finishLocked(run)
 			return
 		}
-		d := 1 << run.round
 		if ch.outbox == nil {
 			ch.outbox = map[int][]byte{}
 		}
-		dst := (ch.r + d) % ch.p
-		ch.outbox[dst] = appendEntry(ch.outbox[dst], run.seq, run.round, run.rec[:])
-		ch.queued++
+		for _, dst := range ch.sch.dests[run.round] {
+			ch.outbox[dst] = appendEntry(ch.outbox[dst], run.seq, run.round, run.rec[:])
+			ch.queued++
+		}
 		key := entryKey{run.seq, run.round}
-		in, ok := ch.early[key]
-		if !ok {
+		if in, ok := ch.early[key]; ok {
+			delete(ch.early, key)
+			mergeRecord(run.rec[:], in.rec)
+			run.got += in.n
+		}
+		if run.got < len(ch.sch.srcs[run.round]) {
 			return
 		}
-		delete(ch.early, key)
-		mergeRecord(run.rec[:], in)
+		run.got = 0
 		run.round++
 	}
 }
@@ -293,16 +360,25 @@ func (ch *checker) take(buf []byte, rq *comm.Request) error {
 		seq := binary.LittleEndian.Uint64(b)
 		round := int(b[8])
 		rec := b[9:wireEntryLen]
-		if round >= ch.k || st.Source != (ch.r-(1<<round)%ch.p+ch.p)%ch.p {
+		if round >= ch.k || !ch.sch.srcs[round][st.Source] {
 			continue // not an entry this rank can be sent
 		}
 		if run, ok := ch.active[seq]; ok && run.round == round {
 			mergeRecord(run.rec[:], rec)
-			run.round++
-			ch.advanceLocked(run)
+			if run.got++; run.got == len(ch.sch.srcs[round]) {
+				run.got = 0
+				run.round++
+				ch.advanceLocked(run)
+			}
 			continue
 		}
-		ch.early[entryKey{seq, round}] = append([]byte(nil), rec...)
+		key := entryKey{seq, round}
+		if e, ok := ch.early[key]; ok {
+			mergeRecord(e.rec, rec)
+			e.n++
+		} else {
+			ch.early[key] = &earlyEntry{rec: append([]byte(nil), rec...), n: 1}
+		}
 	}
 	out := ch.dueLocked()
 	ch.mu.Unlock()

@@ -20,14 +20,17 @@ const hierLimit = 64 << 10
 // topo returns the communicator's regions (computed once per
 // communicator from the launcher's rank table).
 func (k *call) topo() topology.Topology {
-	k.st.topoOnce.Do(func() {
-		labels := make([]string, k.size)
-		for r := range labels {
-			labels[r] = k.c.Info(r).Region
-		}
-		k.st.topo = topology.FromLabels(labels)
-	})
+	k.st.topoOnce.Do(func() { k.st.topo = topologyOf(k.c) })
 	return k.st.topo
+}
+
+// topologyOf groups c's ranks by the region labels of the rank table.
+func topologyOf(c *comm.Comm) topology.Topology {
+	labels := make([]string, c.Size())
+	for r := range labels {
+		labels[r] = c.Info(r).Region
+	}
+	return topology.FromLabels(labels)
 }
 
 // multiRegion reports whether the communicator spans regions, and so

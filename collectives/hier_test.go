@@ -142,3 +142,41 @@ func TestHierarchical(t *testing.T) {
 		})
 	}
 }
+
+// Across regions the argument check runs through the region leaders; a
+// disagreement still reaches every rank, the same error everywhere.
+func TestMismatchAcrossRegions(t *testing.T) {
+	regions := []string{"a", "b", "a", "c", "b", "a", "c"}
+	for _, chk := range []collectives.Check{collectives.CheckSync, collectives.CheckAsync} {
+		var mu sync.Mutex
+		msgs := map[string]int{}
+		runRegions(t, regions, func(ctx context.Context, c *comm.Comm) error {
+			root := 0
+			if c.Rank() == 4 {
+				root = 1
+			}
+			buf := make([]int64, 8)
+			err := collectives.Bcast(ctx, c, buf, root, collectives.Options{Check: chk})
+			if err == nil {
+				err = collectives.Barrier(ctx, c) // CheckAsync: learnt by here at the latest
+			}
+			var me *collectives.MismatchError
+			if !errors.As(err, &me) {
+				return fmt.Errorf("rank %d: %v, want a MismatchError", c.Rank(), err)
+			}
+			mu.Lock()
+			msgs[strings.Replace(me.Error(), me.Op, "OP", 1)]++
+			mu.Unlock()
+			return nil
+		})
+		t.Logf("check %v: %v", chk, msgs)
+		if len(msgs) != 1 {
+			t.Errorf("check %v: ranks got different errors: %v", chk, msgs)
+		}
+		for m := range msgs {
+			if !strings.Contains(m, "root") || !strings.Contains(m, "rank 4") {
+				t.Errorf("check %v: %s", chk, m)
+			}
+		}
+	}
+}
