@@ -20,10 +20,7 @@ func allreduceLanes(k *call, acc []byte) error {
 	t := k.topo()
 	own := t.RegionOf[k.rank]
 	members := t.Members[own]
-	L := len(members)
-	for _, m := range t.Members {
-		L = min(L, len(m))
-	}
+	L := t.Lanes()
 	seg := blocks(len(acc)/k.esize, L, k.esize)
 	part := func(b []byte, j int) []byte { return b[seg[j]:seg[j+1]] }
 	me := indexOf(members, k.rank)
@@ -66,33 +63,18 @@ func allreduceLanes(k *call, acc []byte) error {
 
 	// 2. Lane-wise exchange between regions.
 	if me < L {
-		parts := make([][]byte, t.Regions())
-		recvs := make([]*comm.Request, t.Regions())
-		var lsends []*comm.Request
-		for r := range parts {
-			if r == own {
-				parts[r] = mine
-				continue
-			}
-			peer := t.Members[r][me]
-			parts[r] = k.alloc(len(mine))
-			recvs[r] = k.irecv(parts[r], peer, 2)
-			lsends = append(lsends, k.isend(mine, peer, 2))
+		peers := make([]int, t.Regions()) // lane me of every region
+		for r, m := range t.Members {
+			peers[r] = m[me]
 		}
-		for r, rq := range recvs {
-			if rq != nil {
-				if err := k.wait(rq, len(parts[r])); err != nil {
-					return err
-				}
-			}
+		parts, err := exchange(k, peers, own, mine, func(int) int { return len(mine) }, 2)
+		if err != nil {
+			return err
 		}
 		out := part(acc, me)
 		copy(out, parts[0])
 		for r := 1; r < len(parts); r++ {
 			k.reduceLeft(out, parts[r])
-		}
-		if err := k.waitSends(lsends); err != nil {
-			return err
 		}
 	}
 

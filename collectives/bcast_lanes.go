@@ -23,19 +23,9 @@ func bcastLanes(k *call, buf []byte, root int) error {
 	t := k.topo()
 	rootRegion := t.RegionOf[root]
 	own := t.RegionOf[k.rank]
-	L := len(t.Members[own])
-	for _, m := range t.Members {
-		L = min(L, len(m))
-	}
-	lanesOf := func(r int) []int {
-		m := t.Members[r]
-		if r == rootRegion { // rotate so the root comes first
-			i := indexOf(m, root)
-			m = append(append([]int{}, m[i:]...), m[:i]...)
-		}
-		return m
-	}
-	members := lanesOf(own)
+	L := t.Lanes()
+	rootLanes := t.Rotated(rootRegion, root) // the root is lane 0
+	members := t.Rotated(own, root)
 	me := indexOf(members, k.rank)
 	seg := blocks(len(buf), L, 1)
 	part := func(j int) []byte { return buf[seg[j]:seg[j+1]] }
@@ -62,13 +52,13 @@ func bcastLanes(k *call, buf []byte, root int) error {
 			var sends []*comm.Request
 			for r := range t.Members {
 				if r != rootRegion {
-					sends = append(sends, k.isend(part(me), lanesOf(r)[me], 2))
+					sends = append(sends, k.isend(part(me), t.Members[r][me], 2))
 				}
 			}
 			if err := k.waitSends(sends); err != nil {
 				return err
 			}
-		} else if err := k.recv(part(me), lanesOf(rootRegion)[me], 2); err != nil {
+		} else if err := k.recv(part(me), rootLanes[me], 2); err != nil {
 			return err
 		}
 	}

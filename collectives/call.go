@@ -169,7 +169,7 @@ func newCall(ctx context.Context, c *comm.Comm, name string, esize int, op *redu
 	}).(*state)
 	k.c = k.st.view
 	k.st.hook.Do(func() {
-		k.st.checker = newChecker(c, k.st.fail)
+		k.st.checker = newChecker(c, k.topo(), k.st.fail)
 		c.OnClose(k.st.drain)
 	})
 	k.seq = k.st.seq.Add(1) - 1

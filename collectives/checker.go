@@ -128,7 +128,9 @@ func regionSchedule(t topology.Topology, r int) schedule {
 const checkTag = checkFlag // data tags never have this bit
 const wireEntryLen = 8 + 1 + recordLen
 
-func newChecker(c *comm.Comm, onFail func(error)) *checker {
+// newChecker makes the checker of c, whose ranks fall into regions as t
+// says (the communicator's topology, computed once by its state).
+func newChecker(c *comm.Comm, t topology.Topology, onFail func(error)) *checker {
 	p := c.Size()
 	k := 0
 	for d := 1; d < p; d *= 2 {
@@ -136,7 +138,7 @@ func newChecker(c *comm.Comm, onFail func(error)) *checker {
 	}
 	ch := &checker{onFail: onFail, c: c.Collective(), p: p, r: c.Rank(), k: k, active: map[uint64]*checkRun{}, early: map[entryKey]*earlyEntry{}, stopCh: make(chan struct{})}
 	ch.sch = disseminationSchedule(p, ch.r, k)
-	if t := topologyOf(ch.c); t.Regions() > 1 {
+	if t.Regions() > 1 {
 		ch.k, ch.sch = 3, regionSchedule(t, ch.r)
 	}
 	ch.timer = time.AfterFunc(time.Hour, ch.timed)

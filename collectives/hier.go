@@ -20,17 +20,14 @@ const hierLimit = 64 << 10
 // topo returns the communicator's regions (computed once per
 // communicator from the launcher's rank table).
 func (k *call) topo() topology.Topology {
-	k.st.topoOnce.Do(func() { k.st.topo = topologyOf(k.c) })
+	k.st.topoOnce.Do(func() {
+		labels := make([]string, k.size)
+		for r := range labels {
+			labels[r] = k.c.Info(r).Region
+		}
+		k.st.topo = topology.FromLabels(labels)
+	})
 	return k.st.topo
-}
-
-// topologyOf groups c's ranks by the region labels of the rank table.
-func topologyOf(c *comm.Comm) topology.Topology {
-	labels := make([]string, c.Size())
-	for r := range labels {
-		labels[r] = c.Info(r).Region
-	}
-	return topology.FromLabels(labels)
 }
 
 // multiRegion reports whether the communicator spans regions, and so
@@ -96,25 +93,21 @@ func treeReduce(k *call, acc, tmp []byte, members []int, step int) error {
 	return nil
 }
 
-// exchangeLeaders sends mine to every other region's leader and returns
-// what each sent (parts[r] for region r; parts[own] is mine), as step.
-func exchangeLeaders(k *call, t topology.Topology, mine []byte, partLen func(r int) int, step int) ([][]byte, error) {
-	own := t.RegionOf[k.rank]
-	parts := make([][]byte, t.Regions())
-	recvs := make([]*comm.Request, t.Regions())
-	for r := range parts {
+// exchange sends mine to peers[r] for every region r but this rank's own
+// and returns what each sent (parts[r]; parts[own] is mine), as step.
+// peers are the region leaders, or one lane's members.
+func exchange(k *call, peers []int, own int, mine []byte, partLen func(r int) int, step int) ([][]byte, error) {
+	parts := make([][]byte, len(peers))
+	recvs := make([]*comm.Request, len(peers))
+	var sends []*comm.Request
+	for r, peer := range peers {
 		if r == own {
 			parts[r] = mine
 			continue
 		}
 		parts[r] = k.alloc(partLen(r))
-		recvs[r] = k.irecv(parts[r], t.Leader[r], step)
-	}
-	var sends []*comm.Request
-	for r := range parts {
-		if r != own {
-			sends = append(sends, k.isend(mine, t.Leader[r], step))
-		}
+		recvs[r] = k.irecv(parts[r], peer, step)
+		sends = append(sends, k.isend(mine, peer, step))
 	}
 	for r, rq := range recvs {
 		if rq != nil {
@@ -124,23 +117,6 @@ func exchangeLeaders(k *call, t topology.Topology, mine []byte, partLen func(r i
 		}
 	}
 	return parts, k.waitSends(sends)
-}
-
-// barrierHier: gather to each region's leader, a flat exchange among the
-// leaders, a release inside each region.
-func barrierHier(k *call) error {
-	t := k.topo()
-	members := t.Members[t.RegionOf[k.rank]]
-	none := []byte{}
-	if err := treeReduce(k, none, none, members, 1); err != nil {
-		return err
-	}
-	if k.rank == t.Leader[t.RegionOf[k.rank]] {
-		if _, err := exchangeLeaders(k, t, none, func(int) int { return 0 }, 2); err != nil {
-			return err
-		}
-	}
-	return treeBcast(k, none, members, 0, 3)
 }
 
 // bcastHier: the root sends to every other region's leader (its own
@@ -186,7 +162,7 @@ func allreduceHier(k *call, acc []byte) error {
 		return err
 	}
 	if k.rank == t.Leader[own] && t.Regions() > 1 {
-		parts, err := exchangeLeaders(k, t, k.clone(acc), func(int) int { return len(acc) }, 2)
+		parts, err := exchange(k, t.Leader, own, k.clone(acc), func(int) int { return len(acc) }, 2)
 		if err != nil {
 			return err
 		}
@@ -204,14 +180,11 @@ func allreduceHier(k *call, acc []byte) error {
 func reduceHier(k *call, dst, src []byte, root int) error {
 	t := k.topo()
 	own := t.RegionOf[k.rank]
-	members := t.Members[own]
 	sub := t.Leader[own]
 	if own == t.RegionOf[root] {
 		sub = root
 	}
-	// Rotate the region's members so that the sub-root comes first.
-	i := indexOf(members, sub)
-	order := append(append([]int{}, members[i:]...), members[:i]...)
+	order := t.Rotated(own, sub) // the sub-root first
 	acc := k.clone(src)
 	tmp := k.alloc(len(src))
 	if err := treeReduce(k, acc, tmp, order, 1); err != nil {
@@ -268,7 +241,7 @@ func allgatherHier(k *call, dst []byte, n int) error {
 			for i, r := range members {
 				copy(mine[i*n:], block(r))
 			}
-			parts, err := exchangeLeaders(k, t, mine, func(r int) int { return len(t.Members[r]) * n }, 2)
+			parts, err := exchange(k, t.Leader, own, mine, func(r int) int { return len(t.Members[r]) * n }, 2)
 			if err != nil {
 				return err
 			}

@@ -16,19 +16,9 @@ func reduceLanes(k *call, dst, src []byte, root int) error {
 	t := k.topo()
 	rootRegion := t.RegionOf[root]
 	own := t.RegionOf[k.rank]
-	L := len(t.Members[own])
-	for _, m := range t.Members {
-		L = min(L, len(m))
-	}
-	lanesOf := func(r int) []int {
-		m := t.Members[r]
-		if r == rootRegion {
-			i := indexOf(m, root)
-			m = append(append([]int{}, m[i:]...), m[:i]...)
-		}
-		return m
-	}
-	members := lanesOf(own)
+	L := t.Lanes()
+	rootLanes := t.Rotated(rootRegion, root) // the root is lane 0
+	members := t.Rotated(own, root)
 	me := indexOf(members, k.rank)
 	seg := blocks(len(src)/k.esize, L, k.esize)
 	part := func(b []byte, j int) []byte { return b[seg[j]:seg[j+1]] }
@@ -60,7 +50,7 @@ func reduceLanes(k *call, dst, src []byte, root int) error {
 	// 2. Lane-wise into the root's region.
 	if me < L {
 		if own != rootRegion {
-			if err := k.send(mine, lanesOf(rootRegion)[me], 2); err != nil {
+			if err := k.send(mine, rootLanes[me], 2); err != nil {
 				return err
 			}
 		} else {
@@ -69,7 +59,7 @@ func reduceLanes(k *call, dst, src []byte, root int) error {
 				if r == rootRegion {
 					continue
 				}
-				if err := k.recv(tmp, lanesOf(r)[me], 2); err != nil {
+				if err := k.recv(tmp, t.Members[r][me], 2); err != nil {
 					return err
 				}
 				k.reduceLeft(mine, tmp)

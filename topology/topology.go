@@ -48,3 +48,26 @@ func (t Topology) Index(rank int) int {
 	}
 	return -1
 }
+
+// Lanes is the number of lanes: the size of the smallest region. Lane j
+// is the j-th member of every region.
+func (t Topology) Lanes() int {
+	l := len(t.Members[0])
+	for _, m := range t.Members[1:] {
+		l = min(l, len(m))
+	}
+	return l
+}
+
+// Rotated returns region r's members starting from rank first when it is
+// one of them (and in rank order otherwise), so that a root can take a
+// leader's or lane 0's place in its own region.
+func (t Topology) Rotated(r, first int) []int {
+	m := t.Members[r]
+	for i, x := range m {
+		if x == first {
+			return append(append(make([]int, 0, len(m)), m[i:]...), m[:i]...)
+		}
+	}
+	return m
+}

@@ -16,6 +16,9 @@ func TestFromLabels(t *testing.T) {
 	if top.Contiguous || top.Index(5) != 1 || top.Regions() != 3 {
 		t.Fatalf("contiguous %v, index %d", top.Contiguous, top.Index(5))
 	}
+	if top.Lanes() != 2 || !reflect.DeepEqual(top.Rotated(1, 5), []int{5, 2}) || !reflect.DeepEqual(top.Rotated(0, 5), []int{0, 1}) {
+		t.Errorf("lanes %d, rotated %v %v", top.Lanes(), top.Rotated(1, 5), top.Rotated(0, 5))
+	}
 	if c := FromLabels([]string{"a", "a", "b", "c", "c"}); !c.Contiguous {
 		t.Error("a a b c c is contiguous")
 	}
