@@ -3,7 +3,6 @@
 package launcher_test
 
 import (
-	"bufio"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -83,33 +82,7 @@ func pidOf(marker string, r int) int {
 func startLabJob(t *testing.T, bin string, base []string, n int, role, marker string) (*exec.Cmd, *strings.Builder) {
 	t.Helper()
 	args := append(append([]string{}, base...), "--preload-binary", "-x", "SPMD_TEST_ROLE="+role, "-x", marker, "--grace", "1s", os.Args[0])
-	cmd := exec.Command(bin, args...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var errb strings.Builder
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	ready := 0
-	deadline := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
-	defer deadline.Stop()
-	for ready < n && sc.Scan() {
-		if sc.Text() == "ready" {
-			ready++
-		}
-	}
-	if ready < n {
-		t.Fatalf("only %d of %d ranks became ready; stderr:\n%s", ready, n, errb.String())
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	return cmd, &errb
+	return startReady(t, n, bin, args...)
 }
 
 // The SSH launcher on the WAN lab: 3 regions x 2 hosts, real sshd.

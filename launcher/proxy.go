@@ -64,15 +64,14 @@ type proxyMsg struct {
 // proxyJob is what a proxy needs to start its host's ranks. It carries
 // the job's secret, so it travels only over the SSH channel.
 type proxyJob struct {
-	JobID   []byte
-	Secret  []byte
-	Args    []string
-	Env     []string
-	Size    int
-	Program string `json:"-"` // from the proxy's command line
-	Ranks   []int  // world ranks on this host; local rank is the index
-	Host    string // the host's name in the job, for the table
-	Stdin   bool   // rank 0 is here and gets the launcher's stdin
+	JobID  []byte
+	Secret []byte
+	Args   []string
+	Env    []string
+	Size   int
+	Ranks  []int  // world ranks on this host; local rank is the index
+	Host   string // the host's name in the job, for the table
+	Stdin  bool   // rank 0 is here and gets the launcher's stdin
 	// Table is the whole job's table (addresses from every proxy's
 	// hello), sent to each rank with its job.
 	Table *control.Msg
@@ -154,7 +153,7 @@ func Proxy(args []string, in io.Reader, out io.Writer) int {
 	if verifySelf {
 		self, err := os.Executable()
 		if err == nil {
-			hello.Sum, err = fileSum(self)
+			hello.Sum, _, err = fileSum(self)
 		}
 		if err != nil {
 			hello.Sum = "unknown: " + err.Error()
@@ -177,7 +176,7 @@ func Proxy(args []string, in io.Reader, out io.Writer) int {
 		switch m.T {
 		case "check":
 			reply := proxyMsg{T: "checked"}
-			if sum, err := fileSum(program); err != nil {
+			if sum, _, err := fileSum(program); err != nil {
 				reply.Err = err.Error()
 			} else if sum != m.Sum {
 				reply.Err = fmt.Sprintf("%s has sha256 %s, want %s", program, sum, m.Sum)
@@ -197,9 +196,8 @@ func Proxy(args []string, in io.Reader, out io.Writer) int {
 	if pj == nil || len(pj.Ranks) != nranks || pj.Table == nil {
 		return fail("malformed job for %d ranks", nranks)
 	}
-	pj.Program = program
 	var stdinW *io.PipeWriter
-	cfg := Config{Program: pj.Program, Args: pj.Args, Env: pj.Env}
+	cfg := Config{Program: program, Args: pj.Args, Env: pj.Env}
 	if pj.Stdin {
 		var r *io.PipeReader
 		r, stdinW = io.Pipe()
@@ -221,7 +219,7 @@ func Proxy(args []string, in io.Reader, out io.Writer) int {
 		spec := rankSpec{ID: id, LocalRank: i, LocalSize: len(pj.Ranks), Size: pj.Size, Host: pj.Host, Listener: listeners[i], Table: pj.Table}
 		stdout := &lineWriter{w: outSender{c, id, 1}}
 		stderr := &lineWriter{w: outSender{c, id, 2}}
-		r, err := startRank(spec, pj.Program, &cfg, jobID, pj.Secret, stdout, stderr, events, stop)
+		r, err := startRank(spec, program, &cfg, jobID, pj.Secret, stdout, stderr, events, stop)
 		if err != nil {
 			killAll()
 			return fail("on %s: %v", host, err)

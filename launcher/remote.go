@@ -125,15 +125,13 @@ func RunHosts(ctx context.Context, cfg HostsConfig) (int, error) {
 		hc.ranks = append(hc.ranks, r)
 		ranks[id] = r
 	}
+	// Each rank's region, or nil when no host has a label.
 	var regions []string
-	for _, r := range ranks {
-		if hc := byIndex[placement[r.id]]; hc.h.Region != "" {
+	for id, hi := range placement {
+		if cfg.Hosts[hi].Region != "" && regions == nil {
 			regions = make([]string, cfg.NP)
-			break
 		}
-	}
-	if regions != nil {
-		for id, hi := range placement {
+		if regions != nil {
 			regions[id] = cfg.Hosts[hi].Region
 		}
 	}
@@ -175,7 +173,7 @@ func RunHosts(ctx context.Context, cfg HostsConfig) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = hc.prepare(ctx, d, selfStage, progStage, prog, cfg.MeshNet, add)
+			errs[i] = hc.prepare(ctx, d, selfStage, progStage, prog, cfg.MeshNet, add, trace)
 			trace("%s: prepared (%v)", hc.h.Name, errs[i])
 		}()
 	}
@@ -341,18 +339,14 @@ func proxyCommand(self *staged, listen, meshNet string, nranks int, prog string,
 // first if the host does not have this one, and the program with
 // preload. In the usual case (both cached) that is one SSH connection
 // and one command: every round trip counts across an ocean.
-func (hc *hostConn) prepare(ctx context.Context, d *dialer, self, prog *staged, progPath, meshNet string, add func(int64)) error {
-	if os.Getenv("SPMD_TRACE_LAUNCH") != "" {
-		fmt.Fprintf(os.Stderr, "spmdrun trace %s: %s: dialing\n", time.Now().Format("15:04:05.000"), hc.h.Name)
-	}
+func (hc *hostConn) prepare(ctx context.Context, d *dialer, self, prog *staged, progPath, meshNet string, add func(int64), trace func(string, ...any)) error {
+	trace("%s: dialing", hc.h.Name)
 	c, err := d.dial(ctx, hc.h)
 	if err != nil {
 		return err
 	}
 	hc.client = c
-	if os.Getenv("SPMD_TRACE_LAUNCH") != "" {
-		fmt.Fprintf(os.Stderr, "spmdrun trace %s: %s: connected\n", time.Now().Format("15:04:05.000"), hc.h.Name)
-	}
+	trace("%s: connected", hc.h.Name)
 	progWord := quote(progPath)
 	if prog != nil {
 		progWord = `"$HOME/.cache/spmd/bin/` + prog.sum + "/" + prog.name + `"`

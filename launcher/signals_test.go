@@ -27,7 +27,14 @@ func buildSpmdrun(t *testing.T) string {
 // every rank has printed "ready".
 func startJob(t *testing.T, bin string, n int, role, marker string) (*exec.Cmd, *strings.Builder) {
 	t.Helper()
-	cmd := exec.Command(bin, "-np", fmt.Sprint(n), "-x", "SPMD_TEST_ROLE="+role, "-x", marker, "--grace", "1s", os.Args[0])
+	return startReady(t, n, bin, "-np", fmt.Sprint(n), "-x", "SPMD_TEST_ROLE="+role, "-x", marker, "--grace", "1s", os.Args[0])
+}
+
+// startReady starts spmdrun with args and waits until n ranks have
+// printed "ready"; standard output goes on being drained.
+func startReady(t *testing.T, n int, bin string, args ...string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +46,7 @@ func startJob(t *testing.T, bin string, n int, role, marker string) (*exec.Cmd, 
 	}
 	sc := bufio.NewScanner(stdout)
 	ready := 0
-	deadline := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
+	deadline := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
 	defer deadline.Stop()
 	for ready < n && sc.Scan() {
 		if sc.Text() == "ready" {

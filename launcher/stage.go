@@ -23,17 +23,11 @@ type staged struct {
 }
 
 func newStaged(local string) (*staged, error) {
-	f, err := os.Open(local)
+	sum, n, err := fileSum(local)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return nil, err
-	}
-	return &staged{local: local, name: path.Base(local), sum: hex.EncodeToString(h.Sum(nil)), size: n}, nil
+	return &staged{local: local, name: path.Base(local), sum: sum, size: n}, nil
 }
 
 // cachePath is where s lives on a host whose home is home: content
@@ -88,18 +82,19 @@ func (s *staged) stageTo(sc *sftp.Client, home string, progress func(int64)) (st
 	return final, true, nil
 }
 
-// fileSum returns the sha256 of a file, hex.
-func fileSum(p string) (string, error) {
+// fileSum returns the sha256 of a file, hex, and its size.
+func fileSum(p string) (string, int64, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 type countingReader struct {
