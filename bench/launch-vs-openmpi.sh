@@ -12,23 +12,12 @@ rounds=${1:-5}
 ensure_openmpi
 work=$(mktemp -d /var/tmp/spmd-launch-XXXXXX) # not /tmp: lab hosts have their own
 trap '"$work/spmdlab" down >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-go build -o "$work/spmdlab" ./cmd/spmdlab
 go build -o "$work/spmdrun" ./cmd/spmdrun
 go build -o "$work/hello" ./examples/hello
 mpicc -O2 -o "$work/hello-mpi" bench/openmpi/hello.c
-lab=$work/lab
-"$work/spmdlab" up --regions us-west:2,ap-sg:2,eu-fra:2 \
-  --delay us-west/ap-sg=40ms,us-west/eu-fra=90ms,ap-sg/eu-fra=70ms --host-mbit 100 --dir "$lab" >/dev/null
-# Open MPI's hostfile has no region= attribute.
-sed 's/ region=[^ ]*//' "$lab/hostfile" > "$work/hosts-ompi"
-# Both launchers run on us-west-1, as a user logged in to one host of the
-# cluster would run them: their SSH connections and the ranks' wire-up
-# cross the emulated WAN.
-on=("$work/spmdlab" exec us-west-1 --)
-ompi=("${on[@]}" mpirun --allow-run-as-root --hostfile "$work/hosts-ompi" -np 6
-      --mca plm_rsh_agent "ssh -F $lab/ssh_config"
-      --mca btl self,tcp --mca btl_tcp_if_include 198.18.0.0/15 --mca oob_tcp_if_include 198.18.0.0/15)
-spmd=("${on[@]}" "$work/spmdrun" --hostfile "$lab/hostfile" -np 6 -i "$lab/id_ed25519" --known-hosts "$lab/known_hosts")
+lab_up "$work" # both launchers run on us-west-1
+ompi=("${ON[@]}" "${MPIRUN_LAB[@]}")
+spmd=("${ON[@]}" "$work/spmdrun" "${SPMDRUN_LAB[@]}" -np 6)
 
 secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }

@@ -19,26 +19,17 @@ ensure_openmpi
 mkdir -p "$out"
 work=$(mktemp -d /var/tmp/spmd-sweep-build-XXXXXX)
 trap '"$work/spmdlab" down >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-go build -o "$work/spmdlab" ./cmd/spmdlab
 go build -o "$work/spmdrun" ./cmd/spmdrun
 go build -o "$work/spmdbench" ./cmd/spmdbench
 mpicc -O2 -o "$work/sweep" bench/openmpi/sweep.c
-lab=$work/lab
-"$work/spmdlab" up --regions us-west:2,ap-sg:2,eu-fra:2 \
-  --delay us-west/ap-sg=40ms,us-west/eu-fra=90ms,ap-sg/eu-fra=70ms --host-mbit 100 --dir "$lab" >/dev/null
-sed 's/ region=[^ ]*//' "$lab/hostfile" > "$work/hosts-ompi"
-on=("$work/spmdlab" exec us-west-1 --)
+lab_up "$work"
 
 echo "== spmd: spmdbench ${ops[*]} (reps $reps)"
-"${on[@]}" "$work/spmdrun" --hostfile "$lab/hostfile" -i "$lab/id_ed25519" --known-hosts "$lab/known_hosts" \
-  --preload-binary "$work/spmdbench" -reps "$reps" -csv "$out/spmd.csv" -json "$out/spmd.json" -plot "$out/spmd-plots" "${ops[@]}" \
+"${ON[@]}" "$work/spmdrun" "${SPMDRUN_LAB[@]}" --preload-binary "$work/spmdbench" -reps "$reps" -csv "$out/spmd.csv" -json "$out/spmd.json" -plot "$out/spmd-plots" "${ops[@]}" \
   | tee "$out/spmd.txt"
 
 echo "== Open MPI: sweep ${ops[*]} (reps $reps)"
-"${on[@]}" mpirun --allow-run-as-root --hostfile "$work/hosts-ompi" -np 6 \
-  --mca plm_rsh_agent "ssh -F $lab/ssh_config" \
-  --mca btl self,tcp --mca btl_tcp_if_include 198.18.0.0/15 --mca oob_tcp_if_include 198.18.0.0/15 \
-  "$work/sweep" -reps "$reps" "${ops[@]}" > "$out/openmpi.csv" 2> >(grep -v setpgid >&2)
+"${ON[@]}" "${MPIRUN_LAB[@]}" "$work/sweep" -reps "$reps" "${ops[@]}" > "$out/openmpi.csv" 2> >(grep -v setpgid >&2)
 
 echo "== side by side (ms; bound from spmdbench's measured network)"
 "$work/spmdbench" combine -plot "$out/plots" "$out/spmd.csv" "$out/openmpi.csv" | tee "$out/combined.txt"

@@ -7,12 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static long iterations(long size) {
-    long n = (64L << 20) / (size > 1 ? size : 1);
-    if (n < 20) n = 20;
-    if (n > 1000) n = 1000;
-    return n;
-}
+#include "ops.h"
+
 
 /* next size of the ladder, ending with max even when it is not on it */
 static long next(long size, long factor, long max) {
@@ -20,27 +16,11 @@ static long next(long size, long factor, long max) {
     return (n > max && size < max) ? max : n;
 }
 
-static int rank, np;
-static char *a, *b;
-
-static void call(const char *op, long size) {
-    long n = size / 8 > 0 ? size / 8 : 1;
-    if (!strcmp(op, "barrier")) MPI_Barrier(MPI_COMM_WORLD);
-    else if (!strcmp(op, "bcast")) MPI_Bcast(a, size, MPI_BYTE, 0, MPI_COMM_WORLD);
-    else if (!strcmp(op, "reduce")) MPI_Reduce(a, b, n, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
-    else if (!strcmp(op, "allreduce")) MPI_Allreduce(a, b, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    else if (!strcmp(op, "gather")) MPI_Gather(a, size, MPI_BYTE, b, size, MPI_BYTE, 0, MPI_COMM_WORLD);
-    else if (!strcmp(op, "scatter")) MPI_Scatter(a, size, MPI_BYTE, b, size, MPI_BYTE, 0, MPI_COMM_WORLD);
-    else if (!strcmp(op, "allgather")) MPI_Allgather(a, size, MPI_BYTE, b, size, MPI_BYTE, MPI_COMM_WORLD);
-    else if (!strcmp(op, "alltoall")) MPI_Alltoall(a, size, MPI_BYTE, b, size, MPI_BYTE, MPI_COMM_WORLD);
-    else if (!strcmp(op, "reducescatter")) MPI_Reduce_scatter_block(a, b, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    else { if (rank == 0) fprintf(stderr, "coll: unknown op %s\n", op); MPI_Abort(MPI_COMM_WORLD, 2); }
-}
-
 int main(int argc, char **argv) {
     long minSize = 8, maxSize = 4 << 20, factor = 4;
     int first = 1;
     MPI_Init(&argc, &argv);
+    argv0 = "coll";
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &np);
     for (; first < argc && argv[first][0] == '-'; first++) {

@@ -20,3 +20,26 @@ mpirun_flags() {
   [ "$np" -gt "$(nproc)" ] && echo "--oversubscribe"
   return 0
 }
+
+# lab_up WORK brings up the 3-region lab of DESIGN.md (us-west:2, ap-sg:2,
+# eu-fra:2; one-way 40/70/90 ms; 100 Mbit/s per host; kernel defaults)
+# with spmdlab built into WORK, its files in WORK/lab, and Open MPI's
+# hostfile (no region= attribute) in WORK/hosts-ompi. It sets LAB, ON (a
+# command prefix that runs on us-west-1: launchers run on a host of the
+# cluster, so their SSH connections and the ranks' wire-up cross the
+# WAN), SPMDRUN_LAB (spmdrun's host and key flags) and MPIRUN_LAB
+# (mpirun with the flags the lab needs). WORK must not be under /tmp:
+# lab hosts have their own.
+lab_up() {
+  local work=$1
+  go build -o "$work/spmdlab" ./cmd/spmdlab
+  LAB=$work/lab
+  "$work/spmdlab" up --regions us-west:2,ap-sg:2,eu-fra:2 \
+    --delay us-west/ap-sg=40ms,us-west/eu-fra=90ms,ap-sg/eu-fra=70ms --host-mbit 100 --dir "$LAB" >/dev/null
+  sed 's/ region=[^ ]*//' "$LAB/hostfile" > "$work/hosts-ompi"
+  ON=("$work/spmdlab" exec us-west-1 --)
+  SPMDRUN_LAB=(--hostfile "$LAB/hostfile" -i "$LAB/id_ed25519" --known-hosts "$LAB/known_hosts")
+  MPIRUN_LAB=(mpirun --allow-run-as-root --hostfile "$work/hosts-ompi" -np 6
+    --mca plm_rsh_agent "ssh -F $LAB/ssh_config"
+    --mca btl self,tcp --mca btl_tcp_if_include 198.18.0.0/15 --mca oob_tcp_if_include 198.18.0.0/15)
+}

@@ -14,22 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-static int rank, np;
-static char *a, *b;
-
-static void call(const char *op, long size) {
-    long n = size / 8 > 0 ? size / 8 : 1;
-    if (!strcmp(op, "barrier")) MPI_Barrier(MPI_COMM_WORLD);
-    else if (!strcmp(op, "bcast")) MPI_Bcast(a, size, MPI_BYTE, 0, MPI_COMM_WORLD);
-    else if (!strcmp(op, "reduce")) MPI_Reduce(a, b, n, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
-    else if (!strcmp(op, "allreduce")) MPI_Allreduce(a, b, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    else if (!strcmp(op, "gather")) MPI_Gather(a, size, MPI_BYTE, b, size, MPI_BYTE, 0, MPI_COMM_WORLD);
-    else if (!strcmp(op, "scatter")) MPI_Scatter(a, size, MPI_BYTE, b, size, MPI_BYTE, 0, MPI_COMM_WORLD);
-    else if (!strcmp(op, "allgather")) MPI_Allgather(a, size, MPI_BYTE, b, size, MPI_BYTE, MPI_COMM_WORLD);
-    else if (!strcmp(op, "alltoall")) MPI_Alltoall(a, size, MPI_BYTE, b, size, MPI_BYTE, MPI_COMM_WORLD);
-    else if (!strcmp(op, "reducescatter")) MPI_Reduce_scatter_block(a, b, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    else { if (rank == 0) fprintf(stderr, "sweep: unknown op %s\n", op); MPI_Abort(MPI_COMM_WORLD, 2); }
-}
+#include "ops.h"
 
 static long long now_ns(void) {
     struct timespec ts;
@@ -52,17 +37,12 @@ static int cmp(const void *x, const void *y) {
     return p < q ? -1 : p > q;
 }
 
-static long iterations(long size) { /* bench.Iterations */
-    long n = (64L << 20) / (size > 1 ? size : 1);
-    if (n < 20) n = 20;
-    if (n > 1000) n = 1000;
-    return n;
-}
 
 int main(int argc, char **argv) {
     long min = 8, max = 4L << 20, factor = 4;
     int reps = 5, warmup = 1, i;
     MPI_Init(&argc, &argv);
+    argv0 = "sweep";
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &np);
     for (i = 1; i < argc && argv[i][0] == '-'; i += 2) {
