@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spmd-go/spmd/collectives"
@@ -246,23 +249,9 @@ func (n Network) RegionPairs() map[[2]string]time.Duration {
 
 // sortedKeys returns a map's region pairs in order.
 func sortedKeys(m map[[2]string]time.Duration) [][2]string {
-	var ks [][2]string
-	for k := range m {
-		ks = append(ks, k)
-	}
+	ks := slices.Collect(maps.Keys(m))
 	slices.SortFunc(ks, func(a, b [2]string) int {
-		if a[0] != b[0] {
-			if a[0] < b[0] {
-				return -1
-			}
-			return 1
-		}
-		if a[1] < b[1] {
-			return -1
-		} else if a[1] > b[1] {
-			return 1
-		}
-		return 0
+		return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1]))
 	})
 	return ks
 }
