@@ -64,8 +64,6 @@ type hostConn struct {
 	errp    io.Reader     // the proxy's standard error
 	started chan error    // the proxy started every rank, or could not
 	ended   chan struct{} // the proxy's output closed
-	mu      sync.Mutex
-	done    bool // the proxy said "done"
 }
 
 // RunHosts runs a job on hosts over SSH and returns its exit status, as
@@ -522,6 +520,7 @@ func (hc *hostConn) relay(tag bool, stdout, stderr *lineWriter, post func(event)
 	dec := hc.dec
 	pending := len(hc.ranks) // "started" still to come
 	exited := map[int]bool{}
+	done := false // the proxy said "done"
 	var endErr error
 	for {
 		var m proxyMsg
@@ -579,18 +578,13 @@ func (hc *hostConn) relay(tag bool, stdout, stderr *lineWriter, post func(event)
 				post(event{kind: evExit, rank: r.id, status: syscall.WaitStatus(m.Status), err: err})
 			}
 		case "done":
-			hc.mu.Lock()
-			hc.done = true
-			hc.mu.Unlock()
+			done = true
 		}
 	}
 	if pending > 0 {
 		hc.started <- fmt.Errorf("the proxy ended before starting the ranks: %v", endErr)
 		return
 	}
-	hc.mu.Lock()
-	done := hc.done
-	hc.mu.Unlock()
 	if done {
 		return
 	}
