@@ -36,6 +36,17 @@ type Config struct {
 	// as a hostfile's region= does for a launched one, so that
 	// region-aware code can be tested in one process. Init ignores it.
 	Regions []string
+	// WarmUp is how many bytes Init sends to (and receives from) every
+	// rank in another region once the mesh is up, so that the kernel's
+	// congestion control learns the WAN path's bandwidth before the first
+	// collective (see docs/algorithms.md, "Warm WAN connections"). Zero
+	// turns it off; jobs within one region never warm up.
+	WarmUp int64
+	// InferRegions makes Init group hosts into regions by the round-trip
+	// times measured while the mesh connects, even when the launcher gave
+	// region labels. A job on several hosts without labels infers them
+	// anyway.
+	InferRegions bool
 	// Logger receives connection events (rejected handshakes, lost peers).
 	// Nothing logged contains the job secret. Nil means slog.Default().
 	Logger *slog.Logger
@@ -50,6 +61,7 @@ func DefaultConfig() Config {
 		MaxFrame:         wire.DefaultMaxFrame,
 		MaxMessage:       1 << 40,
 		SpinWait:         50 * time.Microsecond,
+		WarmUp:           1 << 20,
 	}
 }
 
@@ -69,6 +81,9 @@ func (c *Config) validate() error {
 	}
 	if c.SpinWait < 0 {
 		errs = append(errs, fmt.Errorf("comm: SpinWait %v must not be negative", c.SpinWait))
+	}
+	if c.WarmUp < 0 {
+		errs = append(errs, fmt.Errorf("comm: WarmUp %d must not be negative", c.WarmUp))
 	}
 	if c.MaxMessage < 0 {
 		errs = append(errs, fmt.Errorf("comm: MaxMessage %d must not be negative", c.MaxMessage))

@@ -20,87 +20,94 @@ import (
 //
 // Both sides prove knowledge of the secret over fresh nonces of both, so a
 // recorded handshake cannot be replayed and neither MAC can be reflected.
-// The whole exchange runs under a deadline.
+// The whole exchange runs under a deadline. Each side also times one round
+// trip (dialer: hello to reply; acceptor: reply to proof), the first
+// measurement of the link, from which regions can be inferred.
 
 const handshakeOK = 1
 
-func dialHandshake(conn net.Conn, secret []byte, jobID [wire.JobIDSize]byte, from, to int, timeout time.Duration) error {
+func dialHandshake(conn net.Conn, secret []byte, jobID [wire.JobIDSize]byte, from, to int, timeout time.Duration) (time.Duration, error) {
 	if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
-		return err
+		return 0, err
 	}
 	defer conn.SetDeadline(time.Time{})
 	h := wire.Hello{JobID: jobID, From: uint32(from), To: uint32(to)}
 	if _, err := rand.Read(h.Nonce[:]); err != nil {
-		return err
+		return 0, err
 	}
 	var hello [wire.HelloSize]byte
 	h.Put(hello[:])
+	sent := time.Now()
 	if _, err := conn.Write(hello[:]); err != nil {
-		return fmt.Errorf("%w: sending hello: %v", ErrHandshake, err)
+		return 0, fmt.Errorf("%w: sending hello: %v", ErrHandshake, err)
 	}
 	var reply [wire.ReplySize]byte
 	if _, err := io.ReadFull(conn, reply[:]); err != nil {
-		return fmt.Errorf("%w: the peer closed the connection during authentication (wrong job or secret?): %v", ErrHandshake, err)
+		return 0, fmt.Errorf("%w: the peer closed the connection during authentication (wrong job or secret?): %v", ErrHandshake, err)
 	}
+	rtt := time.Since(sent)
 	var an [wire.NonceSize]byte
 	copy(an[:], reply[:wire.NonceSize])
 	want := wire.MAC(secret, wire.RoleAcceptor, jobID, h.From, h.To, h.Nonce, an)
 	if !hmac.Equal(want[:], reply[wire.NonceSize:]) {
-		return fmt.Errorf("%w: the peer could not prove it knows the job secret", ErrHandshake)
+		return 0, fmt.Errorf("%w: the peer could not prove it knows the job secret", ErrHandshake)
 	}
 	mine := wire.MAC(secret, wire.RoleDialer, jobID, h.From, h.To, h.Nonce, an)
 	if _, err := conn.Write(mine[:]); err != nil {
-		return fmt.Errorf("%w: sending proof: %v", ErrHandshake, err)
+		return 0, fmt.Errorf("%w: sending proof: %v", ErrHandshake, err)
 	}
 	var ok [1]byte
 	if _, err := io.ReadFull(conn, ok[:]); err != nil || ok[0] != handshakeOK {
-		return fmt.Errorf("%w: the peer rejected our proof (different job secret?)", ErrHandshake)
+		return 0, fmt.Errorf("%w: the peer rejected our proof (different job secret?)", ErrHandshake)
 	}
-	return nil
+	return rtt, nil
 }
 
 // acceptHandshake authenticates a connection accepted by rank self of a
-// world of size ranks and returns the dialer's rank.
-func acceptHandshake(conn net.Conn, secret []byte, jobID [wire.JobIDSize]byte, self, size int, timeout time.Duration) (int, error) {
+// world of size ranks and returns the dialer's rank and the round trip
+// it timed.
+func acceptHandshake(conn net.Conn, secret []byte, jobID [wire.JobIDSize]byte, self, size int, timeout time.Duration) (int, time.Duration, error) {
 	if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
-		return -1, err
+		return -1, 0, err
 	}
 	defer conn.SetDeadline(time.Time{})
 	var hb [wire.HelloSize]byte
 	if _, err := io.ReadFull(conn, hb[:]); err != nil {
-		return -1, fmt.Errorf("%w: reading hello: %v", ErrHandshake, err)
+		return -1, 0, fmt.Errorf("%w: reading hello: %v", ErrHandshake, err)
 	}
 	h, err := wire.DecodeHello(hb[:])
 	if err != nil {
-		return -1, fmt.Errorf("%w: %v", ErrHandshake, err)
+		return -1, 0, fmt.Errorf("%w: %v", ErrHandshake, err)
 	}
 	if h.JobID != jobID {
-		return -1, fmt.Errorf("%w: hello for another job", ErrHandshake)
+		return -1, 0, fmt.Errorf("%w: hello for another job", ErrHandshake)
 	}
 	if int(h.To) != self || int(h.From) < 0 || int(h.From) >= size || int(h.From) == self {
-		return -1, fmt.Errorf("%w: hello from rank %d to rank %d, but this is rank %d of %d", ErrHandshake, h.From, h.To, self, size)
+		return -1, 0, fmt.Errorf("%w: hello from rank %d to rank %d, but this is rank %d of %d", ErrHandshake, h.From, h.To, self, size)
 	}
 	var an [wire.NonceSize]byte
 	if _, err := rand.Read(an[:]); err != nil {
-		return -1, err
+		return -1, 0, err
 	}
 	mac := wire.MAC(secret, wire.RoleAcceptor, jobID, h.From, h.To, h.Nonce, an)
 	var reply [wire.ReplySize]byte
 	copy(reply[:], an[:])
 	copy(reply[wire.NonceSize:], mac[:])
+	sent := time.Now()
 	if _, err := conn.Write(reply[:]); err != nil {
-		return -1, fmt.Errorf("%w: sending challenge: %v", ErrHandshake, err)
+		return -1, 0, fmt.Errorf("%w: sending challenge: %v", ErrHandshake, err)
 	}
 	var proof [wire.FinishSize]byte
 	if _, err := io.ReadFull(conn, proof[:]); err != nil {
-		return -1, fmt.Errorf("%w: claimed rank %d gave no proof that it knows the job secret (it may have rejected ours): %v", ErrHandshake, h.From, err)
+		return -1, 0, fmt.Errorf("%w: claimed rank %d gave no proof that it knows the job secret (it may have rejected ours): %v", ErrHandshake, h.From, err)
 	}
+	rtt := time.Since(sent)
 	want := wire.MAC(secret, wire.RoleDialer, jobID, h.From, h.To, h.Nonce, an)
 	if !hmac.Equal(want[:], proof[:]) {
-		return -1, fmt.Errorf("%w: claimed rank %d does not know the job secret", ErrHandshake, h.From)
+		return -1, 0, fmt.Errorf("%w: claimed rank %d does not know the job secret", ErrHandshake, h.From)
 	}
 	if _, err := conn.Write([]byte{handshakeOK}); err != nil {
-		return -1, fmt.Errorf("%w: sending acceptance: %v", ErrHandshake, err)
+		return -1, 0, fmt.Errorf("%w: sending acceptance: %v", ErrHandshake, err)
 	}
-	return int(h.From), nil
+	return int(h.From), rtt, nil
 }

@@ -63,13 +63,13 @@ func TestHandshake(t *testing.T) {
 			}
 			ch := make(chan res, 1)
 			go func() {
-				from, err := acceptHandshake(ac, good, job, 1, 4, 2*time.Second)
+				from, _, err := acceptHandshake(ac, good, job, 1, 4, 2*time.Second)
 				if err != nil {
 					ac.Close() // as the accept loop does
 				}
 				ch <- res{from, err}
 			}()
-			derr := dialHandshake(dc, c.dSecret, c.dJob, c.from, c.to, 2*time.Second)
+			_, derr := dialHandshake(dc, c.dSecret, c.dJob, c.from, c.to, 2*time.Second)
 			if derr != nil {
 				dc.Close() // as dial does
 			}
@@ -143,7 +143,7 @@ func FuzzAcceptHandshake(f *testing.F) {
 			}
 			b.Close()
 		}()
-		_, err := acceptHandshake(a, secret, job, 1, 4, 200*time.Millisecond)
+		_, _, err := acceptHandshake(a, secret, job, 1, 4, 200*time.Millisecond)
 		a.Close()
 		if err == nil {
 			t.Fatal("accepted a connection without knowing the secret")

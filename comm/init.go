@@ -22,7 +22,8 @@ import (
 // Init uses DefaultConfig with two adjustments from the environment: when
 // the launcher reports more ranks on this host than CPUs (SPMD_LOCAL_SIZE),
 // SpinYield is on; SPMD_SPIN_WAIT (a Go duration such as "200us" or "0")
-// sets SpinWait.
+// sets SpinWait; SPMD_WARMUP (bytes) sets WarmUp; SPMD_REGIONS=auto sets
+// InferRegions.
 func Init(ctx context.Context) (*Comm, error) {
 	cfg := DefaultConfig()
 	if n, err := strconv.Atoi(os.Getenv(control.EnvLocalSize)); err == nil && n > runtime.NumCPU() {
@@ -34,6 +35,16 @@ func Init(ctx context.Context) (*Comm, error) {
 			return nil, fmt.Errorf("comm: SPMD_SPIN_WAIT=%q is not a duration such as 200us or 0", s)
 		}
 		cfg.SpinWait = d
+	}
+	if err := warmUpFromEnv(&cfg); err != nil {
+		return nil, err
+	}
+	switch s := os.Getenv("SPMD_REGIONS"); s {
+	case "", "labels":
+	case "auto":
+		cfg.InferRegions = true
+	default:
+		return nil, fmt.Errorf("comm: SPMD_REGIONS=%q: want auto (infer regions from round-trip times) or labels", s)
 	}
 	return InitConfig(ctx, cfg)
 }
@@ -149,7 +160,13 @@ func join(ctx context.Context, cfg Config, ctl *control.Conn) (*Comm, error) {
 		return nil, err
 	}
 	go w.watchControl()
-	return newComm(w, 0, seq(job.Size), true), nil
+	c := newComm(w, 0, seq(job.Size), true)
+	if err := w.learnNetwork(ctx, c, cfg.InferRegions || w.regionsAuto); err != nil {
+		w.abortLocal(err)
+		_ = w.close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // setTable takes the addresses, hosts, regions and local ranks of every
@@ -163,6 +180,7 @@ func (w *world) setTable(t control.Msg) {
 	if len(t.LocalRanks) == len(t.Addrs) {
 		w.localRanks = t.LocalRanks
 	}
+	w.regionsAuto = t.RegionsAuto
 }
 
 // watchControl ends the process when its launcher goes away: the control

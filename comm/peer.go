@@ -30,6 +30,7 @@ type peer struct {
 	rank int
 	addr string
 	conn *net.TCPConn
+	rtt  time.Duration // timed by the handshake
 
 	// send side
 	smu      sync.Mutex

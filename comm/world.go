@@ -27,9 +27,15 @@ type world struct {
 	hosts  []string
 	// From the launcher's table: each world rank's region ("" when
 	// unlabelled) and rank on its host; nil when not known.
-	regions    []string
-	localRanks []int
-	peers      []*peer // peers[rank] is nil
+	regions     []string
+	localRanks  []int
+	regionsAuto bool // the launcher asks for regions inferred from RTTs
+	// Filled once the mesh is up (learnNetwork): each world rank's host
+	// index and the round trip between every two hosts; nil when not
+	// measured.
+	hostOf  []int
+	hostRTT [][]time.Duration
+	peers   []*peer // peers[rank] is nil
 
 	waiting atomic.Int32 // goroutines blocked in Wait (readers poll while > 0)
 
@@ -77,6 +83,7 @@ func listen(host string) (*net.TCPListener, error) {
 type connResult struct {
 	rank int
 	conn *net.TCPConn
+	rtt  time.Duration // timed by the handshake
 	err  error
 }
 
@@ -100,8 +107,8 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 		wg.Add(1)
 		go func(j int) {
 			defer wg.Done()
-			conn, err := w.dial(ctx, j)
-			results <- connResult{rank: j, conn: conn, err: err}
+			conn, rtt, err := w.dial(ctx, j)
+			results <- connResult{rank: j, conn: conn, rtt: rtt, err: err}
 		}(j)
 	}
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
@@ -134,6 +141,7 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 			continue
 		}
 		w.peers[res.rank] = newPeer(w, res.rank, res.conn)
+		w.peers[res.rank].rtt = res.rtt
 	}
 	if firstErr != nil {
 		cancel()
@@ -194,7 +202,7 @@ func (w *world) acceptLoop(ctx context.Context, ln *net.TCPListener, results cha
 			defer hs.Done()
 			// Abandon the handshake as soon as the mesh is done with.
 			stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(aLongTimeAgo) })
-			from, err := acceptHandshake(c, w.secret, w.jobID, w.rank, w.size, w.cfg.HandshakeTimeout)
+			from, rtt, err := acceptHandshake(c, w.secret, w.jobID, w.rank, w.size, w.cfg.HandshakeTimeout)
 			if err == nil && from < w.rank {
 				err = fmt.Errorf("%w: rank %d dialed rank %d, but lower ranks are dialed, not dialing", ErrHandshake, from, w.rank)
 			}
@@ -209,7 +217,7 @@ func (w *world) acceptLoop(ctx context.Context, ln *net.TCPListener, results cha
 				return
 			}
 			select {
-			case results <- connResult{rank: from, conn: c}:
+			case results <- connResult{rank: from, conn: c, rtt: rtt}:
 			case <-ctx.Done():
 				c.Close()
 			}
@@ -217,7 +225,7 @@ func (w *world) acceptLoop(ctx context.Context, ln *net.TCPListener, results cha
 	}
 }
 
-func (w *world) dial(ctx context.Context, to int) (*net.TCPConn, error) {
+func (w *world) dial(ctx context.Context, to int) (*net.TCPConn, time.Duration, error) {
 	addr := w.addrs[to]
 	var d net.Dialer
 	backoff := 20 * time.Millisecond
@@ -225,19 +233,20 @@ func (w *world) dial(ctx context.Context, to int) (*net.TCPConn, error) {
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err == nil {
 			tc := c.(*net.TCPConn)
-			if err := dialHandshake(tc, w.secret, w.jobID, w.rank, to, w.cfg.HandshakeTimeout); err != nil {
+			rtt, err := dialHandshake(tc, w.secret, w.jobID, w.rank, to, w.cfg.HandshakeTimeout)
+			if err != nil {
 				tc.Close()
-				return nil, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: err}
+				return nil, 0, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: err}
 			}
-			return tc, nil
+			return tc, rtt, nil
 		}
 		if ctx.Err() != nil {
-			return nil, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: err}
+			return nil, 0, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: err}
 		}
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
-			return nil, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: err}
+			return nil, 0, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: err}
 		}
 		if backoff < time.Second {
 			backoff *= 2

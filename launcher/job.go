@@ -46,7 +46,7 @@ func (j *job) table(addrs []string) control.Msg {
 		hosts[i] = r.host
 		local[i] = r.localRank
 	}
-	return control.Msg{Type: control.TypeTable, Addrs: addrs, Hosts: hosts, Regions: j.regions, LocalRanks: local}
+	return control.Msg{Type: control.TypeTable, Addrs: addrs, Hosts: hosts, Regions: j.regions, LocalRanks: local, RegionsAuto: j.cfg.RegionsAuto}
 }
 
 // run runs the loop until every rank has ended and returns the job's exit

@@ -281,7 +281,7 @@ func TestAcrossLab(t *testing.T) {
 		// handshakes and the argument checks.
 		const n = 4 << 20
 		before := lab.LineBytes(t)
-		code, out, errs := spmdrun(t, bin, append(base, "--preload-binary", "-x", "SPMD_TEST_ROLE=allreduce4m", os.Args[0])...)
+		code, out, errs := spmdrun(t, bin, append(base, "--preload-binary", "-x", "SPMD_WARMUP=0", "-x", "SPMD_TEST_ROLE=allreduce4m", os.Args[0])...)
 		if code != 0 {
 			t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 		}
@@ -294,6 +294,46 @@ func TestAcrossLab(t *testing.T) {
 			t.Logf("%s: %d bytes (%.3f n)", k, d, float64(d)/n)
 			if d < n || d > n+n/10+256<<10 {
 				t.Errorf("%s carried %d bytes, want n = %d plus at most 10%% and 256 KiB", k, d, n)
+			}
+		}
+	})
+
+	t.Run("regions inferred, links warmed", func(t *testing.T) {
+		// The hostfile without its region= labels: ranks group the hosts
+		// by the round trips timed while the mesh connected, and warm every
+		// connection between regions with WarmUp (1 MiB) each way, which
+		// is 2 x 2 rank pairs x 1 MiB on each directed region pair.
+		data, err := os.ReadFile(lab.Hostfile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := filepath.Join(t.TempDir(), "hostfile")
+		if err := os.WriteFile(plain, regexp.MustCompile(` region=\S+`).ReplaceAll(data, nil), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		before := lab.LineBytes(t)
+		args := []string{"--hostfile", plain, "-i", lab.Key, "--known-hosts", lab.KnownHosts, "--preload-binary", "../examples/hello"}
+		code, out, errs := spmdrun(t, bin, args...)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+		}
+		after := lab.LineBytes(t)
+		want := "spmd: regions inferred from round-trip times: auto0 = 198.18.1.10 198.18.1.11; auto1 = 198.18.2.10 198.18.2.11; auto2 = 198.18.3.10 198.18.3.11 ("
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+		for r := range 6 {
+			line := fmt.Sprintf("hello from rank %d of 6: host 198.18.%d.%d, region auto%d,", r, r/2+1, 10+r%2, r/2)
+			if !strings.Contains(out, line) {
+				t.Errorf("no line %q:\n%s", line, out)
+			}
+		}
+		const warm = 4 << 20
+		for k, v := range after {
+			d := v - before[k]
+			t.Logf("%s: %d bytes (%.3f x 4 MiB)", k, d, float64(d)/warm)
+			if d < warm || d > warm+warm/10+256<<10 {
+				t.Errorf("%s carried %d bytes, want the warm-up's 4 MiB plus at most 10%% and 256 KiB", k, d)
 			}
 		}
 	})

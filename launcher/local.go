@@ -35,6 +35,10 @@ type Config struct {
 	Grace time.Duration
 	// ListenOn is the address ranks listen on for the mesh.
 	ListenOn string
+	// RegionsAuto makes ranks group hosts into regions by measured
+	// round-trip times instead of the hostfile's region= labels
+	// (--regions auto). A multi-host job without labels does so anyway.
+	RegionsAuto bool
 
 	Stdin          io.Reader // rank 0's standard input; nil: /dev/null
 	Stdout, Stderr io.Writer // nil: os.Stdout, os.Stderr
@@ -356,6 +360,7 @@ func startRank(spec rankSpec, prog string, cfg *Config, jobID [16]byte, secret [
 	if spec.Listener != nil && spec.Table != nil {
 		jm.ListenFD = 4
 		jm.Addrs, jm.Hosts, jm.Regions, jm.LocalRanks = spec.Table.Addrs, spec.Table.Hosts, spec.Table.Regions, spec.Table.LocalRanks
+		jm.RegionsAuto = spec.Table.RegionsAuto
 	}
 	if err := r.ctl.Send(jm); err != nil {
 		return r, nil // the rank died at once; its exit event tells

@@ -62,7 +62,7 @@ func run() int {
 	var env envFlag
 	var keys, known listFlag
 	var timeout float64
-	var hostfile, hostList, mapBy string
+	var hostfile, hostList, mapBy, regions string
 	fs.IntVar(&cfg.NP, "np", 0, "number of ranks (default: 1 locally; one per slot with hosts)")
 	fs.IntVar(&cfg.NP, "n", 0, "same as -np")
 	fs.Var(&env, "x", "export `NAME[=value]` to every rank (repeatable); NAME alone copies this shell's value")
@@ -82,6 +82,7 @@ func run() int {
 	fs.StringVar(&cfg.SSH.User, "ssh-user", "", "SSH user for hosts without user@ (default: yours)")
 	fs.BoolVar(&cfg.Preload, "preload-binary", false, "copy the program into each host's cache (~/.cache/spmd) instead of expecting it at the same path")
 	fs.StringVar(&cfg.MeshNet, "mesh-net", "", "ranks listen on their host's address in this `CIDR` or on this interface")
+	fs.StringVar(&regions, "regions", "labels", "`labels`: regions from the hostfile's region= (inferred when no host has one); auto: inferred from round-trip times")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
@@ -98,6 +99,13 @@ func run() int {
 	fail := func(err error) int {
 		fmt.Fprintf(os.Stderr, "spmdrun: %v\n", err)
 		return launcher.ExitLaunch
+	}
+	switch regions {
+	case "labels":
+	case "auto":
+		cfg.RegionsAuto = true
+	default:
+		return fail(fmt.Errorf("--regions %q: want labels or auto", regions))
 	}
 	switch {
 	case hostfile != "" && hostList != "":

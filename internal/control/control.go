@@ -51,7 +51,10 @@ type Msg struct {
 	// host.
 	Regions    []string `json:"regions,omitempty"`
 	LocalRanks []int    `json:"local_ranks,omitempty"`
-	LocalSize  int      `json:"local_size,omitempty"`
+	// In the table: infer regions from round-trip times instead of
+	// (or without) labels (spmdrun --regions auto).
+	RegionsAuto bool `json:"regions_auto,omitempty"`
+	LocalSize   int  `json:"local_size,omitempty"`
 	// In the job: a listening socket the rank inherited for the mesh
 	// (its descriptor number), given with the whole table (Addrs, Hosts,
 	// Regions, LocalRanks) so that the rank need not report an address
