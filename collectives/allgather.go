@@ -40,6 +40,8 @@ func Allgather[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, o
 			return allgatherRing(k, d, blocks(len(dst), k.size, k.esize))
 		case Hierarchical:
 			return allgatherHier(k, d, n)
+		case Lanes:
+			return allgatherLanes(k, d, n)
 		}
 		return allgatherRecDoubling(k, d, blocks(len(dst), k.size, k.esize))
 	})

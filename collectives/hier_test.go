@@ -120,14 +120,21 @@ func TestHierarchical(t *testing.T) {
 							}
 						}
 					}
-					// Allgather.
-					all := make([]int64, p*n)
-					if err := collectives.Allgather(ctx, c, all, src, hier); err != nil {
-						return err
-					}
-					for q := 0; q < p; q++ {
-						if !slices.Equal(all[q*n:(q+1)*n], in(7, q, n)) {
-							return fmt.Errorf("rank %d: Allgather block %d of %d differs", r, q, n)
+					// Allgather, also in place.
+					for _, o := range []collectives.Options{hier, lanes, {}} {
+						all := make([]int64, p*n)
+						mine := src
+						if n == 37 {
+							copy(all[r*n:], src)
+							mine = all[r*n : (r+1)*n]
+						}
+						if err := collectives.Allgather(ctx, c, all, mine, o); err != nil {
+							return err
+						}
+						for q := 0; q < p; q++ {
+							if !slices.Equal(all[q*n:(q+1)*n], in(7, q, n)) {
+								return fmt.Errorf("rank %d: Allgather %v block %d of %d differs", r, o.Algorithm, q, n)
+							}
 						}
 					}
 				}

@@ -71,7 +71,7 @@ const (
 	Linear                      // Gather(v), Scatter(v), Alltoall(v): every pair directly
 	Dissemination               // Barrier
 	Hierarchical                // Bcast, Reduce, Allreduce, Allgather: trees inside regions, one flat exchange among region leaders
-	Lanes                       // Allreduce, Bcast, Reduce: long messages across regions in one stream per lane (the j-th member of every region)
+	Lanes                       // Allreduce, Bcast, Reduce, Allgather: long messages across regions in one stream per lane (the j-th member of every region)
 	numAlgorithms
 )
 
@@ -162,7 +162,7 @@ var algorithmsOf = map[uint8][]Algorithm{
 	kGatherv:            {Linear},
 	kScatter:            {Binomial, Linear},
 	kScatterv:           {Linear},
-	kAllgather:          {RecursiveDoubling, Ring, Bruck, Hierarchical},
+	kAllgather:          {RecursiveDoubling, Ring, Bruck, Hierarchical, Lanes},
 	kAllgatherv:         {Ring, Linear},
 	kAlltoall:           {Bruck, Pairwise, Linear},
 	kAlltoallv:          {Pairwise, Linear},

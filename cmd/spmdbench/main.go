@@ -103,11 +103,37 @@ func (o *options) validate() ([]collectives.Algorithm, collectives.Check, error)
 		}
 		algs = append(algs, a)
 	}
+	for _, op := range o.ops {
+		if op != "pingpong" && len(offered(op, algs)) == 0 {
+			return nil, 0, fmt.Errorf("%s has none of -alg %s (it has Auto and %v)", op, o.algs, collectives.Algorithms(opName(op)))
+		}
+	}
 	chk, ok := map[string]collectives.Check{"async": collectives.CheckAsync, "sync": collectives.CheckSync, "off": collectives.CheckOff}[o.check]
 	if !ok {
 		return nil, 0, fmt.Errorf("-check %q: want async, sync or off", o.check)
 	}
 	return algs, chk, nil
+}
+
+// opName is the collectives name of one of bench.Operations.
+func opName(op string) string {
+	if op == "reducescatter" {
+		return "ReduceScatterBlock"
+	}
+	return strings.ToUpper(op[:1]) + op[1:]
+}
+
+// offered keeps the algorithms of algs that op has (Auto always), so that
+// one -alg list can serve several operations.
+func offered(op string, algs []collectives.Algorithm) []collectives.Algorithm {
+	has := collectives.Algorithms(opName(op))
+	var out []collectives.Algorithm
+	for _, a := range algs {
+		if a == collectives.Auto || slices.Contains(has, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // sizes is the ladder: min, min*factor, ... and max even when it is not
@@ -169,14 +195,14 @@ func run(ctx context.Context, o options) error {
 	for _, op := range o.ops {
 		switch op {
 		case "barrier":
-			total += len(algs)
+			total += len(offered(op, algs))
 		case "pingpong":
 			if pairs == 0 {
 				progress("pingpong: only one host (or region): nothing to measure")
 			}
 			total += pairs * len(ladder)
 		default:
-			total += len(algs) * len(ladder)
+			total += len(offered(op, algs)) * len(ladder)
 		}
 	}
 	done := 0
@@ -195,7 +221,7 @@ func run(ctx context.Context, o options) error {
 			rep.Rows = append(rep.Rows, rows...)
 			continue
 		}
-		for _, a := range algs {
+		for _, a := range offered(op, algs) {
 			for _, size := range ladder {
 				if op == "barrier" && size != ladder[0] {
 					break

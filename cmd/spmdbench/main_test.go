@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/spmd-go/spmd/bench"
+	"github.com/spmd-go/spmd/collectives"
 )
 
 func TestSizes(t *testing.T) {
@@ -59,5 +63,26 @@ func TestCombine(t *testing.T) {
 	}
 	if err := combine([]string{filepath.Join(dir, "missing.csv")}, &out); err == nil {
 		t.Error("a missing file was accepted")
+	}
+}
+
+// One -alg list serves several operations: each keeps what it has.
+func TestOffered(t *testing.T) {
+	algs := []collectives.Algorithm{collectives.Auto, collectives.Binomial, collectives.Ring, collectives.Lanes}
+	for op, want := range map[string]string{
+		"bcast":         "[Auto Binomial Lanes]",
+		"allreduce":     "[Auto Ring Lanes]",
+		"allgather":     "[Auto Ring Lanes]",
+		"barrier":       "[Auto]",
+		"reducescatter": "[Auto Binomial Ring]",
+	} {
+		if got := fmt.Sprint(offered(op, algs)); got != want {
+			t.Errorf("%s: %s, want %s", op, got, want)
+		}
+	}
+	for _, op := range bench.Operations {
+		if collectives.Algorithms(opName(op)) == nil && op != "barrier" {
+			t.Errorf("%s: collectives knows no operation %q", op, opName(op))
+		}
 	}
 }
