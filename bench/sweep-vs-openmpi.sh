@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The acceptance sweep of spmdbench beside Open MPI on the WAN lab: brings
 # up spmdlab (3 regions x 2 hosts, one-way 40/70/90 ms, 100 Mbit/s per
-# host, kernel TCP defaults), runs spmdbench (flat algorithms) with
+# host, kernel TCP defaults), runs spmdbench (Auto: region-aware from the
+# hostfile's region= labels) with
 # spmdrun and the same sweep in C (bench/openmpi/sweep.c) with Open MPI's
 # mpirun, both launched from us-west-1, then writes one combined table and
 # plots. Needs root; installs Open MPI if missing.

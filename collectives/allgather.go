@@ -21,8 +21,8 @@ func Allgather[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, o
 	d, s := raw(dst), raw(src)
 	n := len(s)
 	alg, err := k.choose(kAllgather, func() Algorithm {
-		if k.multiRegion() && n <= hierLimit {
-			return Hierarchical
+		if a, ok := k.modelled(kAllgather, n, -1); ok {
+			return a
 		}
 		return selectAllgather(k.size, len(d))
 	})

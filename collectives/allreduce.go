@@ -36,11 +36,8 @@ func AllreduceLoc[T Real](ctx context.Context, c *comm.Comm, dst, src []Loc[T], 
 func allreduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, red *reducer, e elemInfo, opts []Options) error {
 	k := newCall(ctx, c, "Allreduce", int(e.esize), red, opts)
 	alg, err := k.choose(kAllreduce, func() Algorithm {
-		if k.multiRegion() && (red.commutative || k.topo().Contiguous) {
-			if len(src) <= hierLimit {
-				return Hierarchical
-			}
-			return Lanes
+		if a, ok := k.modelled(kAllreduce, len(src), -1); ok {
+			return a
 		}
 		return selectReduction(k.size, count, len(src), red.commutative, allreduceShort, RecursiveDoubling)
 	})

@@ -12,16 +12,25 @@ func (k *call) choose(kind uint8, auto func() Algorithm) (Algorithm, error) {
 	if a == Auto {
 		return auto(), nil
 	}
-	if err := algorithmFor(kind, a); err != nil {
+	if err := k.permits(kind, a); err != nil {
 		return 0, err
 	}
+	return a, nil
+}
+
+// permits reports whether algorithm a can run this call: the operation
+// has it, and a non-commutative op keeps rank order with it.
+func (k *call) permits(kind uint8, a Algorithm) error {
+	if err := algorithmFor(kind, a); err != nil {
+		return err
+	}
 	if k.op != nil && !k.op.commutative && (a == Ring || a == Rabenseifner || (a == Hierarchical || a == Lanes) && kind == kReduce) {
-		return 0, fmt.Errorf("collectives: %s: the %v algorithm needs a commutative op", k.name, a)
+		return fmt.Errorf("collectives: %s: the %v algorithm needs a commutative op", k.name, a)
 	}
 	if k.op != nil && !k.op.commutative && (a == Hierarchical || a == Lanes) && !k.topo().Contiguous {
-		return 0, fmt.Errorf("collectives: %s: the %v algorithm needs a commutative op or regions that are contiguous blocks of ranks", k.name, a)
+		return fmt.Errorf("collectives: %s: the %v algorithm needs a commutative op or regions that are contiguous blocks of ranks", k.name, a)
 	}
-	return a, nil
+	return nil
 }
 
 func checkRoot(c *comm.Comm, root int, name string) {

@@ -17,13 +17,8 @@ func Bcast[T comm.Number](ctx context.Context, c *comm.Comm, buf []T, root int, 
 	k := newCall(ctx, c, "Bcast", int(e.esize), nil, opts)
 	b := raw(buf)
 	alg, err := k.choose(kBcast, func() Algorithm {
-		if k.multiRegion() {
-			switch {
-			case len(b) <= hierLimit:
-				return Hierarchical
-			case len(b) >= lanesBcastMin:
-				return Lanes
-			}
+		if a, ok := k.modelled(kBcast, len(b), root); ok {
+			return a
 		}
 		return selectBcast(k.size, len(b))
 	})

@@ -2,14 +2,6 @@ package collectives
 
 import "github.com/spmd-go/spmd/comm"
 
-// lanesBcastMin is where Auto switches a bcast across regions to Lanes:
-// below it, on the 3-region lab with kernel TCP defaults, the binomial
-// tree was faster (123 against 164 ms at 128 KiB; 245 against 219 at 512
-// KiB; bench/results/2026-11-22-lab3x2-lanes). With slow start after
-// idle off (spmdlab --tune) see the results' README for how much of that
-// is TCP restarting idle WAN connections.
-const lanesBcastMin = 512 << 10
-
 // bcastLanes, for long messages across regions: L lanes, L the size of
 // the smallest region; the message is cut into L segments. In the root's
 // region the members are taken from the root on (so the root is lane 0);

@@ -51,6 +51,8 @@ type state struct {
 
 	topoOnce sync.Once
 	topo     topology.Topology // regions of the ranks, for Hierarchical
+	netMu    sync.Mutex
+	net      topology.Net // what the cost model knows (model.go); Lat nil until first asked
 }
 
 // drain waits for the outstanding checks, so that closing a communicator

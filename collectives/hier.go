@@ -11,12 +11,6 @@ import (
 // every other), so a call crosses the WAN once, in parallel, instead of
 // once per tree level. Costs are in docs/algorithms.md.
 
-// hierLimit is the largest message (bytes per rank) for which Auto picks
-// Hierarchical on a communicator spanning regions: above it the leaders'
-// links carry R-1 copies and the flat algorithms' spread of the data wins
-// until the lane-parallel ones exist.
-const hierLimit = 64 << 10
-
 // topo returns the communicator's regions (computed once per
 // communicator from the launcher's rank table).
 func (k *call) topo() topology.Topology {

@@ -126,6 +126,7 @@ const (
 	kReduceScatterBlock
 	kScan
 	kExscan
+	kMeasureBandwidth
 )
 
 var kindNames = map[uint8]string{
@@ -133,6 +134,7 @@ var kindNames = map[uint8]string{
 	kGather: "Gather", kGatherv: "Gatherv", kScatter: "Scatter", kScatterv: "Scatterv",
 	kAllgather: "Allgather", kAllgatherv: "Allgatherv", kAlltoall: "Alltoall", kAlltoallv: "Alltoallv",
 	kReduceScatter: "ReduceScatter", kReduceScatterBlock: "ReduceScatterBlock", kScan: "Scan", kExscan: "Exscan",
+	kMeasureBandwidth: "MeasureBandwidth",
 }
 
 func kindName(k uint8) string {

@@ -37,18 +37,8 @@ func reduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, red *
 	}
 	k := newCall(ctx, c, "Reduce", int(e.esize), red, opts)
 	alg, err := k.choose(kReduce, func() Algorithm {
-		if k.multiRegion() && red.commutative {
-			switch {
-			case len(src) <= hierLimit:
-				return Hierarchical
-			case len(src) >= lanesBcastMin:
-				return Lanes
-			default:
-				// Between the two, the binomial tree beat Rabenseifner
-				// across regions (118 against 319 ms at 128 KiB on the
-				// lab): Rabenseifner's halving steps each cross a WAN.
-				return Binomial
-			}
+		if a, ok := k.modelled(kReduce, len(src), root); ok {
+			return a
 		}
 		return selectReduction(k.size, count, len(src), red.commutative, reduceShort, Binomial)
 	})

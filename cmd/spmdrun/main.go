@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,6 +64,7 @@ func run() int {
 	var keys, known listFlag
 	var timeout float64
 	var hostfile, hostList, mapBy, regions string
+	var bwMbit float64
 	fs.IntVar(&cfg.NP, "np", 0, "number of ranks (default: 1 locally; one per slot with hosts)")
 	fs.IntVar(&cfg.NP, "n", 0, "same as -np")
 	fs.Var(&env, "x", "export `NAME[=value]` to every rank (repeatable); NAME alone copies this shell's value")
@@ -82,6 +84,7 @@ func run() int {
 	fs.StringVar(&cfg.SSH.User, "ssh-user", "", "SSH user for hosts without user@ (default: yours)")
 	fs.BoolVar(&cfg.Preload, "preload-binary", false, "copy the program into each host's cache (~/.cache/spmd) instead of expecting it at the same path")
 	fs.StringVar(&cfg.MeshNet, "mesh-net", "", "ranks listen on their host's address in this `CIDR` or on this interface")
+	fs.Float64Var(&bwMbit, "bw-mbit", 0, "each host's bandwidth in `Mbit/s` for the collectives' cost model (exported as SPMD_BW_MBIT; default 100, or what collectives.MeasureBandwidth finds)")
 	fs.StringVar(&regions, "regions", "labels", "`labels`: regions from the hostfile's region= (inferred when no host has one); auto: inferred from round-trip times")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
@@ -93,6 +96,13 @@ func run() int {
 	cfg.Program = fs.Arg(0)
 	cfg.Args = fs.Args()[1:]
 	cfg.Env = env
+	if bwMbit < 0 {
+		fmt.Fprintf(os.Stderr, "spmdrun: --bw-mbit %g: must be positive\n", bwMbit)
+		return 2
+	}
+	if bwMbit > 0 {
+		cfg.Env = append(cfg.Env, "SPMD_BW_MBIT="+strconv.FormatFloat(bwMbit, 'g', -1, 64))
+	}
 	cfg.Timeout = time.Duration(timeout * float64(time.Second))
 	cfg.Stdin = os.Stdin
 	cfg.HandleSignals = true

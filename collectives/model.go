@@ -1,0 +1,158 @@
+package collectives
+
+import (
+	"context"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/spmd-go/spmd/comm"
+	"github.com/spmd-go/spmd/topology"
+)
+
+// Defaults of the cost model where nothing was measured (an in-process
+// job labelled with comm.Config.Regions, or hosts whose round trips are
+// unknown) and for the bandwidth unless SPMD_BW_MBIT gives it.
+const (
+	defaultWANLatency    = 50 * time.Millisecond
+	defaultRegionLatency = 50 * time.Microsecond
+	defaultBWMbit        = 100 // a common VPS plan
+)
+
+// net returns what the cost model knows of the communicator's network,
+// the same on every rank: one-way latency between and inside regions
+// (half the round trips comm timed while the mesh connected: the
+// smallest between two regions, the largest inside one) and each host's
+// bandwidth (SPMD_BW_MBIT, else defaultBWMbit).
+func (k *call) net() topology.Net {
+	k.st.netMu.Lock()
+	defer k.st.netMu.Unlock()
+	if k.st.net.Lat == nil {
+		t := k.topo()
+		R := t.Regions()
+		lat := make([][]time.Duration, R)
+		for a := range lat {
+			lat[a] = make([]time.Duration, R)
+		}
+		for a := range R {
+			for b := a; b < R; b++ {
+				var d time.Duration
+				for _, i := range t.Members[a] {
+					for _, j := range t.Members[b] {
+						rtt := k.c.RTT(i, j)
+						switch {
+						case i == j || rtt <= 0:
+						case a == b:
+							d = max(d, rtt/2)
+						case d == 0 || rtt/2 < d:
+							d = rtt / 2
+						}
+					}
+				}
+				if d == 0 {
+					d = defaultWANLatency
+					if a == b {
+						d = defaultRegionLatency
+					}
+				}
+				lat[a][b], lat[b][a] = d, d
+			}
+		}
+		k.st.net.Lat = lat
+	}
+	if k.st.net.BW == 0 {
+		bw := float64(defaultBWMbit)
+		if v, err := strconv.ParseFloat(os.Getenv("SPMD_BW_MBIT"), 64); err == nil && v > 0 {
+			bw = v
+		}
+		k.st.net.BW = bw * 1e6 / 8
+	}
+	return k.st.net
+}
+
+// MeasureBandwidth measures the bandwidth between c's regions, keeps it
+// for the cost model of c (instead of SPMD_BW_MBIT or the default of 100
+// Mbit/s) and returns it in Mbit/s. Every rank of c must call it. Each
+// region's leader sends bytes (4 MiB when 0) to the next region's leader
+// and times it to the acknowledgement, less one round trip; the slowest
+// pair counts. On a communicator within one region it measures between
+// ranks 0 and 1 (nothing when alone) in the same way.
+func MeasureBandwidth(ctx context.Context, c *comm.Comm, bytes int) (float64, error) {
+	if bytes <= 0 {
+		bytes = 4 << 20
+	}
+	k := newCall(ctx, c, "MeasureBandwidth", 1, nil, nil)
+	t := k.topo()
+	ring := t.Leader
+	if t.Regions() == 1 {
+		ring = []int{0, 1}[:min(2, k.size)]
+	}
+	rate := math.Inf(1) // bytes per second at this rank; Inf: not a sender
+	err := k.run(signature{kind: kMeasureBandwidth, root: -1, count: int64(bytes)}, func() error {
+		i := slices.Index(ring, k.rank)
+		if i < 0 || len(ring) < 2 {
+			return nil
+		}
+		next, prev := ring[(i+1)%len(ring)], ring[(i+len(ring)-1)%len(ring)]
+		in := k.alloc(bytes)
+		var ack [1]byte
+		recv := k.irecv(in, prev, 1)
+		start := time.Now()
+		if err := k.send(make([]byte, bytes), next, 1); err != nil {
+			return err
+		}
+		if err := k.wait(recv, bytes); err != nil {
+			return err
+		}
+		if err := k.send(ack[:], prev, 2); err != nil {
+			return err
+		}
+		if err := k.recv(ack[:], next, 2); err != nil {
+			return err
+		}
+		d := time.Since(start) - c.RTT(k.rank, next)
+		rate = float64(bytes) / max(d, time.Millisecond).Seconds()
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	all := []float64{rate}
+	if err := Allreduce(ctx, c, all, all, Min); err != nil {
+		return 0, err
+	}
+	if math.IsInf(all[0], 1) {
+		return 0, nil
+	}
+	k.net()
+	k.st.netMu.Lock()
+	k.st.net.BW = all[0]
+	k.st.netMu.Unlock()
+	return all[0] * 8 / 1e6, nil
+}
+
+// modelled is Auto across regions: the algorithm the cost model prices
+// best (topology.Costs and Best) among those that can run this call, for
+// n bytes (per rank for Allgather) and root (-1: none). ok is false when
+// the communicator lies in one region or the model prices nothing that
+// can run, and the caller's flat rules apply.
+func (k *call) modelled(kind uint8, n, root int) (Algorithm, bool) {
+	if !k.multiRegion() {
+		return 0, false
+	}
+	var es []topology.Estimate
+	for _, e := range k.topo().Costs(kindName(kind), n, root, k.net()) {
+		a, err := ParseAlgorithm(e.Alg)
+		if err == nil && k.permits(kind, a) == nil {
+			es = append(es, e)
+		}
+	}
+	best, ok := topology.Best(es)
+	if !ok {
+		return 0, false
+	}
+	a, _ := ParseAlgorithm(best.Alg)
+	return a, true
+}

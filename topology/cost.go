@@ -1,0 +1,137 @@
+package topology
+
+import (
+	"math"
+	"math/bits"
+	"slices"
+	"time"
+)
+
+// Net is what the cost model knows of the network. Every rank of a
+// communicator must hold the same Net so that all pick the same algorithm.
+type Net struct {
+	// Lat[a][b] is the one-way latency between regions a and b; Lat[a][a]
+	// the latency inside region a.
+	Lat [][]time.Duration
+	// BW is the bytes per second one host sends, and receives, at most.
+	BW float64
+}
+
+// Names of the algorithms the model prices, as the collectives package
+// spells them.
+const (
+	AlgHierarchical = "Hierarchical"
+	AlgLanes        = "Lanes"
+	AlgBinomial     = "Binomial"
+	AlgRing         = "Ring"
+	AlgRabenseifner = "Rabenseifner"
+)
+
+// Estimate is the modelled time of one algorithm.
+type Estimate struct {
+	Alg  string
+	Time time.Duration
+}
+
+// Costs prices the algorithms of op ("Bcast", "Reduce", "Allreduce" or
+// "Allgather") for n bytes (per rank for Allgather) with the given root
+// (ignored when the op has none) on t's regions, in order of preference
+// on a tie (fewer, simpler steps first; see Best). The formulas are those of
+// docs/algorithms.md ("The cost model"): latency terms from Net.Lat, a
+// bandwidth term for the bytes the busiest host sends or receives, phases
+// that follow one another added.
+func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
+	R, p := t.Regions(), len(t.RegionOf)
+	if p == 0 || net.BW <= 0 {
+		return nil
+	}
+	L, kmax, kmin := t.Lanes(), 0, p
+	for _, m := range t.Members {
+		kmax, kmin = max(kmax, len(m)), min(kmin, len(m))
+	}
+	var A, l time.Duration // largest latency between regions, inside one
+	for a := range R {
+		l = max(l, net.Lat[a][a])
+		for b := range R {
+			if a != b {
+				A = max(A, net.Lat[a][b])
+			}
+		}
+	}
+	if R == 1 {
+		A = l
+	}
+	aRoot := A // the farthest region from the root's
+	if root >= 0 && root < p && R > 1 {
+		aRoot = 0
+		ρ := t.RegionOf[root]
+		for s := range R {
+			if s != ρ {
+				aRoot = max(aRoot, net.Lat[ρ][s])
+			}
+		}
+	}
+	x := func(bytes float64) time.Duration { return time.Duration(bytes / net.BW * 1e9) }
+	nf := float64(n)
+	// lg is ceil(log2 k), as a multiplier.
+	lg := func(k int) time.Duration { return time.Duration(bits.Len(uint(k - 1))) }
+	// step is the latency of a phase inside a region of k ranks.
+	step := func(k int, lat time.Duration) time.Duration {
+		if k <= 1 {
+			return 0
+		}
+		return lat
+	}
+	var es []Estimate
+	add := func(alg string, d time.Duration) { es = append(es, Estimate{alg, d}) }
+	switch op {
+	case "Bcast", "Reduce":
+		add(AlgHierarchical, aRoot+x(float64(R-1)*nf)+lg(kmax)*(l+x(nf)))
+		seg := nf / float64(L)
+		add(AlgLanes, step(L, l)+x(float64(L-1)*seg)+aRoot+x(float64(R-1)*seg)+step(kmax, l)+x(float64(kmax-1)*seg))
+		add(AlgBinomial, lg(p)*(A+x(nf)))
+	case "Allreduce":
+		add(AlgHierarchical, 2*lg(kmax)*(l+x(nf))+A+x(float64(R-1)*nf))
+		seg := nf / float64(L)
+		add(AlgLanes, 2*(step(kmax, l)+x(float64(kmax-1)*seg))+A+x(float64(R-1)*seg))
+		add(AlgRabenseifner, 2*lg(p)*A+x(2*nf))
+		add(AlgRing, time.Duration(2*(p-1))*(A+x(nf/float64(p))))
+	case "Allgather":
+		add(AlgHierarchical, step(kmax, l)+A+x(float64(p-kmin)*nf)+lg(kmax)*(l+x(float64(p)*nf)))
+		// A host sends its block to R-1 regions and k-1 neighbours, and
+		// forwards the blocks that reach it (about (p-k)/k) to its k-1
+		// neighbours; it receives p-1 blocks.
+		fwd := float64(kmax-1) * (1 + math.Ceil(float64(p-kmin)/float64(kmin)))
+		add(AlgLanes, A+step(kmax, l)+x(max(float64(R-1)+fwd, float64(p-1))*nf))
+		add(AlgRing, time.Duration(p-1)*(A+x(nf)))
+	}
+	if R == 1 { // no regions to cross: the region-aware forms are the flat trees
+		es = slices.DeleteFunc(es, func(e Estimate) bool { return e.Alg == AlgHierarchical || e.Alg == AlgLanes })
+	}
+	return es
+}
+
+// Tie is how close two estimates must be for the model to call them
+// equal: within TieFraction of the faster plus TieAbs. Below that the
+// formulas' differences are smaller than what they leave out (per-message
+// costs, scheduling).
+const (
+	TieFraction = 0.02
+	TieAbs      = 100 * time.Microsecond
+)
+
+// Best returns the first estimate (in Costs' order of preference) that is
+// within a tie of the fastest; ok is false when es is empty.
+func Best(es []Estimate) (Estimate, bool) {
+	if len(es) == 0 {
+		return Estimate{}, false
+	}
+	fastest := slices.MinFunc(es, func(a, b Estimate) int { return int(a.Time - b.Time) }).Time
+	limit := fastest + time.Duration(TieFraction*float64(fastest)) + TieAbs
+	for _, e := range es {
+		if e.Time <= limit {
+			return e, true
+		}
+	}
+	return es[0], true // unreachable: the fastest is within its own limit
+}

@@ -1,0 +1,88 @@
+package topology
+
+import (
+	"testing"
+	"time"
+)
+
+// labNet is the 3-region lab: one-way 40/70/90 ms between regions, 25 µs
+// inside, 100 Mbit/s per host.
+func labNet() Net {
+	ms := time.Millisecond
+	in := 25 * time.Microsecond
+	return Net{
+		Lat: [][]time.Duration{{in, 40 * ms, 90 * ms}, {40 * ms, in, 70 * ms}, {90 * ms, 70 * ms, in}},
+		BW:  100e6 / 8,
+	}
+}
+
+func TestCosts(t *testing.T) {
+	lab := FromLabels([]string{"us", "us", "sg", "sg", "eu", "eu"})
+	uneven := FromLabels([]string{"us", "us", "us", "sg", "eu", "eu"})
+	one := FromLabels([]string{"us", "us", "us", "us"})
+	K, M := 1<<10, 1<<20
+	cases := []struct {
+		name string
+		top  Topology
+		op   string
+		n    int
+		root int
+		net  Net
+		want string
+	}{
+		{"bcast 8 B: one WAN message per region", lab, "Bcast", 8, 0, labNet(), AlgHierarchical},
+		{"bcast 4 MiB: lanes", lab, "Bcast", 4 * M, 0, labNet(), AlgLanes},
+		{"reduce 8 B to sg", lab, "Reduce", 8, 3, labNet(), AlgHierarchical},
+		{"reduce 2 MiB", lab, "Reduce", 2 * M, 5, labNet(), AlgLanes},
+		{"allreduce 8 B", lab, "Allreduce", 8, -1, labNet(), AlgHierarchical},
+		{"allreduce 512 KiB", lab, "Allreduce", 512 * K, -1, labNet(), AlgLanes},
+		{"allreduce 4 MiB, uneven 3+1+2: one lane through the lone host loses", uneven, "Allreduce", 4 * M, -1, labNet(), AlgRabenseifner},
+		{"allreduce 128 KiB, uneven 3+1+2: one lane is the hierarchy", uneven, "Allreduce", 128 * K, -1, labNet(), AlgHierarchical},
+		{"allgather 8 B", lab, "Allgather", 8, -1, labNet(), AlgHierarchical},
+		{"allgather 128 KiB", lab, "Allgather", 128 * K, -1, labNet(), AlgLanes},
+		{"one region: flat only", one, "Allreduce", 8, -1, Net{Lat: [][]time.Duration{{25 * time.Microsecond}}, BW: 1e9}, AlgRabenseifner},
+		{"one region, bcast", one, "Bcast", 4 * M, 0, Net{Lat: [][]time.Duration{{25 * time.Microsecond}}, BW: 1e9}, AlgBinomial},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			es := tc.top.Costs(tc.op, tc.n, tc.root, tc.net)
+			if b, ok := Best(es); !ok || b.Alg != tc.want {
+				t.Fatalf("picked %v from %v, want %s", b, es, tc.want)
+			}
+		})
+	}
+}
+
+// The estimates are the documented formulas: spot values on the lab.
+func TestCostsFormulas(t *testing.T) {
+	lab := FromLabels([]string{"us", "us", "sg", "sg", "eu", "eu"})
+	get := func(op string, n, root int, alg string) time.Duration {
+		for _, e := range lab.Costs(op, n, root, labNet()) {
+			if e.Alg == alg {
+				return e.Time
+			}
+		}
+		t.Fatalf("%s has no %s", op, alg)
+		return 0
+	}
+	ms := time.Millisecond
+	x := func(b float64) time.Duration { return time.Duration(b / 12.5e6 * 1e9) }
+	in := 25 * time.Microsecond
+	M := float64(1 << 20)
+	for _, c := range []struct {
+		what      string
+		got, want time.Duration
+	}{
+		// Lanes bcast from us: scatter to the other lane, WAN to 2 regions, spread.
+		{"bcast lanes 4M", get("Bcast", 4<<20, 0, AlgLanes), in + x(2*M) + 90*ms + x(4*M) + in + x(2*M)},
+		// Root in sg: the farthest region is 70 ms away.
+		{"bcast hier 8B from sg", get("Bcast", 8, 2, AlgHierarchical), 70*ms + x(16) + in + x(8)},
+		{"allreduce lanes 4M", get("Allreduce", 4<<20, -1, AlgLanes), 2*(in+x(2*M)) + 90*ms + x(4*M)},
+		{"allreduce ring 4M", get("Allreduce", 4<<20, -1, AlgRing), 10 * (90*ms + x(4*M/6))},
+		{"allgather lanes 1M", get("Allgather", 1<<20, -1, AlgLanes), 90*ms + in + x(5*M)},
+	} {
+		if d := c.got - c.want; d < -time.Microsecond || d > time.Microsecond {
+			t.Errorf("%s: %v, want %v", c.what, c.got, c.want)
+		}
+	}
+}
