@@ -11,7 +11,8 @@ import (
 // elsewhere); root's src may be its own block of dst (in place). Every
 // rank passes a src of the same length.
 //
-// Algorithms: Binomial (default), Linear.
+// Algorithms: Binomial (default), Linear, Hierarchical (default across
+// regions: one WAN message per region).
 func Gather[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, root int, opts ...Options) error {
 	checkRoot(c, root, "Gather")
 	if c.Rank() == root {
@@ -19,14 +20,22 @@ func Gather[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, root
 	}
 	e := sigElem[T]()
 	k := newCall(ctx, c, "Gather", int(e.esize), nil, opts)
-	alg, err := k.choose(kGather, func() Algorithm { return Binomial })
+	alg, err := k.choose(kGather, func() Algorithm {
+		if k.multiRegion() {
+			return Hierarchical
+		}
+		return Binomial
+	})
 	if err != nil {
 		return err
 	}
 	d, s := raw(dst), raw(src)
 	return k.run(e.sig(k, kGather, root, len(src)), func() error {
-		if alg == Linear {
+		switch alg {
+		case Linear:
 			return gatherLinear(k, d, s, blocks(k.size*len(src), k.size, k.esize), root)
+		case Hierarchical:
+			return gatherHier(k, d, s, root)
 		}
 		return gatherBinomial(k, d, s, root)
 	})

@@ -106,6 +106,35 @@ func TestHierarchical(t *testing.T) {
 								return fmt.Errorf("rank %d: Bcast %v from %d of %d differs", r, o.Algorithm, root, n)
 							}
 						}
+						// Gather to and scatter from every root.
+						for _, o := range []collectives.Options{hier, {}} {
+							var all []int64
+							if r == root {
+								all = make([]int64, p*n)
+							}
+							if err := collectives.Gather(ctx, c, all, src, root, o); err != nil {
+								return err
+							}
+							for q := 0; r == root && q < p; q++ {
+								if !slices.Equal(all[q*n:(q+1)*n], in(7, q, n)) {
+									return fmt.Errorf("rank %d: Gather %v to %d: block %d of %d differs", r, o.Algorithm, root, q, n)
+								}
+							}
+							var from []int64
+							if r == root {
+								from = make([]int64, p*n)
+								for q := 0; q < p; q++ {
+									copy(from[q*n:], in(11, q, n))
+								}
+							}
+							mine := make([]int64, n)
+							if err := collectives.Scatter(ctx, c, mine, from, root, o); err != nil {
+								return err
+							}
+							if !slices.Equal(mine, in(11, r, n)) {
+								return fmt.Errorf("rank %d: Scatter %v from %d of %d differs", r, o.Algorithm, root, n)
+							}
+						}
 						// Reduce to every root.
 						for _, o := range []collectives.Options{hier, lanes, {}} {
 							var dst []int64

@@ -70,7 +70,7 @@ const (
 	Pairwise                    // Alltoall(v)
 	Linear                      // Gather(v), Scatter(v), Alltoall(v): every pair directly
 	Dissemination               // Barrier
-	Hierarchical                // Bcast, Reduce, Allreduce, Allgather: trees inside regions, one flat exchange among region leaders
+	Hierarchical                // Bcast, Reduce, Allreduce, Allgather, Gather, Scatter: trees inside regions, one flat exchange among region leaders
 	Lanes                       // Allreduce, Bcast, Reduce, Allgather: long messages across regions in one stream per lane (the j-th member of every region)
 	numAlgorithms
 )
@@ -160,9 +160,9 @@ var algorithmsOf = map[uint8][]Algorithm{
 	kBcast:              {Binomial, ScatterAllgather, Pipeline, Hierarchical, Lanes},
 	kReduce:             {Binomial, Rabenseifner, Hierarchical, Lanes},
 	kAllreduce:          {RecursiveDoubling, Ring, Rabenseifner, Hierarchical, Lanes},
-	kGather:             {Binomial, Linear},
+	kGather:             {Binomial, Linear, Hierarchical},
 	kGatherv:            {Linear},
-	kScatter:            {Binomial, Linear},
+	kScatter:            {Binomial, Linear, Hierarchical},
 	kScatterv:           {Linear},
 	kAllgather:          {RecursiveDoubling, Ring, Bruck, Hierarchical, Lanes},
 	kAllgatherv:         {Ring, Linear},

@@ -11,7 +11,8 @@ import (
 // root's dst may be its own block of src (in place). Every rank passes a
 // dst of the same length.
 //
-// Algorithms: Binomial (default), Linear.
+// Algorithms: Binomial (default), Linear, Hierarchical (default across
+// regions: one WAN message per region).
 func Scatter[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, root int, opts ...Options) error {
 	checkRoot(c, root, "Scatter")
 	if c.Rank() == root {
@@ -19,14 +20,22 @@ func Scatter[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, roo
 	}
 	e := sigElem[T]()
 	k := newCall(ctx, c, "Scatter", int(e.esize), nil, opts)
-	alg, err := k.choose(kScatter, func() Algorithm { return Binomial })
+	alg, err := k.choose(kScatter, func() Algorithm {
+		if k.multiRegion() {
+			return Hierarchical
+		}
+		return Binomial
+	})
 	if err != nil {
 		return err
 	}
 	d, s := raw(dst), raw(src)
 	return k.run(e.sig(k, kScatter, root, len(dst)), func() error {
-		if alg == Linear {
+		switch alg {
+		case Linear:
 			return scatterLinear(k, d, s, blocks(k.size*len(dst), k.size, k.esize), root)
+		case Hierarchical:
+			return scatterHier(k, d, s, root)
 		}
 		return scatterBinomial(k, d, s, root)
 	})
