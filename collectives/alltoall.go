@@ -12,7 +12,9 @@ import (
 // be src itself (in place).
 //
 // Algorithms: Bruck (default for blocks up to 256 bytes on 8 or more
-// ranks), Linear (default up to 32 KiB blocks), Pairwise (default above).
+// ranks), Linear (default up to 32 KiB blocks), Pairwise (default above);
+// across regions Hierarchical (aggregated per destination region; default
+// up to alltoallHierMax per block).
 func Alltoall[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, opts ...Options) error {
 	checkLen("Alltoall", "dst", len(dst), len(src))
 	if len(src)%c.Size() != 0 {
@@ -22,7 +24,12 @@ func Alltoall[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, op
 	k := newCall(ctx, c, "Alltoall", int(e.esize), nil, opts)
 	d, s := raw(dst), raw(src)
 	n := len(s) / k.size
-	alg, err := k.choose(kAlltoall, func() Algorithm { return selectAlltoall(k.size, n) })
+	alg, err := k.choose(kAlltoall, func() Algorithm {
+		if k.multiRegion() && n <= alltoallHierMax {
+			return Hierarchical
+		}
+		return selectAlltoall(k.size, n)
+	})
 	if err != nil {
 		return err
 	}
@@ -36,11 +43,19 @@ func Alltoall[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, op
 		case Linear:
 			l := packedLayout(k.size, n)
 			return alltoallLinear(k, d, s, l, l)
+		case Hierarchical:
+			return alltoallHier(k, d, s, n)
 		}
 		l := packedLayout(k.size, n)
 		return alltoallPairwise(k, d, s, l, l)
 	})
 }
+
+// alltoallHierMax is the largest block for which Auto aggregates an
+// alltoall across regions; above, each block's own bandwidth outweighs the
+// messages saved, and the flat rules apply (Linear up to 32 KiB blocks: one
+// WAN latency in all; Pairwise above).
+const alltoallHierMax = 32 << 10
 
 // Alltoallv sends scounts[j] elements of src from src[sdispls[j]:] to rank
 // j, which receives them into rcounts[r] elements at dst[rdispls[r]:], r

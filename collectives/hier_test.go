@@ -149,6 +149,22 @@ func TestHierarchical(t *testing.T) {
 							}
 						}
 					}
+					// Alltoall: rank q's block for r is in(5, q*p+r, n).
+					for _, o := range []collectives.Options{hier, {}} {
+						from := make([]int64, p*n)
+						for q := 0; q < p; q++ {
+							copy(from[q*n:], in(5, r*p+q, n))
+						}
+						got := make([]int64, p*n)
+						if err := collectives.Alltoall(ctx, c, got, from, o); err != nil {
+							return err
+						}
+						for q := 0; q < p; q++ {
+							if !slices.Equal(got[q*n:(q+1)*n], in(5, q*p+r, n)) {
+								return fmt.Errorf("rank %d: Alltoall %v block from %d of %d differs", r, o.Algorithm, q, n)
+							}
+						}
+					}
 					// Allgather, also in place.
 					for _, o := range []collectives.Options{hier, lanes, {}} {
 						all := make([]int64, p*n)

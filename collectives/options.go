@@ -70,7 +70,7 @@ const (
 	Pairwise                    // Alltoall(v)
 	Linear                      // Gather(v), Scatter(v), Alltoall(v): every pair directly
 	Dissemination               // Barrier
-	Hierarchical                // Bcast, Reduce, Allreduce, Allgather, Gather, Scatter: trees inside regions, one flat exchange among region leaders
+	Hierarchical                // Bcast, Reduce, Allreduce, Allgather, Gather, Scatter, Alltoall: trees inside regions, one flat exchange among region leaders
 	Lanes                       // Allreduce, Bcast, Reduce, Allgather: long messages across regions in one stream per lane (the j-th member of every region)
 	numAlgorithms
 )
@@ -166,7 +166,7 @@ var algorithmsOf = map[uint8][]Algorithm{
 	kScatterv:           {Linear},
 	kAllgather:          {RecursiveDoubling, Ring, Bruck, Hierarchical, Lanes},
 	kAllgatherv:         {Ring, Linear},
-	kAlltoall:           {Bruck, Pairwise, Linear},
+	kAlltoall:           {Bruck, Pairwise, Linear, Hierarchical},
 	kAlltoallv:          {Pairwise, Linear},
 	kReduceScatter:      {Ring, Binomial},
 	kReduceScatterBlock: {Ring, Binomial},
