@@ -14,6 +14,9 @@ type Network struct {
 	Regions   []string          // each host's region ("" if unlabelled)
 	Latency   [][]time.Duration // one-way, [from][to]; 0 on the diagonal
 	Bandwidth []float64         // bytes per second, per host
+	// Tunnel is what each pair of regions can carry per second each way
+	// when regions share one link (spmdlab --wan-mbit); 0: no such limit.
+	Tunnel float64
 }
 
 // transfer is how long host h takes to receive n bytes.
@@ -62,6 +65,101 @@ func (n Network) schedule(h int, jobs []job) time.Duration {
 //	gather               that schedule at the root's host
 //	scatter              root sends farthest first: max over k of k m/B + a_k
 func Bound(op string, net Network, hostOf []int, m int) (time.Duration, error) {
+	b, err := hostBound(op, net, hostOf, m)
+	if err != nil || net.Tunnel <= 0 {
+		return b, err
+	}
+	return max(b, net.tunnelBound(op, hostOf, m)), nil
+}
+
+// tunnelBound is the limit of shared links between regions (Tunnel T):
+// bytes that exist only outside a region must enter it over its R-1
+// incoming links, no sooner than the nearest of them delivers its first
+// byte. With n_s ranks in region s, p in all, and ρ the root's region:
+//
+//	bcast            every other region receives m:             m/T
+//	reduce           ρ receives m from each other region:        m/T
+//	allreduce        every region receives m:                    m/((R-1)T)
+//	allgather        region s receives (p-n_s) m:                (p-n_s) m/((R-1)T)
+//	alltoall         region s receives n_s (p-n_s) m:            n_s (p-n_s) m/((R-1)T)
+//	gather, scatter  ρ receives (sends) (p-n_ρ) m:               (p-n_ρ) m/((R-1)T)
+//
+// each plus the smallest latency into the region (from the root's region
+// for bcast and scatter; into ρ for reduce and gather).
+func (n Network) tunnelBound(op string, hostOf []int, m int) time.Duration {
+	region := func(h int) string {
+		if h < len(n.Regions) {
+			return n.Regions[h]
+		}
+		return ""
+	}
+	count := map[string]int{}
+	for _, h := range hostOf {
+		count[region(h)]++
+	}
+	R := len(count)
+	if R < 2 {
+		return 0
+	}
+	p, fm, T := len(hostOf), float64(m), n.Tunnel
+	rho := region(hostOf[0])
+	secs := func(bytes float64) time.Duration { return time.Duration(bytes / T * float64(time.Second)) }
+	// nearest is the smallest latency from a host of region a to one of b.
+	nearest := func(a, b string) time.Duration {
+		d := time.Duration(-1)
+		for _, i := range hostOf {
+			for _, j := range hostOf {
+				if region(i) == a && region(j) == b && (d < 0 || n.Latency[i][j] < d) {
+					d = n.Latency[i][j]
+				}
+			}
+		}
+		return max(d, 0)
+	}
+	into := func(s string) time.Duration { // nearest latency into s from elsewhere
+		d := time.Duration(-1)
+		for a := range count {
+			if a != s {
+				if x := nearest(a, s); d < 0 || x < d {
+					d = x
+				}
+			}
+		}
+		return max(d, 0)
+	}
+	var b time.Duration
+	for s, ns := range count {
+		var t time.Duration
+		switch op {
+		case "bcast":
+			if s != rho {
+				t = nearest(rho, s) + secs(fm)
+			}
+		case "reduce":
+			if s != rho {
+				t = nearest(s, rho) + secs(fm)
+			}
+		case "allreduce":
+			t = into(s) + secs(fm/float64(R-1))
+		case "allgather":
+			t = into(s) + secs(float64(p-ns)*fm/float64(R-1))
+		case "alltoall":
+			t = into(s) + secs(float64(ns*(p-ns))*fm/float64(R-1))
+		case "gather":
+			if s == rho {
+				t = into(s) + secs(float64(p-ns)*fm/float64(R-1))
+			}
+		case "scatter":
+			if s != rho {
+				t = nearest(rho, s) + secs(float64(p-count[rho])*fm/float64(R-1))
+			}
+		}
+		b = max(b, t)
+	}
+	return b
+}
+
+func hostBound(op string, net Network, hostOf []int, m int) (time.Duration, error) {
 	if len(hostOf) == 0 {
 		return 0, fmt.Errorf("bench: no ranks")
 	}

@@ -87,3 +87,47 @@ func TestBoundShapes(t *testing.T) {
 		t.Error("no error for a rank on a host the network lacks")
 	}
 }
+
+// A shared link between each two regions (spmdlab --wan-mbit) adds its
+// own limit: at 100 Mbit/s per pair and per host, a 4 MiB bcast must push
+// 4 MiB through the us-west/eu-fra link (90 + 335.5 ms: the same as the
+// host limit), and an allgather of 2 MiB per rank must bring 8 MiB into
+// each region over two links (40 + 335.5 ms, below the host limit of 839);
+// at 20 Mbit/s the links decide.
+func TestBoundTunnel(t *testing.T) {
+	hosts := []int{0, 1, 2, 3, 4, 5}
+	net := labNetwork()
+	net.Regions = []string{"us", "us", "sg", "sg", "eu", "eu"}
+	const M = 1 << 20
+	at := func(op string, m int, mbit float64) float64 {
+		n := net
+		n.Tunnel = mbit * 1e6 / 8
+		b, err := Bound(op, n, hosts, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return float64(b) / 1e6
+	}
+	cases := []struct {
+		op   string
+		m    int
+		mbit float64
+		want float64 // ms
+	}{
+		{"bcast", 4 * M, 100, 90 + 335.5},
+		{"allgather", 2 * M, 100, 839},
+		{"bcast", 4 * M, 20, 90 + 1677.7},
+		{"reduce", 4 * M, 20, 90 + 1677.7},
+		{"allreduce", 4 * M, 20, 70 + 838.9},  // eu gets its 4 MiB over two links, the nearer 70 ms away
+		{"allgather", 2 * M, 20, 70 + 1677.7}, // eu: 8 MiB over two links, the nearer 70 ms away
+		{"gather", 1 * M, 20, 40 + 838.9},     // us: 4 MiB over two links
+		{"scatter", 1 * M, 20, 90 + 838.9},    // to eu, 90 ms away
+		{"alltoall", 1 * M, 20, 70 + 1677.7},  // eu: 2 ranks x 4 blocks, the nearer link 70 ms away
+		{"barrier", 0, 20, 90},
+	}
+	for _, tc := range cases {
+		if got := at(tc.op, tc.m, tc.mbit); math.Abs(got-tc.want) > 0.6 {
+			t.Errorf("%s %d B, links of %g Mbit/s: %.1f ms, want %.1f", tc.op, tc.m, tc.mbit, got, tc.want)
+		}
+	}
+}

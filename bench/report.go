@@ -156,6 +156,9 @@ func WriteNetwork(w io.Writer, m Measured) {
 		fmt.Fprintf(w, " %s %.1f", m.Hosts[i], b*8/1e6)
 	}
 	fmt.Fprintln(w)
+	if m.Tunnel > 0 {
+		fmt.Fprintf(w, "# each pair of regions shares one link of %.1f Mbit/s (-wan-mbit)\n", m.Tunnel*8/1e6)
+	}
 	var worst time.Duration
 	for _, o := range m.ClockOffset {
 		worst = max(worst, o.Abs())

@@ -51,6 +51,7 @@ func main() {
 	flag.StringVar(&o.json, "json", "", "write the network and the rows to this JSON `file`")
 	flag.StringVar(&o.plot, "plot", "", "write PNG and SVG plots to this `directory`")
 	flag.Float64Var(&o.bwMbit, "bw-mbit", 0, "each host's bandwidth for the lower bound, instead of measuring it")
+	flag.Float64Var(&o.wanMbit, "wan-mbit", 0, "the rate of the one link each pair of regions shares (spmdlab --wan-mbit), a further limit in the lower bound")
 	flag.IntVar(&o.bulk, "bulk", 4<<20, "bytes per transfer when measuring bandwidth")
 	flag.StringVar(&o.check, "check", "async", "argument check: async, sync or off (collectives.Options.Check)")
 	flag.BoolVar(&o.osuOnly, "osu-only", false, "only the OSU loop with its fixed iteration counts, printed as op,bytes,iterations,avg_us (for one machine; bench/coll-vs-openmpi.sh)")
@@ -74,6 +75,7 @@ type options struct {
 	osu              bool
 	csv, json, plot  string
 	bwMbit           float64
+	wanMbit          float64
 	bulk             int
 	check            string
 	osuOnly          bool
@@ -92,8 +94,8 @@ func (o *options) validate() ([]collectives.Algorithm, collectives.Check, error)
 	if o.min < 0 || o.max < o.min || o.factor < 2 {
 		return nil, 0, fmt.Errorf("bad sizes: -min %d -max %d -factor %d", o.min, o.max, o.factor)
 	}
-	if o.reps < 1 || o.warmup < 0 || o.bulk < 1 || o.bwMbit < 0 {
-		return nil, 0, fmt.Errorf("-reps must be at least 1, -warmup, -bulk and -bw-mbit not negative")
+	if o.reps < 1 || o.warmup < 0 || o.bulk < 1 || o.bwMbit < 0 || o.wanMbit < 0 {
+		return nil, 0, fmt.Errorf("-reps must be at least 1, -warmup, -bulk, -bw-mbit and -wan-mbit not negative")
 	}
 	var algs []collectives.Algorithm
 	for _, name := range strings.Split(o.algs, ",") {
@@ -181,6 +183,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("measuring the network: %w", err)
 	}
+	net.Tunnel = o.wanMbit * 1e6 / 8
 	rep := bench.Report{Network: &net}
 	ladder := sizes(o.min, o.max, o.factor)
 	regions := map[string]bool{}
