@@ -55,6 +55,8 @@ func allreduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, re
 			return allreduceRabenseifner(k, dst)
 		case Hierarchical:
 			return allreduceHier(k, dst)
+		case Direct:
+			return allreduceDirect(k, dst)
 		case Lanes:
 			return allreduceLanes(k, dst)
 		}

@@ -35,6 +35,8 @@ func Bcast[T comm.Number](ctx context.Context, c *comm.Comm, buf []T, root int, 
 			return bcastHier(k, b, root)
 		case Lanes:
 			return bcastLanes(k, b, root)
+		case Direct:
+			return bcastDirect(k, b, root)
 		}
 		return bcastBinomial(k, b, root)
 	})

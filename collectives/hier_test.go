@@ -70,7 +70,8 @@ func TestHierarchical(t *testing.T) {
 							want[i] += v
 						}
 					}
-					for _, o := range []collectives.Options{hier, lanes, {}} {
+					direct := collectives.Options{Algorithm: collectives.Direct, SegmentSize: 16 << 10}
+					for _, o := range []collectives.Options{hier, lanes, direct, {}} {
 						got := make([]int64, n)
 						if err := collectives.Allreduce(ctx, c, got, src, collectives.Sum, o); err != nil {
 							return err
@@ -78,6 +79,14 @@ func TestHierarchical(t *testing.T) {
 						if !slices.Equal(got, want) {
 							return fmt.Errorf("rank %d: Allreduce %v of %d elements differs", r, o.Algorithm, n)
 						}
+					}
+					// Direct keeps rank order over any layout.
+					pg := make([]uint8, n)
+					if err := collectives.Allreduce(ctx, c, pg, permIn(3, r, n), composeOp, direct); err != nil {
+						return err
+					}
+					if !slices.Equal(pg, permFold(3, n, 0, p)) {
+						return fmt.Errorf("rank %d: non-commutative Direct Allreduce of %d out of rank order", r, n)
 					}
 					for _, o := range []collectives.Options{hier, lanes} {
 						pg := make([]uint8, n)
@@ -94,7 +103,7 @@ func TestHierarchical(t *testing.T) {
 					}
 					for root := 0; root < p; root++ {
 						// Bcast from every root.
-						for _, o := range []collectives.Options{hier, lanes, {}} {
+						for _, o := range []collectives.Options{hier, lanes, direct, {}} {
 							b := make([]int64, n)
 							if r == root {
 								copy(b, src)
@@ -135,8 +144,9 @@ func TestHierarchical(t *testing.T) {
 								return fmt.Errorf("rank %d: Scatter %v from %d of %d differs", r, o.Algorithm, root, n)
 							}
 						}
-						// Reduce to every root.
-						for _, o := range []collectives.Options{hier, lanes, {}} {
+						// Reduce to every root, also in place at the root, and
+						// Direct with a non-commutative op.
+						for _, o := range []collectives.Options{hier, lanes, direct, {}} {
 							var dst []int64
 							if r == root {
 								dst = make([]int64, n)
@@ -147,6 +157,23 @@ func TestHierarchical(t *testing.T) {
 							if r == root && !slices.Equal(dst, want) {
 								return fmt.Errorf("rank %d: Reduce %v to %d of %d differs", r, o.Algorithm, root, n)
 							}
+						}
+						buf := slices.Clone(src)
+						if err := collectives.Reduce(ctx, c, buf, buf, collectives.Sum, root, direct); err != nil {
+							return err
+						}
+						if r == root && !slices.Equal(buf, want) {
+							return fmt.Errorf("rank %d: in-place Direct Reduce to %d of %d differs", r, root, n)
+						}
+						var pd []uint8
+						if r == root {
+							pd = make([]uint8, n)
+						}
+						if err := collectives.Reduce(ctx, c, pd, permIn(3, r, n), composeOp, root, direct); err != nil {
+							return err
+						}
+						if r == root && !slices.Equal(pd, permFold(3, n, 0, p)) {
+							return fmt.Errorf("rank %d: non-commutative Direct Reduce to %d of %d out of rank order", r, root, n)
 						}
 					}
 					// Alltoall: rank q's block for r is in(5, q*p+r, n).

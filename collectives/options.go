@@ -72,10 +72,11 @@ const (
 	Dissemination               // Barrier
 	Hierarchical                // Bcast, Reduce, Allreduce, Allgather, Gather, Scatter, Alltoall: trees inside regions, one flat exchange among region leaders
 	Lanes                       // Allreduce, Bcast, Reduce, Allgather: long messages across regions in one stream per lane (the j-th member of every region)
+	Direct                      // Allreduce, Bcast, Reduce: pieces straight between every two ranks, in segments that overlap the phases (one latency per phase)
 	numAlgorithms
 )
 
-var algNames = [...]string{"Auto", "Binomial", "ScatterAllgather", "Pipeline", "RecursiveDoubling", "Ring", "Rabenseifner", "Bruck", "Pairwise", "Linear", "Dissemination", "Hierarchical", "Lanes"}
+var algNames = [...]string{"Auto", "Binomial", "ScatterAllgather", "Pipeline", "RecursiveDoubling", "Ring", "Rabenseifner", "Bruck", "Pairwise", "Linear", "Dissemination", "Hierarchical", "Lanes", "Direct"}
 
 func (a Algorithm) String() string {
 	if int(a) < len(algNames) {
@@ -157,9 +158,9 @@ func Algorithms(operation string) []Algorithm {
 
 var algorithmsOf = map[uint8][]Algorithm{
 	kBarrier:            {Dissemination},
-	kBcast:              {Binomial, ScatterAllgather, Pipeline, Hierarchical, Lanes},
-	kReduce:             {Binomial, Rabenseifner, Hierarchical, Lanes},
-	kAllreduce:          {RecursiveDoubling, Ring, Rabenseifner, Hierarchical, Lanes},
+	kBcast:              {Binomial, ScatterAllgather, Pipeline, Hierarchical, Lanes, Direct},
+	kReduce:             {Binomial, Rabenseifner, Hierarchical, Lanes, Direct},
+	kAllreduce:          {RecursiveDoubling, Ring, Rabenseifner, Hierarchical, Lanes, Direct},
 	kGather:             {Binomial, Linear, Hierarchical},
 	kGatherv:            {Linear},
 	kScatter:            {Binomial, Linear, Hierarchical},

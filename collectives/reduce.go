@@ -55,6 +55,9 @@ func reduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, red *
 		if alg == Lanes {
 			return reduceLanes(k, dst, src, root)
 		}
+		if alg == Direct {
+			return reduceDirect(k, dst, src, root)
+		}
 		return reduceBinomial(k, dst, src, root)
 	})
 }

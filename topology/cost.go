@@ -25,6 +25,7 @@ const (
 	AlgBinomial     = "Binomial"
 	AlgRing         = "Ring"
 	AlgRabenseifner = "Rabenseifner"
+	AlgDirect       = "Direct"
 )
 
 // Estimate is the modelled time of one algorithm.
@@ -89,11 +90,21 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 		add(AlgHierarchical, aRoot+x(float64(R-1)*nf)+lg(kmax)*(l+x(nf)))
 		seg := nf / float64(L)
 		add(AlgLanes, step(L, l)+x(float64(L-1)*seg)+aRoot+x(float64(R-1)*seg)+step(kmax, l)+x(float64(kmax-1)*seg))
+		if p > 2 {
+			// Direct: root to owner to the rest; the root sends n once,
+			// the others forward as they receive.
+			piece := nf / float64(p-1)
+			add(AlgDirect, max(aRoot+A+x(piece), aRoot+x(nf)+x(piece)))
+		}
 		add(AlgBinomial, lg(p)*(A+x(nf)))
 	case "Allreduce":
 		add(AlgHierarchical, 2*lg(kmax)*(l+x(nf))+A+x(float64(R-1)*nf))
 		seg := nf / float64(L)
 		add(AlgLanes, 2*(step(kmax, l)+x(float64(kmax-1)*seg))+A+x(float64(R-1)*seg))
+		// Direct: one latency per phase; the allgather of a segment
+		// starts when it is reduced, so the phases overlap.
+		pp := float64(p)
+		add(AlgDirect, max(2*A+x((pp-1)/pp*nf), A+x(2*(pp-1)/pp*nf)))
 		add(AlgRabenseifner, 2*lg(p)*A+x(2*nf))
 		add(AlgRing, time.Duration(2*(p-1))*(A+x(nf/float64(p))))
 	case "Allgather":

@@ -16,6 +16,12 @@ func labNet() Net {
 	}
 }
 
+// labNet2 is two regions 90 ms apart.
+func labNet2() Net {
+	in := 25 * time.Microsecond
+	return Net{Lat: [][]time.Duration{{in, 90 * time.Millisecond}, {90 * time.Millisecond, in}}, BW: 100e6 / 8}
+}
+
 func TestCosts(t *testing.T) {
 	lab := FromLabels([]string{"us", "us", "sg", "sg", "eu", "eu"})
 	uneven := FromLabels([]string{"us", "us", "us", "sg", "eu", "eu"})
@@ -31,17 +37,20 @@ func TestCosts(t *testing.T) {
 		want string
 	}{
 		{"bcast 8 B: one WAN message per region", lab, "Bcast", 8, 0, labNet(), AlgHierarchical},
-		{"bcast 4 MiB: lanes", lab, "Bcast", 4 * M, 0, labNet(), AlgLanes},
+		{"bcast 512 KiB: lanes", lab, "Bcast", 512 * K, 0, labNet(), AlgLanes},
+		{"bcast 4 MiB: direct", lab, "Bcast", 4 * M, 0, labNet(), AlgDirect},
 		{"reduce 8 B to sg", lab, "Reduce", 8, 3, labNet(), AlgHierarchical},
-		{"reduce 2 MiB", lab, "Reduce", 2 * M, 5, labNet(), AlgLanes},
+		{"reduce 512 KiB", lab, "Reduce", 512 * K, 5, labNet(), AlgLanes},
+		{"reduce 2 MiB", lab, "Reduce", 2 * M, 5, labNet(), AlgDirect},
 		{"allreduce 8 B", lab, "Allreduce", 8, -1, labNet(), AlgHierarchical},
 		{"allreduce 512 KiB", lab, "Allreduce", 512 * K, -1, labNet(), AlgLanes},
-		{"allreduce 4 MiB, uneven 3+1+2: one lane through the lone host loses", uneven, "Allreduce", 4 * M, -1, labNet(), AlgRabenseifner},
+		{"allreduce 4 MiB, uneven 3+1+2: one lane through the lone host loses", uneven, "Allreduce", 4 * M, -1, labNet(), AlgDirect},
 		{"allreduce 128 KiB, uneven 3+1+2: one lane is the hierarchy", uneven, "Allreduce", 128 * K, -1, labNet(), AlgHierarchical},
 		{"allgather 8 B", lab, "Allgather", 8, -1, labNet(), AlgHierarchical},
 		{"allgather 128 KiB", lab, "Allgather", 128 * K, -1, labNet(), AlgLanes},
-		{"one region: flat only", one, "Allreduce", 8, -1, Net{Lat: [][]time.Duration{{25 * time.Microsecond}}, BW: 1e9}, AlgRabenseifner},
-		{"one region, bcast", one, "Bcast", 4 * M, 0, Net{Lat: [][]time.Duration{{25 * time.Microsecond}}, BW: 1e9}, AlgBinomial},
+		{"one region: flat forms only (Auto does not ask the model there)", one, "Allreduce", 8, -1, Net{Lat: [][]time.Duration{{25 * time.Microsecond}}, BW: 1e9}, AlgDirect},
+		{"one region, bcast", one, "Bcast", 4 * M, 0, Net{Lat: [][]time.Duration{{25 * time.Microsecond}}, BW: 1e9}, AlgDirect},
+		{"two ranks, bcast", FromLabels([]string{"a", "b"}), "Bcast", 4 * M, 0, labNet2(), AlgHierarchical},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,170 @@
+package collectives
+
+import "github.com/spmd-go/spmd/comm"
+
+// pieces cuts a count-element vector into p-1 pieces, one per rank other
+// than root (the j-th owned by rank (root+1+j) mod p), each cut into
+// segments of the call's segment size. It serves bcastDirect and
+// reduceDirect.
+type pieces struct {
+	off  []int // piece j is [off[j], off[j+1])
+	seg  int   // segment bytes
+	nseg int   // segments of the largest piece
+	root int
+	p    int
+}
+
+func (k *call) pieces(count, root int) pieces {
+	pc := pieces{off: blocks(count, max(k.size-1, 1), k.esize), root: root, p: k.size}
+	pc.seg = max(k.opts.segment()/k.esize, 1) * k.esize
+	pc.nseg = max(1, (pc.off[1]-pc.off[0]+pc.seg-1)/pc.seg)
+	return pc
+}
+
+// owner is the rank that owns piece j; index is the piece rank r owns.
+func (pc pieces) owner(j int) int { return (pc.root + 1 + j) % pc.p }
+func (pc pieces) index(r int) int { return (r - pc.root - 1 + pc.p) % pc.p }
+
+// at is segment s of piece j of b (possibly empty).
+func (pc pieces) at(b []byte, j, s int) []byte {
+	lo := min(pc.off[j]+s*pc.seg, pc.off[j+1])
+	return b[lo:min(lo+pc.seg, pc.off[j+1])]
+}
+
+// bcastDirect: the root sends each other rank its own piece (1/(p-1) of
+// the message), segment by segment round the ranks; each rank forwards
+// every segment of its piece to all ranks but the root as soon as it has
+// it. Two latencies (root to owner, owner to the rest) whatever the
+// layout; the root sends the message once, every other rank forwards
+// (p-2)/(p-1) of it and receives all of it — what the bound assumes. The
+// price: p-2 streams per rank and, across regions, about k_a k_b n/(p-1)
+// bytes per region pair more than Lanes.
+func bcastDirect(k *call, buf []byte, root int) error {
+	pc := k.pieces(len(buf)/k.esize, root)
+	p := k.size
+	var sends []*comm.Request
+	if k.rank == root {
+		for s := range pc.nseg {
+			for j := range p - 1 {
+				sends = append(sends, k.isend(pc.at(buf, j, s), pc.owner(j), 1))
+			}
+		}
+		return k.waitSends(sends)
+	}
+	mine := pc.index(k.rank)
+	var recvs []*comm.Request
+	var want []int
+	for j := range p - 1 {
+		if j == mine {
+			continue
+		}
+		for s := range pc.nseg {
+			b := pc.at(buf, j, s)
+			recvs = append(recvs, k.irecv(b, pc.owner(j), 2))
+			want = append(want, len(b))
+		}
+	}
+	for s := range pc.nseg {
+		b := pc.at(buf, mine, s)
+		if err := k.recv(b, root, 1); err != nil {
+			return err
+		}
+		for d := 1; d < p-1; d++ {
+			sends = append(sends, k.isend(b, pc.owner((mine+d)%(p-1)), 2))
+		}
+	}
+	for i, rq := range recvs {
+		if err := k.wait(rq, want[i]); err != nil {
+			return err
+		}
+	}
+	return k.waitSends(sends)
+}
+
+// reduceDirect (also non-commutative ops): bcastDirect backwards. Every
+// rank sends segment s of piece j of its vector to piece j's owner, which
+// combines the p contributions in rank order as they arrive and sends the
+// result segment to the root. The root sends its vector once and receives
+// the result once.
+func reduceDirect(k *call, dst, src []byte, root int) error {
+	pc := k.pieces(len(src)/k.esize, root)
+	p := k.size
+	if k.rank == root && sliceOverlap(dst, src) {
+		src = k.clone(src) // results land in dst while src is still going out
+	}
+	var sends []*comm.Request
+	mine := -1
+	if k.rank != root {
+		mine = pc.index(k.rank)
+	}
+	// Contributions to this rank's piece from every other rank, segment
+	// by segment (segment s of rank r's into part[r][s]).
+	var part [][][]byte
+	var rs [][]*comm.Request
+	if mine >= 0 {
+		part = make([][][]byte, p)
+		rs = make([][]*comm.Request, p)
+		for r := range p {
+			if r == k.rank {
+				continue
+			}
+			part[r] = make([][]byte, pc.nseg)
+			rs[r] = make([]*comm.Request, pc.nseg)
+			for s := range pc.nseg {
+				part[r][s] = k.alloc(len(pc.at(src, mine, s)))
+				rs[r][s] = k.irecv(part[r][s], r, 1)
+			}
+		}
+	}
+	var results []*comm.Request
+	var want []int
+	if k.rank == root {
+		for j := range p - 1 {
+			for s := range pc.nseg {
+				b := pc.at(dst, j, s)
+				results = append(results, k.irecv(b, pc.owner(j), 2))
+				want = append(want, len(b))
+			}
+		}
+	}
+	for s := range pc.nseg {
+		for d := 1; d < p; d++ {
+			j := (max(mine, 0) + d) % (p - 1)
+			if j == mine {
+				continue
+			}
+			if o := pc.owner(j); o != k.rank {
+				sends = append(sends, k.isend(pc.at(src, j, s), o, 1))
+			}
+		}
+	}
+	if mine >= 0 {
+		for s := range pc.nseg {
+			own := pc.at(src, mine, s)
+			var out []byte
+			for r := range p {
+				var c []byte
+				if r == k.rank {
+					c = own
+				} else {
+					if err := k.wait(rs[r][s], len(own)); err != nil {
+						return err
+					}
+					c = part[r][s]
+				}
+				if out == nil {
+					out = k.clone(c)
+				} else {
+					k.reduceLeft(out, c)
+				}
+			}
+			sends = append(sends, k.isend(out, root, 2))
+		}
+	}
+	for i, rq := range results {
+		if err := k.wait(rq, want[i]); err != nil {
+			return err
+		}
+	}
+	return k.waitSends(sends)
+}
