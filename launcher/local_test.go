@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -357,6 +358,26 @@ func TestBadInput(t *testing.T) {
 	} {
 		if _, err := launcher.Run(context.Background(), cfg); err == nil {
 			t.Fatalf("config %+v accepted", cfg)
+		}
+	}
+}
+
+// --regions auto on one machine: the ranks share their round trips and
+// find one region; a bad SPMD_WARMUP or SPMD_REGIONS stops Init with the
+// variable named.
+func TestRegionsAutoLocal(t *testing.T) {
+	r := run(t, 3, "pingring", func(c *launcher.Config) { c.RegionsAuto = true })
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !regexp.MustCompile(`spmd: regions inferred from round-trip times: auto0 = \S+ \(no gap of 4x`).MatchString(r.stderr) {
+		t.Errorf("no inferred grouping on stderr:\n%s", r.stderr)
+	}
+	for _, env := range []string{"SPMD_WARMUP=lots", "SPMD_REGIONS=guess"} {
+		r := run(t, 2, "pingring", nil, env)
+		name := env[:strings.IndexByte(env, '=')]
+		if r.code == 0 || !strings.Contains(r.stderr, name) {
+			t.Errorf("%s: exit %d, stderr:\n%s", env, r.code, r.stderr)
 		}
 	}
 }
