@@ -10,7 +10,11 @@ import (
 func (k *call) choose(kind uint8, auto func() Algorithm) (Algorithm, error) {
 	a := k.opts.Algorithm
 	if a == Auto {
-		return auto(), nil
+		// The choice goes into the call's signature, so that ranks whose
+		// Auto chose differently (SetBandwidth given on some ranks only)
+		// get a MismatchError instead of a hang.
+		k.opts.Algorithm = auto()
+		return k.opts.Algorithm, nil
 	}
 	if err := k.permits(kind, a); err != nil {
 		return 0, err

@@ -31,6 +31,17 @@ func (pc pieces) at(b []byte, j, s int) []byte {
 	return b[lo:min(lo+pc.seg, pc.off[j+1])]
 }
 
+// others lists the ranks 0..p-1 but me and skip (-1: none).
+func others(p, me, skip int) []int {
+	var rs []int
+	for r := range p {
+		if r != me && r != skip {
+			rs = append(rs, r)
+		}
+	}
+	return rs
+}
+
 // bcastDirect: the root sends each other rank its own piece (1/(p-1) of
 // the message), segment by segment round the ranks; each rank forwards
 // every segment of its piece to all ranks but the root as soon as it has
@@ -42,6 +53,11 @@ func (pc pieces) at(b []byte, j, s int) []byte {
 func bcastDirect(k *call, buf []byte, root int) error {
 	pc := k.pieces(len(buf)/k.esize, root)
 	p := k.size
+	if k.rank == root {
+		defer k.paced(others(p, root, -1))()
+	} else {
+		defer k.paced(others(p, k.rank, root))()
+	}
 	var sends []*comm.Request
 	if k.rank == root {
 		for s := range pc.nseg {
@@ -89,9 +105,16 @@ func bcastDirect(k *call, buf []byte, root int) error {
 func reduceDirect(k *call, dst, src []byte, root int) error {
 	pc := k.pieces(len(src)/k.esize, root)
 	p := k.size
+	if p == 1 {
+		if !same(dst, src) {
+			copy(dst, src)
+		}
+		return nil
+	}
 	if k.rank == root && sliceOverlap(dst, src) {
 		src = k.clone(src) // results land in dst while src is still going out
 	}
+	defer k.paced(others(p, k.rank, -1))()
 	var sends []*comm.Request
 	mine := -1
 	if k.rank != root {

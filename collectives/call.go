@@ -53,6 +53,7 @@ type state struct {
 	topo     topology.Topology // regions of the ranks, for Hierarchical
 	netMu    sync.Mutex
 	net      topology.Net // what the cost model knows (model.go); Lat nil until first asked
+	bwKnown  bool         // net.BW was given or measured, not the default
 }
 
 // drain waits for the outstanding checks, so that closing a communicator
@@ -156,6 +157,15 @@ type call struct {
 	scratch []byte          // for non-commutative reductions
 }
 
+// stateOf returns c's collective state, made on first use.
+func stateOf(c *comm.Comm) *state {
+	return c.Attr(stateKey{}, func() any {
+		st := &state{view: c.Collective()}
+		st.abortCtx, st.abort = context.WithCancel(context.Background())
+		return st
+	}).(*state)
+}
+
 func newCall(ctx context.Context, c *comm.Comm, name string, esize int, op *reducer, opts []Options) *call {
 	if len(opts) > 1 {
 		panic("collectives: " + name + ": at most one Options")
@@ -164,11 +174,7 @@ func newCall(ctx context.Context, c *comm.Comm, name string, esize int, op *redu
 	if len(opts) == 1 {
 		k.opts = opts[0]
 	}
-	k.st = c.Attr(stateKey{}, func() any {
-		st := &state{view: c.Collective()}
-		st.abortCtx, st.abort = context.WithCancel(context.Background())
-		return st
-	}).(*state)
+	k.st = stateOf(c)
 	k.c = k.st.view
 	k.st.hook.Do(func() {
 		k.st.checker = newChecker(c, k.topo(), k.st.fail)

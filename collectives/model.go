@@ -66,10 +66,59 @@ func (k *call) net() topology.Net {
 		bw := float64(defaultBWMbit)
 		if v, err := strconv.ParseFloat(os.Getenv("SPMD_BW_MBIT"), 64); err == nil && v > 0 {
 			bw = v
+			k.st.bwKnown = true
 		}
 		k.st.net.BW = bw * 1e6 / 8
 	}
 	return k.st.net
+}
+
+// knownBW returns each host's bandwidth in bytes per second when it was
+// given (SPMD_BW_MBIT, SetBandwidth) or measured, and 0 for the default.
+func (k *call) knownBW() float64 {
+	bw := k.net().BW
+	k.st.netMu.Lock()
+	defer k.st.netMu.Unlock()
+	if !k.st.bwKnown {
+		return 0
+	}
+	return bw
+}
+
+// SetBandwidth tells c's cost model each host's bandwidth in Mbit/s, as
+// SPMD_BW_MBIT does for every communicator. Every rank of c must give
+// the same figure, before the collectives that should use it (ranks that
+// disagree may pick different algorithms: a mismatch error).
+func SetBandwidth(c *comm.Comm, mbit float64) {
+	if mbit <= 0 {
+		return
+	}
+	st := stateOf(c)
+	st.netMu.Lock()
+	st.net.BW, st.bwKnown = mbit*1e6/8, true
+	st.netMu.Unlock()
+}
+
+// paced caps, for the length of one call, the rate of this rank's
+// connections to the ranks in to so that streams together stay within
+// the host's bandwidth (known only: with the default figure a wrong cap
+// could slow a fast host down), and returns the function that lifts the
+// caps. Direct uses it: its p-1 streams at once otherwise overrun a
+// policed link, and each drop costs a round trip across the WAN.
+func (k *call) paced(to []int) func() {
+	bw := k.knownBW()
+	if bw <= 0 || len(to) < 2 {
+		return func() {}
+	}
+	rate := bw / float64(len(to))
+	for _, r := range to {
+		_ = k.c.SetMaxPacing(r, rate)
+	}
+	return func() {
+		for _, r := range to {
+			_ = k.c.SetMaxPacing(r, 0)
+		}
+	}
 }
 
 // MeasureBandwidth measures the bandwidth between c's regions, keeps it
@@ -128,7 +177,7 @@ func MeasureBandwidth(ctx context.Context, c *comm.Comm, bytes int) (float64, er
 	}
 	k.net()
 	k.st.netMu.Lock()
-	k.st.net.BW = all[0]
+	k.st.net.BW, k.st.bwKnown = all[0], true
 	k.st.netMu.Unlock()
 	return all[0] * 8 / 1e6, nil
 }
@@ -143,11 +192,18 @@ func (k *call) modelled(kind uint8, n, root int) (Algorithm, bool) {
 		return 0, false
 	}
 	var es []topology.Estimate
+	paceable := k.knownBW() > 0
 	for _, e := range k.topo().Costs(kindName(kind), n, root, k.net()) {
 		a, err := ParseAlgorithm(e.Alg)
-		if err == nil && k.permits(kind, a) == nil {
-			es = append(es, e)
+		if err != nil || k.permits(kind, a) != nil {
+			continue
 		}
+		if a == Direct && kind == kAllreduce && !paceable {
+			// Unpaced, its 2(p-1) streams lose packets on policed links
+			// (docs/algorithms.md, Direct): only with a known bandwidth.
+			continue
+		}
+		es = append(es, e)
 	}
 	best, ok := topology.Best(es)
 	if !ok {

@@ -1,5 +1,7 @@
 package comm
 
+import "syscall"
+
 // Crash drops every connection of c's process without a goodbye, as a
 // killed process would.
 func Crash(c *Comm) {
@@ -9,4 +11,18 @@ func Crash(c *Comm) {
 			p.conn.Close()
 		}
 	}
+}
+
+// MaxPacingOf reads back the pacing cap of c's connection to rank r.
+func MaxPacingOf(c *Comm, r int) (int, error) {
+	raw, err := c.w.peers[c.group[r]].conn.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var v int
+	var gerr error
+	if err := raw.Control(func(fd uintptr) { v, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, soMaxPacingRate) }); err != nil {
+		return 0, err
+	}
+	return v, gerr
 }

@@ -184,6 +184,11 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("measuring the network: %w", err)
 	}
 	net.Tunnel = o.wanMbit * 1e6 / 8
+	if os.Getenv("SPMD_BW_MBIT") == "" && len(net.Bandwidth) > 0 {
+		// The collectives' cost model (and Direct's pacing) takes the
+		// slowest host's measured rate, the same on every rank.
+		collectives.SetBandwidth(c, slices.Min(net.Bandwidth)*8/1e6)
+	}
 	rep := bench.Report{Network: &net}
 	ladder := sizes(o.min, o.max, o.factor)
 	regions := map[string]bool{}

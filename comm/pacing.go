@@ -1,0 +1,35 @@
+package comm
+
+import "math"
+
+// SetMaxPacing caps the rate at which this rank sends to c's rank r at
+// bytesPerSec (0 or less removes the cap), through the kernel's pacing of
+// the connection (SO_MAX_PACING_RATE; on systems without it, nothing
+// happens). Algorithms that send to many ranks at once use it so that
+// their streams together do not overrun the host's link: on a policed
+// link (a VPS plan) the excess is dropped, and every drop costs a WAN
+// round trip. It returns the error of the socket option, if any.
+func (c *Comm) SetMaxPacing(r int, bytesPerSec float64) error {
+	c.checkRank(r, "SetMaxPacing")
+	wr := c.group[r]
+	if wr == c.w.rank {
+		return nil
+	}
+	p := c.w.peers[wr]
+	if p == nil {
+		return nil
+	}
+	rate := uint32(math.MaxUint32) // unlimited
+	if bytesPerSec > 0 {
+		rate = uint32(min(bytesPerSec, math.MaxUint32-1))
+	}
+	raw, err := p.conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) { serr = setMaxPacing(int(fd), rate) }); err != nil {
+		return err
+	}
+	return serr
+}

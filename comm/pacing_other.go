@@ -1,0 +1,5 @@
+//go:build !linux
+
+package comm
+
+func setMaxPacing(fd int, rate uint32) error { return nil }
