@@ -28,7 +28,7 @@ func allreduceDirect(k *call, acc []byte) error {
 	}
 	pieceOf := func(i int) []byte { return acc[piece[i]:piece[i+1]] }
 	mine := pieceOf(me)
-	defer k.paced(others(p, me, -1))()
+	defer k.paced(others(p, me, -1), even(p-1, 2*len(mine)))()
 
 	// Receives: the contributions to this rank's piece, one buffer per
 	// sender; every other rank's result, into place.

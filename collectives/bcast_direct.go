@@ -54,9 +54,9 @@ func bcastDirect(k *call, buf []byte, root int) error {
 	pc := k.pieces(len(buf)/k.esize, root)
 	p := k.size
 	if k.rank == root {
-		defer k.paced(others(p, root, -1))()
+		defer k.paced(others(p, root, -1), even(p-1, pc.off[1]))()
 	} else {
-		defer k.paced(others(p, k.rank, root))()
+		defer k.paced(others(p, k.rank, root), even(p-2, pc.off[1]))()
 	}
 	var sends []*comm.Request
 	if k.rank == root {
@@ -114,7 +114,7 @@ func reduceDirect(k *call, dst, src []byte, root int) error {
 	if k.rank == root && sliceOverlap(dst, src) {
 		src = k.clone(src) // results land in dst while src is still going out
 	}
-	defer k.paced(others(p, k.rank, -1))()
+	defer k.paced(others(p, k.rank, -1), even(p-1, pc.off[1]))()
 	var sends []*comm.Request
 	mine := -1
 	if k.rank != root {

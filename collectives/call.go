@@ -49,11 +49,13 @@ type state struct {
 	hook     sync.Once
 	checker  *checker
 
-	topoOnce sync.Once
-	topo     topology.Topology // regions of the ranks, for Hierarchical
-	netMu    sync.Mutex
-	net      topology.Net // what the cost model knows (model.go); Lat nil until first asked
-	bwKnown  bool         // net.BW was given or measured, not the default
+	topoOnce   sync.Once
+	topo       topology.Topology // regions of the ranks, for Hierarchical
+	netMu      sync.Mutex
+	net        topology.Net // what the cost model knows (model.go); Lat nil until first asked
+	bwKnown    bool         // net.BW was given or measured, not the default
+	shareOnce  sync.Once
+	most, here int // ranks sharing a host: the most on one, and on this rank's (hostShare)
 }
 
 // drain waits for the outstanding checks, so that closing a communicator

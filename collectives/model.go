@@ -73,6 +73,28 @@ func (k *call) net() topology.Net {
 	return k.st.net
 }
 
+// hostShare returns how many of the communicator's ranks share a host:
+// the most on any host, and on this rank's. Ranks without a host name
+// (in-process jobs) count as one per host.
+func (k *call) hostShare() (most, here int) {
+	k.st.shareOnce.Do(func() {
+		count := map[string]int{}
+		for r := range k.size {
+			if h := k.c.Info(r).Host; h != "" {
+				count[h]++
+			}
+		}
+		k.st.most, k.st.here = 1, 1
+		for _, n := range count {
+			k.st.most = max(k.st.most, n)
+		}
+		if h := k.c.Info(k.rank).Host; h != "" {
+			k.st.here = count[h]
+		}
+	})
+	return k.st.most, k.st.here
+}
+
 // knownBW returns each host's bandwidth in bytes per second when it was
 // given (SPMD_BW_MBIT, SetBandwidth) or measured, and 0 for the default.
 func (k *call) knownBW() float64 {
@@ -99,20 +121,40 @@ func SetBandwidth(c *comm.Comm, mbit float64) {
 	st.netMu.Unlock()
 }
 
+// even is a load of bytes on each of n streams, for paced.
+func even(n, bytes int) []int {
+	l := make([]int, n)
+	for i := range l {
+		l[i] = bytes
+	}
+	return l
+}
+
+// pacedMin is the least a stream must carry to be paced: below, pacing
+// changes nothing worth two system calls per peer.
+const pacedMin = 64 << 10
+
 // paced caps, for the length of one call, the rate of this rank's
 // connections to the ranks in to so that streams together stay within
 // the host's bandwidth (known only: with the default figure a wrong cap
-// could slow a fast host down), and returns the function that lifts the
-// caps. Direct uses it: its p-1 streams at once otherwise overrun a
+// could slow a fast host down) when each carries at least pacedMin
+// bytes, and returns the function that lifts the caps. Direct uses it: its p-1 streams at once otherwise overrun a
 // policed link, and each drop costs a round trip across the WAN.
-func (k *call) paced(to []int) func() {
+//
+// load[i] is what this rank sends to[i] in the call: each stream gets the
+// host's bandwidth in proportion, so that all end together.
+func (k *call) paced(to []int, load []int) func() {
 	bw := k.knownBW()
-	if bw <= 0 || len(to) < 2 {
+	if bw <= 0 || len(to) < 2 || slices.Max(load) < pacedMin {
 		return func() {}
 	}
-	rate := bw / float64(len(to))
-	for _, r := range to {
-		_ = k.c.SetMaxPacing(r, rate)
+	_, here := k.hostShare()
+	total := 0
+	for _, b := range load {
+		total += b
+	}
+	for i, r := range to {
+		_ = k.c.SetMaxPacing(r, bw/float64(here)*float64(max(load[i], 1))/float64(total))
 	}
 	return func() {
 		for _, r := range to {
@@ -193,7 +235,11 @@ func (k *call) modelled(kind uint8, n, root int) (Algorithm, bool) {
 	}
 	var es []topology.Estimate
 	paceable := k.knownBW() > 0
-	for _, e := range k.topo().Costs(kindName(kind), n, root, k.net()) {
+	net := k.net()
+	// Ranks on one host share its link: price each at its share.
+	most, _ := k.hostShare()
+	net.BW /= float64(most)
+	for _, e := range k.topo().Costs(kindName(kind), n, root, net) {
 		a, err := ParseAlgorithm(e.Alg)
 		if err != nil || k.permits(kind, a) != nil {
 			continue

@@ -100,8 +100,9 @@ func (w *world) shareRTTs(ctx context.Context, c *Comm, hosts int) error {
 	return nil
 }
 
-// warmUp sends Config.WarmUp bytes to every rank of another region and
-// receives as many from it, all at once. Linux's default congestion
+// warmUp sends Config.WarmUp bytes to the ranks of other regions in its
+// lane (the same index in their region, modulo the smaller region's size)
+// and receives as many from each, all at once. Linux's default congestion
 // control, BBR, paces a connection at the bandwidth it has seen; a
 // connection that has only carried small messages has seen almost none
 // (every sample is application-limited), so it would pace even a 64 KiB
@@ -114,15 +115,29 @@ func (w *world) warmUp(ctx context.Context, c *Comm) error {
 	if n <= 0 || w.regions == nil {
 		return nil
 	}
-	me := w.regions[w.rank]
+	// Each rank's index in its region, and the regions' sizes.
+	index := make([]int, w.size)
+	size := map[string]int{}
+	for r, reg := range w.regions {
+		index[r] = size[reg]
+		size[reg]++
+	}
+	// lanePeers: a and b in different regions with the same index (modulo
+	// the smaller region): the pairs that carry the region-aware
+	// algorithms' WAN traffic (leaders are index 0). Warming every pair at
+	// once would leave each connection with its share of a link crowded
+	// by all the others, which is all BBR would then remember.
+	lanePeers := func(a, b int) bool {
+		ra, rb := w.regions[a], w.regions[b]
+		return ra != rb && (index[a]%size[rb] == index[b] || index[b]%size[ra] == index[a])
+	}
 	cc := c.Collective()
 	out := make([]byte, n)
 	var reqs []*Request
-	for r, reg := range w.regions {
-		if reg == me {
-			continue
+	for r := range w.regions {
+		if lanePeers(w.rank, r) {
+			reqs = append(reqs, cc.isend(out, r, tagWarmUp, false), cc.irecv(make([]byte, n), r, tagWarmUp))
 		}
-		reqs = append(reqs, cc.isend(out, r, tagWarmUp, false), cc.irecv(make([]byte, n), r, tagWarmUp))
 	}
 	if err := WaitAll(ctx, reqs...); err != nil {
 		return fmt.Errorf("comm: warming the connections between regions: %w", err)

@@ -83,6 +83,10 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 		}
 		return lat
 	}
+	// cold is what Direct pays for connections the warm-up left cold (it
+	// warms lane peers only): about a round trip of the farthest pair
+	// while their congestion control ramps up.
+	cold := 2 * A
 	var es []Estimate
 	add := func(alg string, d time.Duration) { es = append(es, Estimate{alg, d}) }
 	switch op {
@@ -94,7 +98,7 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 			// Direct: root to owner to the rest; the root sends n once,
 			// the others forward as they receive.
 			piece := nf / float64(p-1)
-			add(AlgDirect, max(aRoot+A+x(piece), aRoot+x(nf)+x(piece)))
+			add(AlgDirect, cold+max(aRoot+A+x(piece), aRoot+x(nf)+x(piece)))
 		}
 		add(AlgBinomial, lg(p)*(A+x(nf)))
 	case "Allreduce":
@@ -104,7 +108,7 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 		// Direct: one latency per phase; the allgather of a segment
 		// starts when it is reduced, so the phases overlap.
 		pp := float64(p)
-		add(AlgDirect, max(2*A+x((pp-1)/pp*nf), A+x(2*(pp-1)/pp*nf)))
+		add(AlgDirect, cold+max(2*A+x((pp-1)/pp*nf), A+x(2*(pp-1)/pp*nf)))
 		add(AlgRabenseifner, 2*lg(p)*A+x(2*nf))
 		add(AlgRing, time.Duration(2*(p-1))*(A+x(nf/float64(p))))
 	case "Allgather":
