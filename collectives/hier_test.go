@@ -289,3 +289,54 @@ func TestMeasureBandwidth(t *testing.T) {
 		}
 	}
 }
+
+// At 4 MiB the region-aware algorithms (several segments for Direct,
+// several frames per message) still match the direct reference.
+func TestRegionAware4MiB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("4 MiB per rank: not in -short")
+	}
+	regions := []string{"a", "a", "a", "b", "c", "c"}
+	const n = 512 << 10 // int64: 4 MiB
+	p := len(regions)
+	want := make([]int64, n)
+	for q := range p {
+		for i, v := range in(9, q, n) {
+			want[i] += v
+		}
+	}
+	runRegions(t, regions, func(ctx context.Context, c *comm.Comm) error {
+		r := c.Rank()
+		for _, a := range []collectives.Algorithm{collectives.Hierarchical, collectives.Lanes, collectives.Direct} {
+			o := collectives.Options{Algorithm: a}
+			got := make([]int64, n)
+			if err := collectives.Allreduce(ctx, c, got, in(9, r, n), collectives.Sum, o); err != nil {
+				return err
+			}
+			if !slices.Equal(got, want) {
+				return fmt.Errorf("rank %d: Allreduce %v of 4 MiB differs", r, a)
+			}
+			b := make([]int64, n)
+			if r == 4 {
+				copy(b, in(9, 4, n))
+			}
+			if err := collectives.Bcast(ctx, c, b, 4, o); err != nil {
+				return err
+			}
+			if !slices.Equal(b, in(9, 4, n)) {
+				return fmt.Errorf("rank %d: Bcast %v of 4 MiB differs", r, a)
+			}
+			var dst []int64
+			if r == 1 {
+				dst = make([]int64, n)
+			}
+			if err := collectives.Reduce(ctx, c, dst, in(9, r, n), collectives.Sum, 1, o); err != nil {
+				return err
+			}
+			if r == 1 && !slices.Equal(dst, want) {
+				return fmt.Errorf("rank %d: Reduce %v of 4 MiB differs", r, a)
+			}
+		}
+		return nil
+	})
+}
