@@ -60,23 +60,6 @@ func allgatherLanes(k *call, dst []byte, n int) error {
 		}
 	}
 
-	// This rank's streams: one to each other member, one to a member of
-	// each other region; paced to share the host's link when its
-	// bandwidth is known (see paced).
-	var to, load []int
-	for _, m := range members {
-		if m != k.rank {
-			to = append(to, m)
-			load = append(load, (1+len(mine))*n) // its own block and those it forwards
-		}
-	}
-	for s, ms := range t.Members {
-		if s != own {
-			to = append(to, ms[me%len(ms)])
-			load = append(load, n)
-		}
-	}
-	defer k.paced(to, load)()
 	var sends []*comm.Request
 	for s, ms := range t.Members {
 		if s != own {

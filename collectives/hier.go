@@ -94,13 +94,6 @@ func exchange(k *call, peers []int, own int, mine []byte, partLen func(r int) in
 	parts := make([][]byte, len(peers))
 	recvs := make([]*comm.Request, len(peers))
 	var sends []*comm.Request
-	var to []int
-	for r, peer := range peers {
-		if r != own {
-			to = append(to, peer)
-		}
-	}
-	defer k.paced(to, even(len(to), len(mine)))()
 	for r, peer := range peers {
 		if r == own {
 			parts[r] = mine
@@ -133,15 +126,10 @@ func bcastHier(k *call, buf []byte, root int) error {
 	var sends []*comm.Request
 	switch {
 	case k.rank == root:
-		var to []int
 		for r := range t.Members {
 			if r != rootRegion {
-				to = append(to, t.Leader[r])
+				sends = append(sends, k.isend(buf, t.Leader[r], 1))
 			}
-		}
-		defer k.paced(to, even(len(to), len(buf)))()
-		for _, l := range to {
-			sends = append(sends, k.isend(buf, l, 1))
 		}
 	case k.rank == sub:
 		if err := k.recv(buf, root, 1); err != nil {
