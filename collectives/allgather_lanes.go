@@ -28,19 +28,7 @@ func allgatherLanes(k *call, dst []byte, n int) error {
 	me := indexOf(members, k.rank)
 	block := func(r int) []byte { return dst[r*n : (r+1)*n] }
 	order := nearestRegions(k, t, own)
-	// inbound lists the remote ranks whose blocks reach member i of this
-	// region over the WAN, in forwarding order.
-	inbound := func(i int) []int {
-		var from []int
-		for _, s := range order {
-			for j, r := range t.Members[s] {
-				if j%len(members) == i {
-					from = append(from, r)
-				}
-			}
-		}
-		return from
-	}
+	inbound := func(i int) []int { return laneSources(t, order, len(members), i) }
 
 	// Post every receive first: the WAN blocks aimed at this rank, then
 	// from each other member its own block and what it forwards.
@@ -86,6 +74,22 @@ func allgatherLanes(k *call, dst []byte, n int) error {
 		}
 	}
 	return k.waitSends(sends)
+}
+
+// laneSources lists the ranks of the regions in order whose WAN messages
+// reach member i of a region of k members (the j-th member of a region
+// sends to member j mod k), in that order: the order in which member i
+// receives and forwards them, which every member can derive.
+func laneSources(t topology.Topology, order []int, k, i int) []int {
+	var from []int
+	for _, s := range order {
+		for j, r := range t.Members[s] {
+			if j%k == i {
+				from = append(from, r)
+			}
+		}
+	}
+	return from
 }
 
 // nearestRegions lists the regions other than own, nearest first by the

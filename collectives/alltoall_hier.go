@@ -23,19 +23,7 @@ func alltoallHier(k *call, dst, src []byte, n int) error {
 	in := func(q int) []byte { return dst[q*n : (q+1)*n] }
 	out := func(r int) []byte { return src[r*n : (r+1)*n] }
 	order := nearestRegions(k, t, own)
-	// sources lists the remote ranks whose region messages reach member i
-	// of this region, in forwarding order.
-	sources := func(i int) []int {
-		var from []int
-		for _, s := range order {
-			for j, q := range t.Members[s] {
-				if j%len(members) == i {
-					from = append(from, q)
-				}
-			}
-		}
-		return from
-	}
+	sources := func(i int) []int { return laneSources(t, order, len(members), i) }
 
 	// Receives: region messages aimed at this rank; forwarded blocks from
 	// each other member; and each other member's own block.

@@ -12,12 +12,8 @@ func gatherHier(k *call, dst, src []byte, root int) error {
 	t := k.topo()
 	n := len(src)
 	own := t.RegionOf[k.rank]
-	rootRegion := t.RegionOf[root]
 	members := t.Members[own]
-	head := t.Leader[own]
-	if own == rootRegion {
-		head = root
-	}
+	head := t.Head(own, root)
 	if k.rank != head {
 		return k.send(src, head, 1)
 	}
@@ -79,12 +75,8 @@ func scatterHier(k *call, dst, src []byte, root int) error {
 	t := k.topo()
 	n := len(dst)
 	own := t.RegionOf[k.rank]
-	rootRegion := t.RegionOf[root]
 	members := t.Members[own]
-	head := t.Leader[own]
-	if own == rootRegion {
-		head = root
-	}
+	head := t.Head(own, root)
 	if k.rank != head {
 		return k.recv(dst, head, 1)
 	}

@@ -119,10 +119,7 @@ func bcastHier(k *call, buf []byte, root int) error {
 	t := k.topo()
 	rootRegion := t.RegionOf[root]
 	own := t.RegionOf[k.rank]
-	sub := t.Leader[own]
-	if own == rootRegion {
-		sub = root
-	}
+	sub := t.Head(own, root)
 	var sends []*comm.Request
 	switch {
 	case k.rank == root:
@@ -174,10 +171,7 @@ func allreduceHier(k *call, acc []byte) error {
 func reduceHier(k *call, dst, src []byte, root int) error {
 	t := k.topo()
 	own := t.RegionOf[k.rank]
-	sub := t.Leader[own]
-	if own == t.RegionOf[root] {
-		sub = root
-	}
+	sub := t.Head(own, root)
 	order := t.Rotated(own, sub) // the sub-root first
 	acc := k.clone(src)
 	tmp := k.alloc(len(src))

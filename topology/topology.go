@@ -39,6 +39,15 @@ func FromLabels(labels []string) Topology {
 // Regions is the number of regions.
 func (t Topology) Regions() int { return len(t.Names) }
 
+// Head is where a rooted operation enters or leaves region r: the root
+// itself in its own region, the region's leader elsewhere.
+func (t Topology) Head(r, root int) int {
+	if t.RegionOf[root] == r {
+		return root
+	}
+	return t.Leader[r]
+}
+
 // Index returns rank's position among its region's members.
 func (t Topology) Index(rank int) int {
 	for i, r := range t.Members[t.RegionOf[rank]] {

@@ -19,6 +19,9 @@ func TestFromLabels(t *testing.T) {
 	if top.Lanes() != 2 || !reflect.DeepEqual(top.Rotated(1, 5), []int{5, 2}) || !reflect.DeepEqual(top.Rotated(0, 5), []int{0, 1}) {
 		t.Errorf("lanes %d, rotated %v %v", top.Lanes(), top.Rotated(1, 5), top.Rotated(0, 5))
 	}
+	if h := []int{top.Head(0, 5), top.Head(1, 5), top.Head(2, 5)}; !reflect.DeepEqual(h, []int{0, 5, 3}) {
+		t.Errorf("heads for root 5: %v, want the leaders but the root in its own region", h)
+	}
 	if c := FromLabels([]string{"a", "a", "b", "c", "c"}); !c.Contiguous {
 		t.Error("a a b c c is contiguous")
 	}
