@@ -298,11 +298,36 @@ func (e *lengthError) Error() string {
 // as a *MismatchError and stops the algorithm, which may otherwise wait
 // for messages that never come.
 func (k *call) run(sig signature, body func() error) error {
+	if k.warmsUp(sig) {
+		algorithm := body
+		body = func() error {
+			if err := k.c.WarmUp(k.ctx); err != nil {
+				return err
+			}
+			return algorithm()
+		}
+	}
 	err := k.run1(sig, body)
 	if err == nil {
 		k.release()
 	}
 	return err
+}
+
+// warmMin is the least a call must move per rank across regions for
+// the communicator to warm its WAN connections first (comm.WarmUp): a
+// message below it fits a cold connection's first window (ten segments,
+// 14.6 KB) even when a lane carries two ranks' blocks.
+const warmMin = 8 << 10
+
+// warmsUp reports whether the call is the kind that makes a communicator
+// spanning regions warm its WAN connections (comm.WarmUp; only the first
+// such call on it moves data). Every rank decides the same from the
+// arguments they agree on, so the warm-up's messages always have a
+// partner; a rank whose arguments disagree waits in it no longer than in
+// the algorithm (the mismatch check stops both).
+func (k *call) warmsUp(sig signature) bool {
+	return k.size > 1 && sig.count >= 0 && int64(max(k.esize, int(sig.esize), 1))*sig.count >= warmMin && k.multiRegion()
 }
 
 func (k *call) run1(sig signature, body func() error) error {

@@ -340,3 +340,39 @@ func TestRegionAware4MiB(t *testing.T) {
 		return nil
 	})
 }
+
+// A communicator across regions warms its WAN connections (comm.WarmUp)
+// at its first call that moves 8 KiB or more per rank, not before; one
+// within a region never does.
+func TestWarmUpOnFirstLargeCall(t *testing.T) {
+	for name, regions := range map[string][]string{"two regions": {"a", "b", "a", "b"}, "one region": {"a", "a", "a", "a"}} {
+		t.Run(name, func(t *testing.T) {
+			runRegions(t, regions, func(ctx context.Context, c *comm.Comm) error {
+				small := make([]float64, 1<<9) // 4 KiB
+				if err := collectives.Allreduce(ctx, c, small, small, collectives.Sum); err != nil {
+					return err
+				}
+				if err := collectives.Bcast(ctx, c, small, 1); err != nil {
+					return err
+				}
+				if c.WarmedUp() {
+					return errors.New("warmed up after 4 KiB calls")
+				}
+				large := make([]float64, 1<<10) // 8 KiB
+				for i := range large {
+					large[i] = float64(c.Rank())
+				}
+				if err := collectives.Allreduce(ctx, c, large, large, collectives.Sum); err != nil {
+					return err
+				}
+				if want := float64(c.Size()*(c.Size()-1)) / 2; large[7] != want {
+					return fmt.Errorf("allreduce after the warm-up: %v, want %v", large[7], want)
+				}
+				if got, want := c.WarmedUp(), name == "two regions"; got != want {
+					return fmt.Errorf("WarmedUp after a 8 KiB allreduce: %v, want %v", got, want)
+				}
+				return nil
+			})
+		})
+	}
+}

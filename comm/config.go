@@ -36,11 +36,13 @@ type Config struct {
 	// as a hostfile's region= does for a launched one, so that
 	// region-aware code can be tested in one process. Init ignores it.
 	Regions []string
-	// WarmUp is how many bytes Init sends to (and receives from) every
-	// rank in another region once the mesh is up, so that the kernel's
-	// congestion control learns the WAN path's bandwidth before the first
-	// collective (see docs/algorithms.md, "Warm WAN connections"). Zero
-	// turns it off; jobs within one region never warm up.
+	// WarmUp is how many bytes Comm.WarmUp sends to (and receives from)
+	// each rank of another region in this rank's lane, so that the
+	// kernel's congestion control learns the WAN path's bandwidth; package
+	// collectives calls it before a communicator's first call that moves
+	// 8 KiB or more across regions (see docs/algorithms.md, "Warm WAN
+	// connections"). Zero turns it off; jobs within one region never warm
+	// up.
 	WarmUp int64
 	// InferRegions makes Init group hosts into regions by the round-trip
 	// times measured while the mesh connects, even when the launcher gave

@@ -1,6 +1,10 @@
 package comm
 
-import "syscall"
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
 
 // Crash drops every connection of c's process without a goodbye, as a
 // killed process would.
@@ -25,4 +29,22 @@ func MaxPacingOf(c *Comm, r int) (int, error) {
 		return 0, err
 	}
 	return v, gerr
+}
+
+// BytesAcked is how many bytes the kernel reports acknowledged on c's
+// connection to rank r (TCP_INFO), headers and frames included.
+func BytesAcked(c *Comm, r int) (uint64, error) {
+	raw, err := c.w.peers[c.group[r]].conn.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var info *unix.TCPInfo
+	var gerr error
+	if err := raw.Control(func(fd uintptr) { info, gerr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil {
+		return 0, err
+	}
+	if gerr != nil {
+		return 0, gerr
+	}
+	return info.Bytes_acked, nil
 }

@@ -78,6 +78,11 @@ func TestHandshake(t *testing.T) {
 				if derr != nil || r.err != nil || r.from != c.from {
 					t.Fatalf("dial %v, accept %v from %d", derr, r.err, r.from)
 				}
+				// The verdict is the first byte the dialer's reader sees.
+				var b [1]byte
+				if _, err := dc.Read(b[:]); err != nil || b[0] != handshakeOK {
+					t.Fatalf("first byte after the handshake %v (%v), want %d", b[0], err, handshakeOK)
+				}
 				return
 			}
 			if derr == nil || r.err == nil {
@@ -149,4 +154,47 @@ func FuzzAcceptHandshake(f *testing.F) {
 			t.Fatal("accepted a connection without knowing the secret")
 		}
 	})
+}
+
+// A dialer that goes on after its proof learns of a refusal from the
+// verdict byte, before any frame: the first receive fails with the
+// handshake error, naming the peer.
+func TestVerdictRefused(t *testing.T) {
+	var job [wire.JobIDSize]byte
+	secret := bytes.Repeat([]byte{7}, 32)
+	dc, ac := tcpPair(t)
+	defer ac.Close()
+	go func() {
+		// An acceptor that proves itself, then refuses.
+		var hb [wire.HelloSize]byte
+		if _, err := ac.Read(hb[:]); err != nil {
+			return
+		}
+		h, _ := wire.DecodeHello(hb[:])
+		var an [wire.NonceSize]byte
+		mac := wire.MAC(secret, wire.RoleAcceptor, job, h.From, h.To, h.Nonce, an)
+		ac.Write(append(an[:], mac[:]...))
+		var proof [wire.FinishSize]byte
+		ac.Read(proof[:])
+		ac.Write([]byte{0})
+		ac.Write(bytes.Repeat([]byte{0xff}, 64)) // never decoded
+	}()
+	if _, err := dialHandshake(dc, secret, job, 1, 0, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	w := newWorld(cfg, 1, 2, job, secret)
+	w.peers[0] = newPeer(w, 0, dc)
+	w.peers[0].awaitVerdict = true
+	w.peers[0].start()
+	c := newComm(w, 0, []int{0, 1}, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := c.Recv(ctx, make([]byte, 8), 0, 0)
+	var pe *PeerError
+	if !errors.As(err, &pe) || pe.Rank != 0 || !errors.Is(err, ErrHandshake) || !strings.Contains(err.Error(), "rejected our proof") {
+		t.Fatalf("receive after a refused proof: %v", err)
+	}
+	w.close()
 }

@@ -2,10 +2,12 @@ package comm
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/spmd-go/spmd/topology"
@@ -15,11 +17,18 @@ import (
 // transfer.
 const tagWarmUp = -4
 
+// tagRTTRow is the internal tag (world's collective context) of the rows
+// of round trips each rank sends every other at Init.
+const tagRTTRow = -5
+
 // learnNetwork runs once the mesh is up in a launched job of several
-// ranks. It shares every rank's handshake round trips so that all ranks
-// hold the same host-by-host matrix (RTT), infers regions from it when
-// asked to or when a multi-host job has no region labels, and warms the
-// connections between regions (see warmUp).
+// ranks. It sends this rank's handshake round trips to every other rank,
+// so that all hold the same host-by-host matrix (RTT), and infers regions
+// from it when asked to or when a multi-host job has no region labels.
+// Only inference waits for the other ranks' rows (half a round trip
+// across the widest ocean); otherwise Init returns at once and the first
+// RTT call waits. It does not warm the connections between regions: the
+// first collective that needs them warm does (Comm.WarmUp).
 func (w *world) learnNetwork(ctx context.Context, c *Comm, inferRegions bool) error {
 	if len(w.hosts) != w.size {
 		return nil
@@ -36,91 +45,146 @@ func (w *world) learnNetwork(ctx context.Context, c *Comm, inferRegions bool) er
 	}
 	unlabelled := !slices.ContainsFunc(w.regions, func(s string) bool { return s != "" })
 	inferRegions = inferRegions || (unlabelled && len(names) > 1)
-	if len(names) > 1 || inferRegions {
-		if err := w.shareRTTs(ctx, c, len(names)); err != nil {
-			return fmt.Errorf("comm: sharing round-trip times: %w", err)
-		}
+	if len(names) == 1 && !inferRegions {
+		return nil
 	}
-	if inferRegions && w.hostRTT != nil {
-		cl := topology.ClusterByRTT(w.hostRTT)
-		labels := make([]string, cl.Regions())
-		for g := range labels {
-			labels[g] = "auto" + strconv.Itoa(g)
-		}
-		w.regions = make([]string, w.size)
-		for r := range w.regions {
-			w.regions[r] = labels[cl.Group[w.hostOf[r]]]
-		}
-		if w.rank == 0 {
-			fmt.Fprintf(os.Stderr, "spmd: regions inferred from round-trip times: %s\n", cl.Describe(labels, names))
-		}
+	w.netDone = w.shareRTTs(c, len(names))
+	if !inferRegions {
+		return nil
 	}
-	return w.warmUp(ctx, c)
+	if err := w.network(ctx); err != nil {
+		return fmt.Errorf("comm: sharing round-trip times: %w", err)
+	}
+	cl := topology.ClusterByRTT(w.hostRTT)
+	labels := make([]string, cl.Regions())
+	for g := range labels {
+		labels[g] = "auto" + strconv.Itoa(g)
+	}
+	w.regions = make([]string, w.size)
+	for r := range w.regions {
+		w.regions[r] = labels[cl.Group[w.hostOf[r]]]
+	}
+	if w.rank == 0 {
+		fmt.Fprintf(os.Stderr, "spmd: regions inferred from round-trip times: %s\n", cl.Describe(labels, names))
+	}
+	return nil
 }
 
-// shareRTTs gathers each rank's smallest round trip to every host and
-// keeps, for each pair of hosts, the smallest any of their ranks saw.
-func (w *world) shareRTTs(ctx context.Context, c *Comm, hosts int) error {
-	row := make([]int64, hosts) // nanoseconds; 0: not measured
+// network waits for the round-trip matrix that learnNetwork started to
+// share (at most once; later calls return the first's result).
+func (w *world) network(ctx context.Context) error {
+	if w.netDone == nil {
+		return nil
+	}
+	w.netOnce.Do(func() { w.netErr = w.netDone(ctx) })
+	return w.netErr
+}
+
+// shareRTTs sends this rank's smallest round trip to every host to every
+// other rank and posts the receives of theirs; the function it returns
+// waits for them and keeps, for each pair of hosts, the smallest round
+// trip any of their ranks saw (a row that does not come, from a rank that
+// failed, leaves its entries unmeasured).
+func (w *world) shareRTTs(c *Comm, hosts int) func(context.Context) error {
+	row := make([]byte, 8*hosts) // nanoseconds; 0: not measured
 	for _, p := range w.peers {
 		if p == nil || p.rtt <= 0 {
 			continue
 		}
 		h := w.hostOf[p.rank]
-		if row[h] == 0 || int64(p.rtt) < row[h] {
-			row[h] = int64(p.rtt)
+		if v := binary.LittleEndian.Uint64(row[8*h:]); v == 0 || uint64(p.rtt) < v {
+			binary.LittleEndian.PutUint64(row[8*h:], uint64(p.rtt))
 		}
 	}
-	all, err := c.Collective().allgather64(ctx, row)
-	if err != nil {
-		return err
-	}
-	m := make([][]time.Duration, hosts)
-	for a := range m {
-		m[a] = make([]time.Duration, hosts)
-	}
+	cc := c.Collective()
+	rows := make([][]byte, w.size)
+	var reqs []*Request
 	for r := range w.size {
-		a := w.hostOf[r]
-		for b, v := range all[r*hosts : (r+1)*hosts] {
-			if d := time.Duration(v); d > 0 && a != b && (m[a][b] == 0 || d < m[a][b]) {
-				m[a][b] = d
+		if r == w.rank {
+			rows[r] = row
+			continue
+		}
+		rows[r] = make([]byte, len(row))
+		reqs = append(reqs, cc.isend(row, r, tagRTTRow, false), cc.irecv(rows[r], r, tagRTTRow))
+	}
+	return func(ctx context.Context) error {
+		var first error
+		for _, rq := range reqs {
+			if _, err := rq.Wait(ctx); err != nil && first == nil {
+				first = err
 			}
 		}
-	}
-	for a := range m { // symmetric: the smaller of the two directions
-		for b := range a {
-			x, y := m[a][b], m[b][a]
-			if x == 0 || (y != 0 && y < x) {
-				x = y
-			}
-			m[a][b], m[b][a] = x, x
+		if ctx.Err() != nil {
+			return first
 		}
+		m := make([][]time.Duration, hosts)
+		for a := range m {
+			m[a] = make([]time.Duration, hosts)
+		}
+		for r := range w.size {
+			a := w.hostOf[r]
+			for b := range hosts {
+				d := time.Duration(binary.LittleEndian.Uint64(rows[r][8*b:]))
+				if d > 0 && a != b && (m[a][b] == 0 || d < m[a][b]) {
+					m[a][b] = d
+				}
+			}
+		}
+		for a := range m { // symmetric: the smaller of the two directions
+			for b := range a {
+				x, y := m[a][b], m[b][a]
+				if x == 0 || (y != 0 && y < x) {
+					x = y
+				}
+				m[a][b], m[b][a] = x, x
+			}
+		}
+		w.hostRTT = m
+		return first
 	}
-	w.hostRTT = m
-	return nil
 }
 
-// warmUp sends Config.WarmUp bytes to the ranks of other regions in its
-// lane (the same index in their region, modulo the smaller region's size)
-// and receives as many from each, all at once. Linux's default congestion
-// control, BBR, paces a connection at the bandwidth it has seen; a
-// connection that has only carried small messages has seen almost none
-// (every sample is application-limited), so it would pace even a 64 KiB
-// message across an ocean at a few Mbit/s, for as long as the job lasts.
-// One bulk transfer at the start gives it a real estimate, which BBR keeps
-// through later idle and small traffic. The cost is a few round trips at
-// Init (docs/algorithms.md, "Warm WAN connections").
-func (w *world) warmUp(ctx context.Context, c *Comm) error {
-	n := w.cfg.WarmUp
-	if n <= 0 || w.regions == nil {
+// warmKey is the attribute that records that a communicator warmed up.
+type warmKey struct{}
+
+// WarmUp sends Config.WarmUp bytes (SPMD_WARMUP) to the ranks of c in
+// other regions in this rank's lane (the same index in their region,
+// modulo the smaller region's size) and receives as many from each, all at
+// once. It is a collective operation: every rank of c calls it, and only
+// the first call on c (or its collective view) moves any data; on a
+// communicator within one region it does nothing.
+//
+// Why: Linux's default congestion control, BBR, paces a connection at the
+// bandwidth it has seen; a connection that has only carried small
+// messages has seen almost none (every sample is application-limited), so
+// it would pace even a 64 KiB message across an ocean at a few Mbit/s,
+// for as long as the job lasts. One bulk transfer gives it a real
+// estimate, which BBR keeps through later idle and small traffic. Package
+// collectives calls WarmUp before the first call on a communicator that
+// moves at least 8 KiB across regions, so a job that never does pays
+// nothing (docs/algorithms.md, "Warm WAN connections"); a program whose
+// first large transfers are point-to-point may call it itself.
+func (c *Comm) WarmUp(ctx context.Context) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	done := c.Attr(warmKey{}, func() any { return new(atomic.Bool) }).(*atomic.Bool)
+	n := c.w.cfg.WarmUp
+	if n <= 0 || done.Swap(true) {
 		return nil
 	}
 	// Each rank's index in its region, and the regions' sizes.
-	index := make([]int, w.size)
-	size := map[string]int{}
-	for r, reg := range w.regions {
-		index[r] = size[reg]
-		size[reg]++
+	size := c.Size()
+	regions := make([]string, size)
+	index := make([]int, size)
+	count := map[string]int{}
+	for r := range size {
+		regions[r] = c.Info(r).Region
+		index[r] = count[regions[r]]
+		count[regions[r]]++
+	}
+	if len(count) < 2 {
+		return nil
 	}
 	// lanePeers: a and b in different regions with the same index (modulo
 	// the smaller region): the pairs that carry the region-aware
@@ -128,31 +192,40 @@ func (w *world) warmUp(ctx context.Context, c *Comm) error {
 	// once would leave each connection with its share of a link crowded
 	// by all the others, which is all BBR would then remember.
 	lanePeers := func(a, b int) bool {
-		ra, rb := w.regions[a], w.regions[b]
-		return ra != rb && (index[a]%size[rb] == index[b] || index[b]%size[ra] == index[a])
+		ra, rb := regions[a], regions[b]
+		return ra != rb && (index[a]%count[rb] == index[b] || index[b]%count[ra] == index[a])
 	}
 	cc := c.Collective()
 	out := make([]byte, n)
 	var reqs []*Request
-	for r := range w.regions {
-		if lanePeers(w.rank, r) {
+	for r := range size {
+		if lanePeers(c.rank, r) {
 			reqs = append(reqs, cc.isend(out, r, tagWarmUp, false), cc.irecv(make([]byte, n), r, tagWarmUp))
 		}
 	}
 	if err := WaitAll(ctx, reqs...); err != nil {
-		return fmt.Errorf("comm: warming the connections between regions: %w", err)
+		return fmt.Errorf("comm: rank %d: warming the connections between regions: %w", c.rank, err)
 	}
 	return nil
+}
+
+// WarmedUp reports whether WarmUp has been called on c (or its
+// collective view), by the program or by package collectives.
+func (c *Comm) WarmedUp() bool {
+	return c.Attr(warmKey{}, func() any { return new(atomic.Bool) }).(*atomic.Bool).Load()
 }
 
 // RTT returns the round-trip time between the hosts of c's ranks i and j
 // as measured when the mesh connected (the smallest over the ranks of the
 // two hosts; every rank sees the same value), or 0 when they share a host
-// or it was not measured (an in-process or single-host job).
+// or it was not measured (an in-process or single-host job). The first
+// call may wait for the other ranks' measurements, which they sent at
+// Init.
 func (c *Comm) RTT(i, j int) time.Duration {
 	c.checkRank(i, "RTT")
 	c.checkRank(j, "RTT")
 	w := c.w
+	_ = w.network(context.Background())
 	if w.hostRTT == nil {
 		return 0
 	}

@@ -31,6 +31,9 @@ type peer struct {
 	addr string
 	conn *net.TCPConn
 	rtt  time.Duration // timed by the handshake
+	// awaitVerdict: we dialed, and the acceptor's one-byte verdict on our
+	// proof comes before its first frame (see the handshake).
+	awaitVerdict bool
 
 	// send side
 	smu      sync.Mutex
@@ -347,6 +350,15 @@ func (p *peer) tryPump() {
 // step reads one message (or the goodbye) and reports whether reading
 // goes on. rmu must be held.
 func (p *peer) step() bool {
+	if p.awaitVerdict {
+		var b [1]byte
+		if _, err := io.ReadFull(p.br, b[:]); err != nil || b[0] != handshakeOK {
+			p.fail(p.peerErr("recv", errRejected))
+			return false
+		}
+		p.awaitVerdict = false
+		return true
+	}
 	rd := p.rd
 	h, err := rd.Next()
 	if err != nil {

@@ -34,7 +34,10 @@ type world struct {
 	// index and the round trip between every two hosts; nil when not
 	// measured.
 	hostOf  []int
-	hostRTT [][]time.Duration
+	hostRTT [][]time.Duration           // set by network
+	netDone func(context.Context) error // waits for the round-trip rows (learnNetwork)
+	netOnce sync.Once
+	netErr  error
 	peers   []*peer // peers[rank] is nil
 
 	waiting atomic.Int32 // goroutines blocked in Wait (readers poll while > 0)
@@ -81,10 +84,11 @@ func listen(host string) (*net.TCPListener, error) {
 }
 
 type connResult struct {
-	rank int
-	conn *net.TCPConn
-	rtt  time.Duration // timed by the handshake
-	err  error
+	rank   int
+	conn   *net.TCPConn
+	rtt    time.Duration // timed by the handshake
+	err    error
+	dialed bool // we dialed: the acceptor's verdict is still to read
 }
 
 // connect builds the full mesh: rank i dials every rank below it and
@@ -108,7 +112,7 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 		go func(j int) {
 			defer wg.Done()
 			conn, rtt, err := w.dial(ctx, j)
-			results <- connResult{rank: j, conn: conn, rtt: rtt, err: err}
+			results <- connResult{rank: j, conn: conn, rtt: rtt, err: err, dialed: true}
 		}(j)
 	}
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
@@ -142,6 +146,7 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 		}
 		w.peers[res.rank] = newPeer(w, res.rank, res.conn)
 		w.peers[res.rank].rtt = res.rtt
+		w.peers[res.rank].awaitVerdict = res.dialed
 	}
 	if firstErr != nil {
 		cancel()

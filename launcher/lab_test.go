@@ -300,10 +300,11 @@ func TestAcrossLab(t *testing.T) {
 
 	t.Run("regions inferred, links warmed", func(t *testing.T) {
 		// The hostfile without its region= labels: ranks group the hosts
-		// by the round trips timed while the mesh connected, and warm the
-		// connections between lane peers (the same index in their regions)
-		// with WarmUp (1 MiB) each way: 2 rank pairs x 1 MiB on each
-		// directed region pair.
+		// by the round trips timed while the mesh connected. hello only
+		// passes small messages, so nothing warms the connections between
+		// regions; a 4 MiB allreduce first warms those of lane peers (the
+		// same index in their regions) with WarmUp (1 MiB) each way: 2
+		// rank pairs x 1 MiB on each directed region pair, plus n.
 		data, err := os.ReadFile(lab.Hostfile)
 		if err != nil {
 			t.Fatal(err)
@@ -312,9 +313,9 @@ func TestAcrossLab(t *testing.T) {
 		if err := os.WriteFile(plain, regexp.MustCompile(` region=\S+`).ReplaceAll(data, nil), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		args := []string{"--hostfile", plain, "-i", lab.Key, "--known-hosts", lab.KnownHosts, "--preload-binary"}
 		before := lab.LineBytes(t)
-		args := []string{"--hostfile", plain, "-i", lab.Key, "--known-hosts", lab.KnownHosts, "--preload-binary", "../examples/hello"}
-		code, out, errs := spmdrun(t, bin, args...)
+		code, out, errs := spmdrun(t, bin, append(args, "../examples/hello")...)
 		if code != 0 {
 			t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 		}
@@ -329,12 +330,24 @@ func TestAcrossLab(t *testing.T) {
 				t.Errorf("no line %q:\n%s", line, out)
 			}
 		}
-		const warm = 2 << 20
+		for k, v := range after {
+			if d := v - before[k]; d > 256<<10 {
+				t.Errorf("hello: %s carried %d bytes, want under 256 KiB (no warm-up)", k, d)
+			}
+		}
+
+		const n, warm = 4 << 20, 2 << 20
+		before = lab.LineBytes(t)
+		code, out, errs = spmdrun(t, bin, append(args, "-x", "SPMD_TEST_ROLE=allreduce4m", os.Args[0])...)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+		}
+		after = lab.LineBytes(t)
 		for k, v := range after {
 			d := v - before[k]
-			t.Logf("%s: %d bytes (%.3f x 2 MiB)", k, d, float64(d)/warm)
-			if d < warm || d > warm+warm/10+256<<10 {
-				t.Errorf("%s carried %d bytes, want the warm-up's 2 MiB plus at most 10%% and 256 KiB", k, d)
+			t.Logf("%s: %d bytes (%.3f x (n + 2 MiB))", k, d, float64(d)/(n+warm))
+			if d < n+warm || d > n+warm+(n+warm)/10+256<<10 {
+				t.Errorf("%s carried %d bytes, want n + the warm-up's 2 MiB = %d plus at most 10%% and 256 KiB", k, d, n+warm)
 			}
 		}
 	})

@@ -1,0 +1,111 @@
+package comm_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/spmd-go/spmd/comm"
+)
+
+// runLabelled runs f on in-process ranks labelled with regions, with the
+// given warm-up size.
+func runLabelled(t *testing.T, regions []string, warm int64, f func(ctx context.Context, c *comm.Comm) error) {
+	t.Helper()
+	cfg := comm.DefaultConfig()
+	cfg.Regions = regions
+	cfg.WarmUp = warm
+	ctx := context.Background()
+	comms, err := comm.Local(ctx, len(regions), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, len(comms))
+	var wg sync.WaitGroup
+	for i, c := range comms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx, c); err != nil {
+				errs[i] = fmt.Errorf("rank %d: %w", i, err)
+			}
+			c.Close()
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WarmUp moves WarmUp bytes each way between lane peers only (the same
+// index in their regions, modulo the smaller region), once per
+// communicator, and nothing within a region: counted by the kernel on the
+// real sockets.
+func TestWarmUp(t *testing.T) {
+	// Regions a (ranks 0, 2, 4) and b (1, 3): indexes a: 0→0, 2→1, 4→2;
+	// b: 1→0, 3→1. Lane peers: 0-1, 2-3, 4-1 (index 2 mod 2 = 0).
+	regions := []string{"a", "b", "a", "b", "a"}
+	lane := map[[2]int]bool{{0, 1}: true, {2, 3}: true, {4, 1}: true}
+	const n = 1 << 20
+	runLabelled(t, regions, n, func(ctx context.Context, c *comm.Comm) error {
+		me := c.Rank()
+		before := make([]uint64, c.Size())
+		for r := range before {
+			if r != me {
+				before[r], _ = comm.BytesAcked(c, r)
+			}
+		}
+		if c.WarmedUp() {
+			return errors.New("warmed up before WarmUp")
+		}
+		for range 2 { // the second call moves nothing
+			if err := c.WarmUp(ctx); err != nil {
+				return err
+			}
+		}
+		if !c.WarmedUp() || !c.Collective().WarmedUp() {
+			return errors.New("WarmedUp false after WarmUp")
+		}
+		// A barrier: every rank's warm-up data was received (and acked)
+		// before anyone reads the counters.
+		for r := range c.Size() {
+			if r != me {
+				if _, err := c.Sendrecv(ctx, nil, r, 1, nil, r, 1); err != nil {
+					return err
+				}
+			}
+		}
+		for r := range c.Size() {
+			if r == me {
+				continue
+			}
+			after, err := comm.BytesAcked(c, r)
+			if err != nil {
+				return err
+			}
+			d := after - before[r]
+			if lane[[2]int{me, r}] || lane[[2]int{r, me}] {
+				if d < n || d > n+n/50 {
+					return fmt.Errorf("to lane peer %d: %d bytes acked, want %d plus framing", r, d, n)
+				}
+			} else if d > 4<<10 {
+				return fmt.Errorf("to rank %d (not a lane peer): %d bytes acked, want none of the warm-up", r, d)
+			}
+		}
+		return nil
+	})
+	// One region: nothing to warm.
+	runLabelled(t, []string{"a", "a", "a"}, n, func(ctx context.Context, c *comm.Comm) error {
+		before, _ := comm.BytesAcked(c, (c.Rank()+1)%3)
+		if err := c.WarmUp(ctx); err != nil {
+			return err
+		}
+		if after, _ := comm.BytesAcked(c, (c.Rank()+1)%3); after-before > 0 {
+			return fmt.Errorf("one region: %d bytes sent", after-before)
+		}
+		return nil
+	})
+}
