@@ -197,9 +197,7 @@ func (p *peer) write(r *Request) error {
 		return err
 	}
 	hdrs := make([]byte, wire.Frames(uint64(n), maxFrame)*wire.HeaderSize)
-	bufs := net.Buffers(wire.AppendMessage(make([][]byte, 0, 2*len(hdrs)/wire.HeaderSize), hdrs, r.context, int32(r.tag), r.payload, maxFrame))
-	_, err := bufs.WriteTo(p.conn)
-	return err
+	return p.writeAll(wire.AppendMessage(make([][]byte, 0, 2*len(hdrs)/wire.HeaderSize), hdrs, r.context, int32(r.tag), r.payload, maxFrame))
 }
 
 // cancelSend withdraws a queued send, or breaks the connection under a
