@@ -342,13 +342,13 @@ func TestRegionAware4MiB(t *testing.T) {
 }
 
 // A communicator across regions warms its WAN connections (comm.WarmUp)
-// at its first call that moves 8 KiB or more per rank, not before; one
+// at its first call that moves 2 KiB or more per rank, not before; one
 // within a region never does.
 func TestWarmUpOnFirstLargeCall(t *testing.T) {
 	for name, regions := range map[string][]string{"two regions": {"a", "b", "a", "b"}, "one region": {"a", "a", "a", "a"}} {
 		t.Run(name, func(t *testing.T) {
 			runRegions(t, regions, func(ctx context.Context, c *comm.Comm) error {
-				small := make([]float64, 1<<9) // 4 KiB
+				small := make([]float64, 1<<7) // 1 KiB
 				if err := collectives.Allreduce(ctx, c, small, small, collectives.Sum); err != nil {
 					return err
 				}
@@ -356,9 +356,9 @@ func TestWarmUpOnFirstLargeCall(t *testing.T) {
 					return err
 				}
 				if c.WarmedUp() {
-					return errors.New("warmed up after 4 KiB calls")
+					return errors.New("warmed up after 1 KiB calls")
 				}
-				large := make([]float64, 1<<10) // 8 KiB
+				large := make([]float64, 1<<8) // 2 KiB
 				for i := range large {
 					large[i] = float64(c.Rank())
 				}
@@ -369,7 +369,7 @@ func TestWarmUpOnFirstLargeCall(t *testing.T) {
 					return fmt.Errorf("allreduce after the warm-up: %v, want %v", large[7], want)
 				}
 				if got, want := c.WarmedUp(), name == "two regions"; got != want {
-					return fmt.Errorf("WarmedUp after a 8 KiB allreduce: %v, want %v", got, want)
+					return fmt.Errorf("WarmedUp after a 2 KiB allreduce: %v, want %v", got, want)
 				}
 				return nil
 			})

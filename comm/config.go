@@ -40,7 +40,7 @@ type Config struct {
 	// each rank of another region in this rank's lane, so that the
 	// kernel's congestion control learns the WAN path's bandwidth; package
 	// collectives calls it before a communicator's first call that moves
-	// 8 KiB or more across regions (see docs/algorithms.md, "Warm WAN
+	// 2 KiB or more across regions (see docs/algorithms.md, "Warm WAN
 	// connections"). Zero turns it off; jobs within one region never warm
 	// up.
 	WarmUp int64

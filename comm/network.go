@@ -161,7 +161,7 @@ type warmKey struct{}
 // for as long as the job lasts. One bulk transfer gives it a real
 // estimate, which BBR keeps through later idle and small traffic. Package
 // collectives calls WarmUp before the first call on a communicator that
-// moves at least 8 KiB across regions, so a job that never does pays
+// moves at least 2 KiB across regions, so a job that never does pays
 // nothing (docs/algorithms.md, "Warm WAN connections"); a program whose
 // first large transfers are point-to-point may call it itself.
 func (c *Comm) WarmUp(ctx context.Context) error {
