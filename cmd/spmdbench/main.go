@@ -53,6 +53,7 @@ func main() {
 	flag.Float64Var(&o.bwMbit, "bw-mbit", 0, "each host's bandwidth for the lower bound, instead of measuring it")
 	flag.Float64Var(&o.wanMbit, "wan-mbit", 0, "the rate of the one link each pair of regions shares (spmdlab --wan-mbit), a further limit in the lower bound")
 	flag.IntVar(&o.bulk, "bulk", 4<<20, "bytes per transfer when measuring bandwidth")
+	flag.IntVar(&o.seg, "seg", 0, "segment size in bytes for segmented algorithms (collectives.Options.SegmentSize; 0: the library's choice)")
 	flag.StringVar(&o.check, "check", "async", "argument check: async, sync or off (collectives.Options.Check)")
 	flag.BoolVar(&o.osuOnly, "osu-only", false, "only the OSU loop with its fixed iteration counts, printed as op,bytes,iterations,avg_us (for one machine; bench/coll-vs-openmpi.sh)")
 	flag.Usage = func() {
@@ -77,6 +78,7 @@ type options struct {
 	bwMbit           float64
 	wanMbit          float64
 	bulk             int
+	seg              int
 	check            string
 	osuOnly          bool
 	ops              []string
@@ -94,8 +96,8 @@ func (o *options) validate() ([]collectives.Algorithm, collectives.Check, error)
 	if o.min < 0 || o.max < o.min || o.factor < 2 {
 		return nil, 0, fmt.Errorf("bad sizes: -min %d -max %d -factor %d", o.min, o.max, o.factor)
 	}
-	if o.reps < 1 || o.warmup < 0 || o.bulk < 1 || o.bwMbit < 0 || o.wanMbit < 0 {
-		return nil, 0, fmt.Errorf("-reps must be at least 1, -warmup, -bulk, -bw-mbit and -wan-mbit not negative")
+	if o.reps < 1 || o.warmup < 0 || o.bulk < 1 || o.bwMbit < 0 || o.wanMbit < 0 || o.seg < 0 {
+		return nil, 0, fmt.Errorf("-reps must be at least 1, -warmup, -bulk, -seg, -bw-mbit and -wan-mbit not negative")
 	}
 	var algs []collectives.Algorithm
 	for _, name := range strings.Split(o.algs, ",") {
@@ -310,7 +312,7 @@ func osuOnly(ctx context.Context, c *comm.Comm, o options, a collectives.Algorit
 			if op == "pingpong" {
 				return fmt.Errorf("-osu-only: no pingpong")
 			}
-			call, err := bench.Call(op, c, size, collectives.Options{Algorithm: a, Check: chk})
+			call, err := bench.Call(op, c, size, collectives.Options{Algorithm: a, Check: chk, SegmentSize: o.seg})
 			if err != nil {
 				return err
 			}
@@ -333,7 +335,7 @@ func osuOnly(ctx context.Context, c *comm.Comm, o options, a collectives.Algorit
 // measure times one operation at one size: the synchronized start, then
 // the OSU loop with as many calls as fit in about half a second.
 func measure(ctx context.Context, c *comm.Comm, op string, a collectives.Algorithm, chk collectives.Check, size int, o options, l bench.Layout, net bench.Network) (bench.Row, error) {
-	call, err := bench.Call(op, c, size, collectives.Options{Algorithm: a, Check: chk})
+	call, err := bench.Call(op, c, size, collectives.Options{Algorithm: a, Check: chk, SegmentSize: o.seg})
 	if err != nil {
 		return bench.Row{}, err
 	}
