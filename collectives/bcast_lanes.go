@@ -3,14 +3,19 @@ package collectives
 import "github.com/spmd-go/spmd/comm"
 
 // bcastLanes, for long messages across regions: L lanes, L the size of
-// the smallest region; the message is cut into L segments. In the root's
+// the smallest region; the message is cut into L parts. In the root's
 // region the members are taken from the root on (so the root is lane 0);
 // in every other region the j-th member is lane j.
 //
-//  1. The root sends segment j to lane j of its own region.
-//  2. Lane j of the root's region sends segment j to lane j of every
-//     other region: L streams cross the WAN at once, each with n/L bytes.
-//  3. Inside each region, lane j sends segment j to every other member.
+//  1. The root sends part j to lane j of its own region.
+//  2. Lane j of the root's region sends part j to lane j of every other
+//     region: L streams cross the WAN at once, each with n/L bytes.
+//  3. Inside each region, lane j sends part j to every other member.
+//
+// The steps are pipelined: each part goes in segments (Options.SegmentSize,
+// 64 KiB by default), and a lane passes a segment on as soon as it has it,
+// so the scatter in the root's region and the copies inside every region
+// overlap the WAN step instead of adding to it.
 func bcastLanes(k *call, buf []byte, root int) error {
 	t := k.topo()
 	rootRegion := t.RegionOf[root]
@@ -19,61 +24,99 @@ func bcastLanes(k *call, buf []byte, root int) error {
 	rootLanes := t.Rotated(rootRegion, root) // the root is lane 0
 	members := t.Rotated(own, root)
 	me := indexOf(members, k.rank)
-	seg := blocks(len(buf), L, 1)
-	part := func(j int) []byte { return buf[seg[j]:seg[j+1]] }
+	part := blocks(len(buf), L, 1)
 
-	// 1. The root spreads the segments over its region's lanes.
-	if own == rootRegion {
-		if k.rank == root {
-			var sends []*comm.Request
-			for j := 1; j < L; j++ {
-				sends = append(sends, k.isend(part(j), members[j], 1))
+	// Segments of every part: seg bytes each (the last shorter), at most
+	// maxSegs per part so that three steps' tags fit.
+	const maxSegs = maxStep / 3
+	seg := max(k.opts.segment(), 1)
+	for j := range L {
+		if n := part[j+1] - part[j]; (n+seg-1)/seg > maxSegs {
+			seg = (n + maxSegs - 1) / maxSegs
+		}
+	}
+	segsOf := func(j int) int { return (part[j+1] - part[j] + seg - 1) / seg }
+	piece := func(j, s int) []byte {
+		lo := part[j] + s*seg
+		return buf[lo:min(lo+seg, part[j+1])]
+	}
+	step := func(phase, s int) int { return phase*maxSegs + s }
+
+	var sends []*comm.Request
+	send := func(b []byte, to, st int) { sends = append(sends, k.isend(b, to, st)) }
+
+	// Every member but the root takes the other parts from their lanes
+	// (posted first, so that they land in place).
+	var others []*comm.Request
+	var want []int
+	if k.rank != root {
+		for j := range L {
+			if j == me {
+				continue
 			}
-			if err := k.waitSends(sends); err != nil {
-				return err
-			}
-		} else if me < L {
-			if err := k.recv(part(me), root, 1); err != nil {
-				return err
+			for s := range segsOf(j) {
+				others = append(others, k.irecv(piece(j, s), members[j], step(2, s)))
+				want = append(want, len(piece(j, s)))
 			}
 		}
 	}
-	// 2. Lane-wise across regions.
-	if me < L {
-		if own == rootRegion {
-			var sends []*comm.Request
-			for r := range t.Members {
-				if r != rootRegion {
-					sends = append(sends, k.isend(part(me), t.Members[r][me], 2))
+	// The root: its lanes' segments, interleaved so that every lane gets
+	// its first segment early.
+	if k.rank == root {
+		most := 0
+		for j := range L {
+			most = max(most, segsOf(j))
+		}
+		for s := range most {
+			for j := 1; j < L; j++ {
+				if s < segsOf(j) {
+					send(piece(j, s), members[j], step(0, s))
 				}
 			}
-			if err := k.waitSends(sends); err != nil {
-				return err
-			}
-		} else if err := k.recv(part(me), rootLanes[me], 2); err != nil {
-			return err
 		}
 	}
-	// 3. Allgather of the segments inside the region.
-	var sends []*comm.Request
+	// A lane passes its part on, segment by segment, as it arrives: to
+	// the other regions' lane (root's region only) and to its own region.
 	if me < L {
-		for _, m := range members {
-			if m != k.rank {
-				sends = append(sends, k.isend(part(me), m, 3))
+		var from, ph int // where the part comes from; -1: the root itself
+		switch {
+		case k.rank == root:
+			from = -1
+		case own == rootRegion:
+			from, ph = root, 0
+		default:
+			from, ph = rootLanes[me], 1
+		}
+		n := segsOf(me)
+		recvs := make([]*comm.Request, n)
+		if from >= 0 {
+			for s := range n {
+				recvs[s] = k.irecv(piece(me, s), from, step(ph, s))
+			}
+		}
+		for s := range n {
+			if from >= 0 {
+				if err := k.wait(recvs[s], len(piece(me, s))); err != nil {
+					return err
+				}
+			}
+			if own == rootRegion {
+				for r := range t.Members {
+					if r != rootRegion {
+						send(piece(me, s), t.Members[r][me], step(1, s))
+					}
+				}
+			}
+			for _, m := range members {
+				if m != k.rank && m != root {
+					send(piece(me, s), m, step(2, s))
+				}
 			}
 		}
 	}
-	recvs := make([]*comm.Request, L)
-	for j := 0; j < L; j++ {
-		if j != me {
-			recvs[j] = k.irecv(part(j), members[j], 3)
-		}
-	}
-	for j, rq := range recvs {
-		if rq != nil {
-			if err := k.wait(rq, seg[j+1]-seg[j]); err != nil {
-				return err
-			}
+	for i, rq := range others {
+		if err := k.wait(rq, want[i]); err != nil {
+			return err
 		}
 	}
 	return k.waitSends(sends)

@@ -102,8 +102,10 @@ func TestHierarchical(t *testing.T) {
 						}
 					}
 					for root := 0; root < p; root++ {
-						// Bcast from every root.
-						for _, o := range []collectives.Options{hier, lanes, direct, {}} {
+						// Bcast from every root; Lanes also with segments that
+						// do not divide its parts.
+						lanesOdd := collectives.Options{Algorithm: collectives.Lanes, SegmentSize: 7001}
+						for _, o := range []collectives.Options{hier, lanes, lanesOdd, direct, {}} {
 							b := make([]int64, n)
 							if r == root {
 								copy(b, src)
