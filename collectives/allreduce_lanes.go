@@ -3,17 +3,23 @@ package collectives
 import "github.com/spmd-go/spmd/comm"
 
 // allreduceLanes, for long vectors across regions: L lanes, L the size
-// of the smallest region; the vector is cut into L segments and the j-th
-// member of every region is lane j, owner of segment j.
+// of the smallest region; the vector is cut into L parts and the j-th
+// member of every region is lane j, owner of part j.
 //
-//  1. Inside each region, every member sends segment j to lane j's
-//     member, which combines the region's contributions in member order
-//     (a direct reduce-scatter).
-//  2. Between regions, lane j's members exchange their segments and each
+//  1. Inside each region, every member sends part j to lane j's member,
+//     which combines the region's contributions in member order (a direct
+//     reduce-scatter).
+//  2. Between regions, lane j's members exchange their parts and each
 //     combines all R in region order (a flat allreduce of n/L bytes per
 //     lane, all lanes at once: the WAN carries L streams).
-//  3. Inside each region, lane j's member sends the finished segment j to
+//  3. Inside each region, lane j's member sends the finished part j to
 //     every other member (a direct allgather).
+//
+// The steps are pipelined: parts go in segments (Options.SegmentSize,
+// 64 KiB by default); a lane sends a segment across the WAN as soon as its
+// region's contributions to it are in and combined, and hands a finished
+// segment to its region as soon as every region's share of it is in, so
+// the two steps inside the region overlap the one across it.
 //
 // Keeps rank order when regions are contiguous blocks of ranks.
 func allreduceLanes(k *call, acc []byte) error {
@@ -21,84 +27,124 @@ func allreduceLanes(k *call, acc []byte) error {
 	own := t.RegionOf[k.rank]
 	members := t.Members[own]
 	L := t.Lanes()
-	seg := blocks(len(acc)/k.esize, L, k.esize)
-	part := func(b []byte, j int) []byte { return b[seg[j]:seg[j+1]] }
+	g := newSegments(blocks(len(acc)/k.esize, L, k.esize), k.opts.segment(), k.esize)
 	me := indexOf(members, k.rank)
 
-	// 1. Reduce-scatter inside the region.
+	// 1. This rank's contributions to the other lanes' parts.
 	var sends []*comm.Request
 	for j := 0; j < L; j++ {
 		if members[j] != k.rank {
-			sends = append(sends, k.isend(part(acc, j), members[j], 1))
+			for s := range g.count(j) {
+				sends = append(sends, k.isend(g.piece(acc, j, s), members[j], step3(0, s)))
+			}
 		}
 	}
-	var mine []byte // this rank's segment, reduced (lane members only)
 	if me < L {
-		// Contributions in member order; ours sits at position me.
-		contrib := make([][]byte, len(members))
-		recvs := make([]*comm.Request, len(members))
-		for i, m := range members {
-			if m == k.rank {
-				contrib[i] = part(acc, me)
-				continue
-			}
-			contrib[i] = k.alloc(seg[me+1] - seg[me])
-			recvs[i] = k.irecv(contrib[i], m, 1)
-		}
-		for i, rq := range recvs {
-			if rq != nil {
-				if err := k.wait(rq, len(contrib[i])); err != nil {
-					return err
-				}
-			}
-		}
-		mine = k.clone(contrib[0])
-		for _, c := range contrib[1:] {
-			k.reduceLeft(mine, c)
+		if err := laneReduce(k, t.Members, own, me, acc, g); err != nil {
+			return err
 		}
 	}
+	// acc's other parts are about to be overwritten with the results:
+	// our contributions must have left first.
 	if err := k.waitSends(sends); err != nil {
 		return err
 	}
 
-	// 2. Lane-wise exchange between regions.
-	if me < L {
-		peers := make([]int, t.Regions()) // lane me of every region
-		for r, m := range t.Members {
-			peers[r] = m[me]
-		}
-		parts, err := exchange(k, peers, own, mine, func(int) int { return len(mine) }, 2)
-		if err != nil {
-			return err
-		}
-		out := part(acc, me)
-		copy(out, parts[0])
-		for r := 1; r < len(parts); r++ {
-			k.reduceLeft(out, parts[r])
-		}
-	}
-
-	// 3. Allgather inside the region.
-	var gsends []*comm.Request
-	if me < L {
-		for _, m := range members {
-			if m != k.rank {
-				gsends = append(gsends, k.isend(part(acc, me), m, 3))
-			}
-		}
-	}
-	recvs := make([]*comm.Request, L)
+	// 3. The finished parts of the other lanes.
+	var recvs []*comm.Request
+	var want []int
 	for j := 0; j < L; j++ {
 		if members[j] != k.rank {
-			recvs[j] = k.irecv(part(acc, j), members[j], 3)
-		}
-	}
-	for j, rq := range recvs {
-		if rq != nil {
-			if err := k.wait(rq, seg[j+1]-seg[j]); err != nil {
-				return err
+			for s := range g.count(j) {
+				b := g.piece(acc, j, s)
+				recvs = append(recvs, k.irecv(b, members[j], step3(2, s)))
+				want = append(want, len(b))
 			}
 		}
 	}
-	return k.waitSends(gsends)
+	for i, rq := range recvs {
+		if err := k.wait(rq, want[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// laneReduce is a lane's share of allreduceLanes: it combines its
+// region's contributions to part me segment by segment (member order),
+// sends each to lane me of the other regions as it is ready, combines
+// theirs (region order) into acc and hands each finished segment to the
+// region's other members.
+func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments) error {
+	members := regions[own]
+	n := g.count(me)
+	// Every contribution and every region's share, posted up front.
+	contrib := make([][][]byte, n) // [segment][member]
+	crecv := make([][]*comm.Request, n)
+	share := make([][][]byte, n) // [segment][region]
+	srecv := make([][]*comm.Request, n)
+	for s := range n {
+		mine := g.piece(acc, me, s)
+		contrib[s] = make([][]byte, len(members))
+		crecv[s] = make([]*comm.Request, len(members))
+		for i, m := range members {
+			if m == k.rank {
+				contrib[s][i] = mine
+				continue
+			}
+			contrib[s][i] = k.alloc(len(mine))
+			crecv[s][i] = k.irecv(contrib[s][i], m, step3(0, s))
+		}
+		share[s] = make([][]byte, len(regions))
+		srecv[s] = make([]*comm.Request, len(regions))
+		for r, rm := range regions {
+			if r != own {
+				share[s][r] = k.alloc(len(mine))
+				srecv[s][r] = k.irecv(share[s][r], rm[me], step3(1, s))
+			}
+		}
+	}
+	var sends []*comm.Request
+	// 1 and 2: the region's sum of each segment, out across the WAN.
+	for s := range n {
+		for i, rq := range crecv[s] {
+			if rq != nil {
+				if err := k.wait(rq, len(contrib[s][i])); err != nil {
+					return err
+				}
+			}
+		}
+		sum := k.clone(contrib[s][0])
+		for _, c := range contrib[s][1:] {
+			k.reduceLeft(sum, c)
+		}
+		share[s][own] = sum
+		for r, rm := range regions {
+			if r != own {
+				sends = append(sends, k.isend(sum, rm[me], step3(1, s)))
+			}
+		}
+	}
+	// 2 and 3: every region's share of each segment, combined in region
+	// order, then to the region's members.
+	for s := range n {
+		for r, rq := range srecv[s] {
+			if rq != nil {
+				if err := k.wait(rq, len(share[s][r])); err != nil {
+					return err
+				}
+			}
+		}
+		out := g.piece(acc, me, s)
+		copy(out, share[s][0])
+		for _, p := range share[s][1:] {
+			k.reduceLeft(out, p)
+		}
+		for _, m := range members {
+			if m != k.rank {
+				sends = append(sends, k.isend(out, m, step3(2, s)))
+			}
+		}
+	}
+	return k.waitSends(sends)
 }

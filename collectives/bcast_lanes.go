@@ -24,23 +24,10 @@ func bcastLanes(k *call, buf []byte, root int) error {
 	rootLanes := t.Rotated(rootRegion, root) // the root is lane 0
 	members := t.Rotated(own, root)
 	me := indexOf(members, k.rank)
-	part := blocks(len(buf), L, 1)
-
-	// Segments of every part: seg bytes each (the last shorter), at most
-	// maxSegs per part so that three steps' tags fit.
-	const maxSegs = maxStep / 3
-	seg := max(k.opts.segment(), 1)
-	for j := range L {
-		if n := part[j+1] - part[j]; (n+seg-1)/seg > maxSegs {
-			seg = (n + maxSegs - 1) / maxSegs
-		}
-	}
-	segsOf := func(j int) int { return (part[j+1] - part[j] + seg - 1) / seg }
-	piece := func(j, s int) []byte {
-		lo := part[j] + s*seg
-		return buf[lo:min(lo+seg, part[j+1])]
-	}
-	step := func(phase, s int) int { return phase*maxSegs + s }
+	g := newSegments(blocks(len(buf), L, 1), k.opts.segment(), 1)
+	segsOf := g.count
+	piece := func(j, s int) []byte { return g.piece(buf, j, s) }
+	step := step3
 
 	var sends []*comm.Request
 	send := func(b []byte, to, st int) { sends = append(sends, k.isend(b, to, st)) }

@@ -71,7 +71,10 @@ func TestHierarchical(t *testing.T) {
 						}
 					}
 					direct := collectives.Options{Algorithm: collectives.Direct, SegmentSize: 16 << 10}
-					for _, o := range []collectives.Options{hier, lanes, direct, {}} {
+					// Lanes pipelines in segments: also with ones that do
+					// not divide its parts.
+					lanesOdd := collectives.Options{Algorithm: collectives.Lanes, SegmentSize: 7001}
+					for _, o := range []collectives.Options{hier, lanes, lanesOdd, direct, {}} {
 						got := make([]int64, n)
 						if err := collectives.Allreduce(ctx, c, got, src, collectives.Sum, o); err != nil {
 							return err
@@ -88,7 +91,7 @@ func TestHierarchical(t *testing.T) {
 					if !slices.Equal(pg, permFold(3, n, 0, p)) {
 						return fmt.Errorf("rank %d: non-commutative Direct Allreduce of %d out of rank order", r, n)
 					}
-					for _, o := range []collectives.Options{hier, lanes} {
+					for _, o := range []collectives.Options{hier, lanes, lanesOdd} {
 						pg := make([]uint8, n)
 						err := collectives.Allreduce(ctx, c, pg, permIn(3, r, n), composeOp, o)
 						contiguous := name == "contiguous 3+1+2" || name == "one region" || name == "each rank alone"
@@ -102,9 +105,7 @@ func TestHierarchical(t *testing.T) {
 						}
 					}
 					for root := 0; root < p; root++ {
-						// Bcast from every root; Lanes also with segments that
-						// do not divide its parts.
-						lanesOdd := collectives.Options{Algorithm: collectives.Lanes, SegmentSize: 7001}
+						// Bcast from every root.
 						for _, o := range []collectives.Options{hier, lanes, lanesOdd, direct, {}} {
 							b := make([]int64, n)
 							if r == root {
