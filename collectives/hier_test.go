@@ -149,7 +149,7 @@ func TestHierarchical(t *testing.T) {
 						}
 						// Reduce to every root, also in place at the root, and
 						// Direct with a non-commutative op.
-						for _, o := range []collectives.Options{hier, lanes, direct, {}} {
+						for _, o := range []collectives.Options{hier, lanes, lanesOdd, direct, {}} {
 							var dst []int64
 							if r == root {
 								dst = make([]int64, n)
@@ -161,12 +161,14 @@ func TestHierarchical(t *testing.T) {
 								return fmt.Errorf("rank %d: Reduce %v to %d of %d differs", r, o.Algorithm, root, n)
 							}
 						}
-						buf := slices.Clone(src)
-						if err := collectives.Reduce(ctx, c, buf, buf, collectives.Sum, root, direct); err != nil {
-							return err
-						}
-						if r == root && !slices.Equal(buf, want) {
-							return fmt.Errorf("rank %d: in-place Direct Reduce to %d of %d differs", r, root, n)
+						for _, o := range []collectives.Options{direct, lanesOdd} {
+							buf := slices.Clone(src)
+							if err := collectives.Reduce(ctx, c, buf, buf, collectives.Sum, root, o); err != nil {
+								return err
+							}
+							if r == root && !slices.Equal(buf, want) {
+								return fmt.Errorf("rank %d: in-place %v Reduce to %d of %d differs", r, o.Algorithm, root, n)
+							}
 						}
 						var pd []uint8
 						if r == root {

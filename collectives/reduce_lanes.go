@@ -6,12 +6,16 @@ import "github.com/spmd-go/spmd/comm"
 // mirror of bcastLanes. L lanes, L the size of the smallest region; in
 // the root's region the members are taken from the root on.
 //
-//  1. Inside each region, every member sends segment j to lane j, which
+//  1. Inside each region, every member sends part j to lane j, which
 //     combines the region's contributions.
-//  2. Lane j of every other region sends its segment j to lane j of the
+//  2. Lane j of every other region sends its part j to lane j of the
 //     root's region, which combines the R of them: L streams cross the
 //     WAN at once, each with n/L bytes.
-//  3. The root's region's lanes send their segments to the root.
+//  3. The root's region's lanes send their parts to the root.
+//
+// The steps are pipelined as in bcastLanes: parts go in segments
+// (Options.SegmentSize), and a lane passes each combined segment on as
+// soon as every contribution to it is in.
 func reduceLanes(k *call, dst, src []byte, root int) error {
 	t := k.topo()
 	rootRegion := t.RegionOf[root]
@@ -20,64 +24,95 @@ func reduceLanes(k *call, dst, src []byte, root int) error {
 	rootLanes := t.Rotated(rootRegion, root) // the root is lane 0
 	members := t.Rotated(own, root)
 	me := indexOf(members, k.rank)
-	seg := blocks(len(src)/k.esize, L, k.esize)
-	part := func(b []byte, j int) []byte { return b[seg[j]:seg[j+1]] }
+	g := newSegments(blocks(len(src)/k.esize, L, k.esize), k.opts.segment(), k.esize)
 
-	// 1. Reduce-scatter inside the region.
+	// 1. This rank's contributions to the other lanes.
 	var sends []*comm.Request
 	for j := 0; j < L; j++ {
 		if j != me {
-			sends = append(sends, k.isend(part(src, j), members[j], 1))
+			for s := range g.count(j) {
+				sends = append(sends, k.isend(g.piece(src, j, s), members[j], step3(0, s)))
+			}
 		}
 	}
-	var mine []byte
 	if me < L {
-		mine = k.clone(part(src, me))
-		tmp := k.alloc(len(mine))
-		for _, m := range members {
-			if m == k.rank {
-				continue
-			}
-			if err := k.recv(tmp, m, 1); err != nil {
-				return err
-			}
-			k.reduceLeft(mine, tmp)
+		if err := laneCombine(k, t.Members, own, rootRegion, rootLanes, members, me, root, dst, src, g); err != nil {
+			return err
 		}
 	}
-	if err := k.waitSends(sends); err != nil {
+	// dst may be src (in place): our contributions must have left before
+	// the results land there.
+	if err := k.waitSends(sends); err != nil || k.rank != root {
 		return err
 	}
-	// 2. Lane-wise into the root's region.
-	if me < L {
-		if own != rootRegion {
-			if err := k.send(mine, rootLanes[me], 2); err != nil {
-				return err
-			}
-		} else {
-			tmp := k.alloc(len(mine))
-			for r := range t.Members {
-				if r == rootRegion {
-					continue
-				}
-				if err := k.recv(tmp, t.Members[r][me], 2); err != nil {
-					return err
-				}
-				k.reduceLeft(mine, tmp)
-			}
+	var results []*comm.Request
+	var want []int
+	for j := 1; j < L; j++ {
+		for s := range g.count(j) {
+			b := g.piece(dst, j, s)
+			results = append(results, k.irecv(b, members[j], step3(2, s)))
+			want = append(want, len(b))
 		}
 	}
-	// 3. The root's region's lanes hand their segments to the root.
-	if own != rootRegion || me >= L {
-		return nil
-	}
-	if k.rank != root {
-		return k.send(mine, root, 3)
-	}
-	copy(part(dst, 0), mine)
-	for j := 1; j < L; j++ {
-		if err := k.recv(part(dst, j), members[j], 3); err != nil {
+	for i, rq := range results {
+		if err := k.wait(rq, want[i]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// laneCombine is lane me's share of reduceLanes: per segment, its
+// region's contributions combined, then (outside the root's region) sent
+// to the root region's lane, or (inside it) combined with the other
+// regions' and handed to the root, or written to dst at the root.
+func laneCombine(k *call, regions [][]int, own, rootRegion int, rootLanes, members []int, me, root int, dst, src []byte, g segments) error {
+	n := g.count(me)
+	type seg struct {
+		in    [][]byte
+		recvs []*comm.Request
+	}
+	segs := make([]seg, n)
+	for s := range n {
+		size := len(g.piece(src, me, s))
+		for _, m := range members {
+			if m != k.rank {
+				b := k.alloc(size)
+				segs[s].in = append(segs[s].in, b)
+				segs[s].recvs = append(segs[s].recvs, k.irecv(b, m, step3(0, s)))
+			}
+		}
+		if own == rootRegion {
+			for r, rm := range regions {
+				if r != rootRegion {
+					b := k.alloc(size)
+					segs[s].in = append(segs[s].in, b)
+					segs[s].recvs = append(segs[s].recvs, k.irecv(b, rm[me], step3(1, s)))
+				}
+			}
+		}
+	}
+	var sends []*comm.Request
+	for s := range n {
+		var acc []byte
+		if k.rank == root {
+			acc = g.piece(dst, me, s)
+			copy(acc, g.piece(src, me, s))
+		} else {
+			acc = k.clone(g.piece(src, me, s))
+		}
+		for i, rq := range segs[s].recvs {
+			if err := k.wait(rq, len(acc)); err != nil {
+				return err
+			}
+			k.reduceLeft(acc, segs[s].in[i])
+		}
+		switch {
+		case own != rootRegion:
+			sends = append(sends, k.isend(acc, rootLanes[me], step3(1, s)))
+		case k.rank != root:
+			sends = append(sends, k.isend(acc, root, step3(2, s)))
+		}
+	}
+	return k.waitSends(sends)
 }
