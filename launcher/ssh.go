@@ -310,6 +310,7 @@ func (d *dialer) dialOnce(ctx context.Context, addr string, cc *ssh.ClientConfig
 	if err != nil {
 		return nil, err
 	}
+	conn = quickAck(conn)
 	conn.SetDeadline(time.Now().Add(d.cfg.ConnectTimeout))
 	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, cc)
 	if err != nil {
