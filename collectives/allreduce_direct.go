@@ -19,7 +19,7 @@ import "github.com/spmd-go/spmd/comm"
 func allreduceDirect(k *call, acc []byte) error {
 	p, me := k.size, k.rank
 	piece := blocks(len(acc)/k.esize, p, k.esize)
-	seg := max(k.opts.segment()/k.esize, 1) * k.esize
+	seg := k.segBytes()
 	nseg := max(1, (piece[1]-piece[0]+seg-1)/seg) // piece 0 is the largest
 	// segOf is segment s of b, a piece-sized buffer (possibly empty).
 	segOf := func(b []byte, s int) []byte {

@@ -27,7 +27,7 @@ func allreduceLanes(k *call, acc []byte) error {
 	own := t.RegionOf[k.rank]
 	members := t.Members[own]
 	L := t.Lanes()
-	g := newSegments(blocks(len(acc)/k.esize, L, k.esize), k.opts.segment(), k.esize)
+	g := newSegments(blocks(len(acc)/k.esize, L, k.esize), k.segBytes(), k.esize)
 	me := indexOf(members, k.rank)
 
 	// 1. This rank's contributions to the other lanes' parts.
@@ -51,23 +51,15 @@ func allreduceLanes(k *call, acc []byte) error {
 	}
 
 	// 3. The finished parts of the other lanes.
-	var recvs []*comm.Request
-	var want []int
+	var finals recvBatch
 	for j := 0; j < L; j++ {
 		if members[j] != k.rank {
 			for s := range g.count(j) {
-				b := g.piece(acc, j, s)
-				recvs = append(recvs, k.irecv(b, members[j], step3(2, s)))
-				want = append(want, len(b))
+				finals.irecv(k, g.piece(acc, j, s), members[j], step3(2, s))
 			}
 		}
 	}
-	for i, rq := range recvs {
-		if err := k.wait(rq, want[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return finals.wait(k)
 }
 
 // laneReduce is a lane's share of allreduceLanes: it combines its

@@ -7,29 +7,21 @@ import "github.com/spmd-go/spmd/comm"
 // segments of the call's segment size. It serves bcastDirect and
 // reduceDirect.
 type pieces struct {
-	off  []int // piece j is [off[j], off[j+1])
-	seg  int   // segment bytes
-	nseg int   // segments of the largest piece
+	segments
+	nseg int // segments of the largest piece
 	root int
 	p    int
 }
 
 func (k *call) pieces(count, root int) pieces {
-	pc := pieces{off: blocks(count, max(k.size-1, 1), k.esize), root: root, p: k.size}
-	pc.seg = max(k.opts.segment()/k.esize, 1) * k.esize
-	pc.nseg = max(1, (pc.off[1]-pc.off[0]+pc.seg-1)/pc.seg)
+	pc := pieces{segments: segments{off: blocks(count, max(k.size-1, 1), k.esize), seg: k.segBytes()}, root: root, p: k.size}
+	pc.nseg = max(1, pc.count(0))
 	return pc
 }
 
 // owner is the rank that owns piece j; index is the piece rank r owns.
 func (pc pieces) owner(j int) int { return (pc.root + 1 + j) % pc.p }
 func (pc pieces) index(r int) int { return (r - pc.root - 1 + pc.p) % pc.p }
-
-// at is segment s of piece j of b (possibly empty).
-func (pc pieces) at(b []byte, j, s int) []byte {
-	lo := min(pc.off[j]+s*pc.seg, pc.off[j+1])
-	return b[lo:min(lo+pc.seg, pc.off[j+1])]
-}
 
 // others lists the ranks 0..p-1 but me and skip (-1: none).
 func others(p, me, skip int) []int {
@@ -62,26 +54,23 @@ func bcastDirect(k *call, buf []byte, root int) error {
 	if k.rank == root {
 		for s := range pc.nseg {
 			for j := range p - 1 {
-				sends = append(sends, k.isend(pc.at(buf, j, s), pc.owner(j), 1))
+				sends = append(sends, k.isend(pc.piece(buf, j, s), pc.owner(j), 1))
 			}
 		}
 		return k.waitSends(sends)
 	}
 	mine := pc.index(k.rank)
-	var recvs []*comm.Request
-	var want []int
+	var recvs recvBatch
 	for j := range p - 1 {
 		if j == mine {
 			continue
 		}
 		for s := range pc.nseg {
-			b := pc.at(buf, j, s)
-			recvs = append(recvs, k.irecv(b, pc.owner(j), 2))
-			want = append(want, len(b))
+			recvs.irecv(k, pc.piece(buf, j, s), pc.owner(j), 2)
 		}
 	}
 	for s := range pc.nseg {
-		b := pc.at(buf, mine, s)
+		b := pc.piece(buf, mine, s)
 		if err := k.recv(b, root, 1); err != nil {
 			return err
 		}
@@ -89,10 +78,8 @@ func bcastDirect(k *call, buf []byte, root int) error {
 			sends = append(sends, k.isend(b, pc.owner((mine+d)%(p-1)), 2))
 		}
 	}
-	for i, rq := range recvs {
-		if err := k.wait(rq, want[i]); err != nil {
-			return err
-		}
+	if err := recvs.wait(k); err != nil {
+		return err
 	}
 	return k.waitSends(sends)
 }
@@ -134,19 +121,16 @@ func reduceDirect(k *call, dst, src []byte, root int) error {
 			part[r] = make([][]byte, pc.nseg)
 			rs[r] = make([]*comm.Request, pc.nseg)
 			for s := range pc.nseg {
-				part[r][s] = k.alloc(len(pc.at(src, mine, s)))
+				part[r][s] = k.alloc(len(pc.piece(src, mine, s)))
 				rs[r][s] = k.irecv(part[r][s], r, 1)
 			}
 		}
 	}
-	var results []*comm.Request
-	var want []int
+	var results recvBatch
 	if k.rank == root {
 		for j := range p - 1 {
 			for s := range pc.nseg {
-				b := pc.at(dst, j, s)
-				results = append(results, k.irecv(b, pc.owner(j), 2))
-				want = append(want, len(b))
+				results.irecv(k, pc.piece(dst, j, s), pc.owner(j), 2)
 			}
 		}
 	}
@@ -157,13 +141,13 @@ func reduceDirect(k *call, dst, src []byte, root int) error {
 				continue
 			}
 			if o := pc.owner(j); o != k.rank {
-				sends = append(sends, k.isend(pc.at(src, j, s), o, 1))
+				sends = append(sends, k.isend(pc.piece(src, j, s), o, 1))
 			}
 		}
 	}
 	if mine >= 0 {
 		for s := range pc.nseg {
-			own := pc.at(src, mine, s)
+			own := pc.piece(src, mine, s)
 			var out []byte
 			for r := range p {
 				var c []byte
@@ -184,10 +168,8 @@ func reduceDirect(k *call, dst, src []byte, root int) error {
 			sends = append(sends, k.isend(out, root, 2))
 		}
 	}
-	for i, rq := range results {
-		if err := k.wait(rq, want[i]); err != nil {
-			return err
-		}
+	if err := results.wait(k); err != nil {
+		return err
 	}
 	return k.waitSends(sends)
 }

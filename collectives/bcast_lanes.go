@@ -24,40 +24,29 @@ func bcastLanes(k *call, buf []byte, root int) error {
 	rootLanes := t.Rotated(rootRegion, root) // the root is lane 0
 	members := t.Rotated(own, root)
 	me := indexOf(members, k.rank)
-	g := newSegments(blocks(len(buf), L, 1), k.opts.segment(), 1)
-	segsOf := g.count
-	piece := func(j, s int) []byte { return g.piece(buf, j, s) }
-	step := step3
-
+	g := newSegments(blocks(len(buf), L, 1), max(k.opts.segment(), 1), 1)
 	var sends []*comm.Request
 	send := func(b []byte, to, st int) { sends = append(sends, k.isend(b, to, st)) }
 
 	// Every member but the root takes the other parts from their lanes
 	// (posted first, so that they land in place).
-	var others []*comm.Request
-	var want []int
+	var others recvBatch
 	if k.rank != root {
 		for j := range L {
-			if j == me {
-				continue
-			}
-			for s := range segsOf(j) {
-				others = append(others, k.irecv(piece(j, s), members[j], step(2, s)))
-				want = append(want, len(piece(j, s)))
+			if j != me {
+				for s := range g.count(j) {
+					others.irecv(k, g.piece(buf, j, s), members[j], step3(2, s))
+				}
 			}
 		}
 	}
 	// The root: its lanes' segments, interleaved so that every lane gets
-	// its first segment early.
+	// its first segment early (part 0 has the most).
 	if k.rank == root {
-		most := 0
-		for j := range L {
-			most = max(most, segsOf(j))
-		}
-		for s := range most {
+		for s := range g.count(0) {
 			for j := 1; j < L; j++ {
-				if s < segsOf(j) {
-					send(piece(j, s), members[j], step(0, s))
+				if s < g.count(j) {
+					send(g.piece(buf, j, s), members[j], step3(0, s))
 				}
 			}
 		}
@@ -74,37 +63,36 @@ func bcastLanes(k *call, buf []byte, root int) error {
 		default:
 			from, ph = rootLanes[me], 1
 		}
-		n := segsOf(me)
+		n := g.count(me)
 		recvs := make([]*comm.Request, n)
 		if from >= 0 {
 			for s := range n {
-				recvs[s] = k.irecv(piece(me, s), from, step(ph, s))
+				recvs[s] = k.irecv(g.piece(buf, me, s), from, step3(ph, s))
 			}
 		}
 		for s := range n {
+			b := g.piece(buf, me, s)
 			if from >= 0 {
-				if err := k.wait(recvs[s], len(piece(me, s))); err != nil {
+				if err := k.wait(recvs[s], len(b)); err != nil {
 					return err
 				}
 			}
 			if own == rootRegion {
 				for r := range t.Members {
 					if r != rootRegion {
-						send(piece(me, s), t.Members[r][me], step(1, s))
+						send(b, t.Members[r][me], step3(1, s))
 					}
 				}
 			}
 			for _, m := range members {
 				if m != k.rank && m != root {
-					send(piece(me, s), m, step(2, s))
+					send(b, m, step3(2, s))
 				}
 			}
 		}
 	}
-	for i, rq := range others {
-		if err := k.wait(rq, want[i]); err != nil {
-			return err
-		}
+	if err := others.wait(k); err != nil {
+		return err
 	}
 	return k.waitSends(sends)
 }

@@ -249,6 +249,29 @@ func (k *call) waitRecvs(recvs []*comm.Request, off []int) error {
 	return nil
 }
 
+// recvBatch is a set of receives, each of exactly its buffer's length,
+// posted together and waited for in order.
+type recvBatch struct {
+	reqs []*comm.Request
+	lens []int
+}
+
+// irecv posts a receive of exactly len(b) bytes from src as step.
+func (rb *recvBatch) irecv(k *call, b []byte, src, step int) {
+	rb.reqs = append(rb.reqs, k.irecv(b, src, step))
+	rb.lens = append(rb.lens, len(b))
+}
+
+// wait waits for every receive of the batch.
+func (rb *recvBatch) wait(k *call) error {
+	for i, rq := range rb.reqs {
+		if err := k.wait(rq, rb.lens[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (k *call) waitRecvsLayout(recvs []*comm.Request, l layout) error {
 	for r, rq := range recvs {
 		if rq == nil {
@@ -298,7 +321,7 @@ func (e *lengthError) Error() string {
 // as a *MismatchError and stops the algorithm, which may otherwise wait
 // for messages that never come.
 func (k *call) run(sig signature, body func() error) error {
-	if k.warmsUp(sig) {
+	if k.warmsUp(sig) && !k.c.WarmedUp() {
 		algorithm := body
 		body = func() error {
 			if err := k.c.WarmUp(k.ctx); err != nil {

@@ -25,15 +25,13 @@ func gatherHier(k *call, dst, src []byte, root int) error {
 		packed = k.alloc(len(members) * n)
 		place = func(i, r int) []byte { return packed[i*n : (i+1)*n] }
 	}
-	var recvs []*comm.Request
-	var want []int
+	var recvs recvBatch
 	for i, r := range members {
 		if r == k.rank {
 			copy(place(i, r), src)
 			continue
 		}
-		recvs = append(recvs, k.irecv(place(i, r), r, 1))
-		want = append(want, n)
+		recvs.irecv(k, place(i, r), r, 1)
 	}
 	var far [][]byte
 	if k.rank == root {
@@ -43,14 +41,11 @@ func gatherHier(k *call, dst, src []byte, root int) error {
 			}
 			b := k.alloc(len(ms) * n)
 			far = append(far, b)
-			recvs = append(recvs, k.irecv(b, t.Leader[s], 2))
-			want = append(want, len(b))
+			recvs.irecv(k, b, t.Leader[s], 2)
 		}
 	}
-	for i, rq := range recvs {
-		if err := k.wait(rq, want[i]); err != nil {
-			return err
-		}
+	if err := recvs.wait(k); err != nil {
+		return err
 	}
 	if k.rank != root {
 		return k.send(packed, root, 2)

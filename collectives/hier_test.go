@@ -11,6 +11,7 @@ import (
 
 	"github.com/spmd-go/spmd/collectives"
 	"github.com/spmd-go/spmd/comm"
+	"github.com/spmd-go/spmd/comm/commtest"
 )
 
 // runRegions runs f on n in-process ranks labelled with regions.
@@ -18,27 +19,7 @@ func runRegions(t *testing.T, regions []string, f func(ctx context.Context, c *c
 	t.Helper()
 	cfg := comm.DefaultConfig()
 	cfg.Regions = regions
-	ctx := context.Background()
-	comms, err := comm.Local(ctx, len(regions), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	errs := make([]error, len(comms))
-	var wg sync.WaitGroup
-	for i, c := range comms {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = f(ctx, c)
-			if cerr := c.Close(); errs[i] == nil {
-				errs[i] = cerr
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
+	commtest.RunConfig(t, len(regions), cfg, f)
 }
 
 // Region-aware algorithms give the flat reference's results over uneven

@@ -24,7 +24,7 @@ func reduceLanes(k *call, dst, src []byte, root int) error {
 	rootLanes := t.Rotated(rootRegion, root) // the root is lane 0
 	members := t.Rotated(own, root)
 	me := indexOf(members, k.rank)
-	g := newSegments(blocks(len(src)/k.esize, L, k.esize), k.opts.segment(), k.esize)
+	g := newSegments(blocks(len(src)/k.esize, L, k.esize), k.segBytes(), k.esize)
 
 	// 1. This rank's contributions to the other lanes.
 	var sends []*comm.Request
@@ -45,21 +45,13 @@ func reduceLanes(k *call, dst, src []byte, root int) error {
 	if err := k.waitSends(sends); err != nil || k.rank != root {
 		return err
 	}
-	var results []*comm.Request
-	var want []int
+	var results recvBatch
 	for j := 1; j < L; j++ {
 		for s := range g.count(j) {
-			b := g.piece(dst, j, s)
-			results = append(results, k.irecv(b, members[j], step3(2, s)))
-			want = append(want, len(b))
+			results.irecv(k, g.piece(dst, j, s), members[j], step3(2, s))
 		}
 	}
-	for i, rq := range results {
-		if err := k.wait(rq, want[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return results.wait(k)
 }
 
 // laneCombine is lane me's share of reduceLanes: per segment, its

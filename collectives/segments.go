@@ -1,20 +1,24 @@
 package collectives
 
-// segments cuts the parts of a buffer (off[j]..off[j+1], as blocks
-// returns them) into pieces for a pipelined algorithm of up to three
-// steps: Options.SegmentSize bytes each (a multiple of esize; the last of
-// a part shorter), larger where a part would need more than maxSegs, so
-// that every (step, piece) has its own tag.
+// segments lays a buffer out for a pipelined algorithm: parts (off[j] to
+// off[j+1], as blocks returns them), each cut into pieces of seg bytes,
+// the last of a part shorter.
 type segments struct {
 	off []int
 	seg int
 }
 
-// maxSegs is how many pieces a part may have: three steps' tags fit.
+// segBytes is the call's segment size (Options.SegmentSize) in whole
+// elements.
+func (k *call) segBytes() int { return max(k.opts.segment()/k.esize, 1) * k.esize }
+
+// maxSegs is how many pieces a part may have in a three-step pipeline
+// (step3): the three steps' tags fit.
 const maxSegs = maxStep / 3
 
-func newSegments(off []int, segment, esize int) segments {
-	seg := max(segment/esize, 1) * esize
+// newSegments lays off out in pieces of seg bytes, larger (in whole
+// esize elements) where a part would need more than maxSegs.
+func newSegments(off []int, seg, esize int) segments {
 	for j := 0; j+1 < len(off); j++ {
 		if n := off[j+1] - off[j]; (n+seg-1)/seg > maxSegs {
 			per := (n + maxSegs - 1) / maxSegs
@@ -27,11 +31,11 @@ func newSegments(off []int, segment, esize int) segments {
 // count is how many pieces part j has.
 func (g segments) count(j int) int { return (g.off[j+1] - g.off[j] + g.seg - 1) / g.seg }
 
-// piece is the s-th piece of part j of b.
+// piece is the s-th piece of part j of b (empty past the part's end).
 func (g segments) piece(b []byte, j, s int) []byte {
-	lo := g.off[j] + s*g.seg
+	lo := min(g.off[j]+s*g.seg, g.off[j+1])
 	return b[lo:min(lo+g.seg, g.off[j+1])]
 }
 
-// step is the tag step of piece s in phase 0, 1 or 2.
+// step3 is the tag step of piece s in phase 0, 1 or 2.
 func step3(phase, s int) int { return phase*maxSegs + s }

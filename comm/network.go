@@ -168,9 +168,8 @@ func (c *Comm) WarmUp(ctx context.Context) error {
 	if err := c.usable(); err != nil {
 		return err
 	}
-	done := c.Attr(warmKey{}, func() any { return new(atomic.Bool) }).(*atomic.Bool)
 	n := c.w.cfg.WarmUp
-	if n <= 0 || done.Swap(true) {
+	if n <= 0 || c.warmed().Swap(true) {
 		return nil
 	}
 	// Each rank's index in its region, and the regions' sizes.
@@ -211,8 +210,12 @@ func (c *Comm) WarmUp(ctx context.Context) error {
 
 // WarmedUp reports whether WarmUp has been called on c (or its
 // collective view), by the program or by package collectives.
-func (c *Comm) WarmedUp() bool {
-	return c.Attr(warmKey{}, func() any { return new(atomic.Bool) }).(*atomic.Bool).Load()
+func (c *Comm) WarmedUp() bool { return c.warmed().Load() }
+
+// warmed is c's flag that WarmUp has been called (shared with its
+// collective view).
+func (c *Comm) warmed() *atomic.Bool {
+	return c.Attr(warmKey{}, func() any { return new(atomic.Bool) }).(*atomic.Bool)
 }
 
 // RTT returns the round-trip time between the hosts of c's ranks i and j

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/spmd-go/spmd/comm"
+	"github.com/spmd-go/spmd/comm/commtest"
 )
 
 // runLabelled runs f on in-process ranks labelled with regions, with the
@@ -17,27 +17,7 @@ func runLabelled(t *testing.T, regions []string, warm int64, f func(ctx context.
 	cfg := comm.DefaultConfig()
 	cfg.Regions = regions
 	cfg.WarmUp = warm
-	ctx := context.Background()
-	comms, err := comm.Local(ctx, len(regions), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	errs := make([]error, len(comms))
-	var wg sync.WaitGroup
-	for i, c := range comms {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(ctx, c); err != nil {
-				errs[i] = fmt.Errorf("rank %d: %w", i, err)
-			}
-			c.Close()
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
+	commtest.RunConfig(t, len(regions), cfg, f)
 }
 
 // WarmUp moves WarmUp bytes each way between lane peers only (the same

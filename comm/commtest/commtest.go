@@ -26,12 +26,25 @@ func Run(t testing.TB, n int, f func(ctx context.Context, c *comm.Comm) error) {
 	}
 }
 
+// RunConfig is Run with a configuration other than comm.DefaultConfig:
+// region labels (Config.Regions), a warm-up size, timeouts.
+func RunConfig(t testing.TB, n int, cfg comm.Config, f func(ctx context.Context, c *comm.Comm) error) {
+	t.Helper()
+	if err := runErr(context.Background(), n, cfg, f); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // RunErr is Run without a testing.TB: it returns every rank's error,
 // joined, in rank order.
 func RunErr(ctx context.Context, n int, f func(ctx context.Context, c *comm.Comm) error) error {
+	return runErr(ctx, n, comm.DefaultConfig(), f)
+}
+
+func runErr(ctx context.Context, n int, cfg comm.Config, f func(ctx context.Context, c *comm.Comm) error) error {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
-	comms, err := comm.Local(ctx, n, comm.DefaultConfig())
+	comms, err := comm.Local(ctx, n, cfg)
 	if err != nil {
 		return err
 	}
