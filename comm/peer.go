@@ -51,8 +51,9 @@ type peer struct {
 	crashed bool // lost without a bye
 	byeSeen bool
 
+	raw syscall.RawConn // the socket, for raw reads and writes (rawio.go)
+
 	rmu         sync.Mutex // the read token; guards the fields below
-	raw         syscall.RawConn
 	br          *readBuffer
 	rd          *wire.Reader
 	rscratch    []byte
@@ -67,7 +68,9 @@ type peer struct {
 }
 
 func newPeer(w *world, rank int, conn *net.TCPConn) *peer {
+	raw, _ := conn.SyscallConn() // nil only for a closed conn: initReader reports it
 	return &peer{
+		raw:        raw,
 		w:          w,
 		rank:       rank,
 		addr:       conn.RemoteAddr().String(),
@@ -193,8 +196,7 @@ func (p *peer) write(r *Request) error {
 		b := p.scratch[:wire.HeaderSize+n]
 		h.Put(b)
 		copy(b[wire.HeaderSize:], r.payload)
-		_, err := p.conn.Write(b)
-		return err
+		return p.writeAll([][]byte{b})
 	}
 	hdrs := make([]byte, wire.Frames(uint64(n), maxFrame)*wire.HeaderSize)
 	return p.writeAll(wire.AppendMessage(make([][]byte, 0, 2*len(hdrs)/wire.HeaderSize), hdrs, r.context, int32(r.tag), r.payload, maxFrame))
@@ -276,12 +278,10 @@ func (p *peer) leftoverDeadline(err error) bool {
 // which saves the wake-ups of a hand-off on fast networks.
 
 func (p *peer) initReader() error {
-	raw, err := p.conn.SyscallConn()
-	if err != nil {
-		return err
+	if p.raw == nil {
+		return errors.New("connection has no file descriptor")
 	}
-	p.raw = raw
-	p.br = newReadBuffer(&pollReader{raw: raw, w: p.w, spin: p.w.cfg.SpinWait}, 64<<10)
+	p.br = newReadBuffer(&pollReader{raw: p.raw, w: p.w, spin: p.w.cfg.SpinWait}, 64<<10)
 	p.rd = wire.NewReader(p.br, uint32(p.w.cfg.MaxFrame), uint64(p.w.cfg.MaxMessage))
 	p.rscratch = make([]byte, 64<<10)
 	return nil

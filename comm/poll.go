@@ -30,12 +30,12 @@ func (c *pollReader) Read(b []byte) (int, error) {
 	)
 	err := c.raw.Read(func(fd uintptr) bool {
 		for {
-			n, serr = syscall.Read(int(fd), b)
-			switch serr {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-			default:
+			var e syscall.Errno
+			n, e = rawRead(fd, b)
+			if e != syscall.EAGAIN {
+				if e != 0 {
+					serr = e
+				}
 				return true
 			}
 			if c.spin <= 0 || c.w.waiting.Load() == 0 {
@@ -120,11 +120,10 @@ func (b *readBuffer) tryFill() bool {
 		e error
 	)
 	if err := b.src.raw.Control(func(fd uintptr) {
-		for {
-			n, e = syscall.Read(int(fd), b.buf)
-			if e != syscall.EINTR {
-				return
-			}
+		var errno syscall.Errno
+		n, errno = rawRead(fd, b.buf)
+		if errno != 0 {
+			e = errno
 		}
 	}); err != nil {
 		b.err = err
@@ -146,4 +145,4 @@ func (b *readBuffer) tryFill() bool {
 // yield gives the processor to another thread or process while spinning,
 // as Open MPI's yield_when_idle does: when ranks outnumber cores, the peer
 // we wait for may need this core to send.
-func yield() { syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0) }
+func yield() { syscall.RawSyscall(syscall.SYS_SCHED_YIELD, 0, 0, 0) }
