@@ -3,6 +3,7 @@ package collectives
 import (
 	"context"
 	"github.com/spmd-go/spmd/internal/bufpool"
+	"github.com/spmd-go/spmd/internal/mem"
 
 	"github.com/spmd-go/spmd/comm"
 )
@@ -30,7 +31,7 @@ func Allgather[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, o
 		return err
 	}
 	if own := d[k.rank*n : (k.rank+1)*n]; !same(own, s) {
-		copy(own, s)
+		mem.Copy(own, s)
 	}
 	return k.run(e.sig(k, kAllgather, -1, len(src)), func() error {
 		switch alg {
@@ -79,7 +80,7 @@ func Allgatherv[T comm.Number](ctx context.Context, c *comm.Comm, dst []T, count
 		}
 	}
 	if own := buf[off[k.rank]:off[k.rank+1]]; !same(own, s) {
-		copy(own, s)
+		mem.Copy(own, s)
 	}
 	sig := e.sig(k, kAllgatherv, -1, -1)
 	sig.vdigest = digestInts(counts)
@@ -91,7 +92,7 @@ func Allgatherv[T comm.Number](ctx context.Context, c *comm.Comm, dst []T, count
 	})
 	if err == nil && !packed {
 		for r := 0; r < k.size; r++ {
-			copy(d[l.start[r]:l.end[r]], buf[off[r]:off[r+1]])
+			mem.Copy(d[l.start[r]:l.end[r]], buf[off[r]:off[r+1]])
 		}
 	}
 	return err

@@ -2,6 +2,7 @@ package collectives
 
 import (
 	"context"
+	"github.com/spmd-go/spmd/internal/mem"
 
 	"github.com/spmd-go/spmd/comm"
 )
@@ -45,7 +46,7 @@ func allreduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, re
 		return err
 	}
 	if !same(dst, src) {
-		copy(dst, src)
+		mem.Copy(dst, src)
 	}
 	return k.run(e.sig(k, kAllreduce, -1, count), func() error {
 		switch alg {

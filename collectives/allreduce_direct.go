@@ -1,6 +1,10 @@
 package collectives
 
-import "github.com/spmd-go/spmd/comm"
+import (
+	"github.com/spmd-go/spmd/comm"
+
+	"github.com/spmd-go/spmd/internal/mem"
+)
 
 // allreduceDirect: a one-step reduce-scatter and a one-step allgather,
 // pipelined in segments. Rank i owns piece i (1/p of the vector); every
@@ -81,7 +85,7 @@ func allreduceDirect(k *call, acc []byte) error {
 			k.reduceLeft(out, c)
 		}
 		if me > 0 {
-			copy(own, out)
+			mem.Copy(own, out)
 		}
 		for d := 1; d < p; d++ {
 			sends = append(sends, k.isend(own, (me+d)%p, 2))

@@ -1,6 +1,10 @@
 package collectives
 
-import "github.com/spmd-go/spmd/comm"
+import (
+	"github.com/spmd-go/spmd/comm"
+
+	"github.com/spmd-go/spmd/internal/mem"
+)
 
 // allreduceLanes, for long vectors across regions: L lanes, L the size
 // of the smallest region; the vector is cut into L parts and the j-th
@@ -128,7 +132,7 @@ func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments) e
 			}
 		}
 		out := g.piece(acc, me, s)
-		copy(out, share[s][0])
+		mem.Copy(out, share[s][0])
 		for _, p := range share[s][1:] {
 			k.reduceLeft(out, p)
 		}

@@ -1,5 +1,7 @@
 package collectives
 
+import "github.com/spmd-go/spmd/internal/mem"
+
 // alltoallBruck: rotate so that local block i is meant for rank r+i; in
 // round j send every block whose index has bit j set to rank r+2^j (packed
 // in one message) and put what rank r-2^j sends in the same places; undo
@@ -11,7 +13,7 @@ func alltoallBruck(k *call, dst, src []byte, n int) error {
 	tmp := k.alloc(p * n)
 	for i := 0; i < p; i++ {
 		d := (r + i) % p
-		copy(tmp[i*n:(i+1)*n], src[d*n:(d+1)*n])
+		mem.Copy(tmp[i*n:(i+1)*n], src[d*n:(d+1)*n])
 	}
 	pack := k.alloc((p/2 + 1) * n)
 	unpack := k.alloc((p/2 + 1) * n)
@@ -20,7 +22,7 @@ func alltoallBruck(k *call, dst, src []byte, n int) error {
 		m := 0
 		for i := 1; i < p; i++ {
 			if i&bit != 0 {
-				copy(pack[m*n:(m+1)*n], tmp[i*n:(i+1)*n])
+				mem.Copy(pack[m*n:(m+1)*n], tmp[i*n:(i+1)*n])
 				m++
 			}
 		}
@@ -30,14 +32,14 @@ func alltoallBruck(k *call, dst, src []byte, n int) error {
 		m = 0
 		for i := 1; i < p; i++ {
 			if i&bit != 0 {
-				copy(tmp[i*n:(i+1)*n], unpack[m*n:(m+1)*n])
+				mem.Copy(tmp[i*n:(i+1)*n], unpack[m*n:(m+1)*n])
 				m++
 			}
 		}
 	}
 	for i := 0; i < p; i++ { // tmp block i came from rank r-i
 		s := (r - i + p) % p
-		copy(dst[s*n:(s+1)*n], tmp[i*n:(i+1)*n])
+		mem.Copy(dst[s*n:(s+1)*n], tmp[i*n:(i+1)*n])
 	}
 	return nil
 }

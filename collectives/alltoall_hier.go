@@ -1,6 +1,10 @@
 package collectives
 
-import "github.com/spmd-go/spmd/comm"
+import (
+	"github.com/spmd-go/spmd/comm"
+
+	"github.com/spmd-go/spmd/internal/mem"
+)
 
 // alltoallHier, across regions, aggregated per destination region: the
 // member at index i of its region sends
@@ -48,7 +52,7 @@ func alltoallHier(k *call, dst, src []byte, n int) error {
 	var sends []*comm.Request
 	for _, m := range members {
 		if m == k.rank {
-			copy(in(m), out(m))
+			mem.Copy(in(m), out(m))
 			continue
 		}
 		sends = append(sends, k.isend(out(m), m, 1))
@@ -59,7 +63,7 @@ func alltoallHier(k *call, dst, src []byte, n int) error {
 		}
 		b := k.alloc(len(ms) * n)
 		for x, r := range ms {
-			copy(b[x*n:], out(r))
+			mem.Copy(b[x*n:], out(r))
 		}
 		sends = append(sends, k.isend(b, ms[me%len(ms)], 2))
 	}
@@ -70,7 +74,7 @@ func alltoallHier(k *call, dst, src []byte, n int) error {
 		for i, m := range members {
 			b := packs[x][i*n : (i+1)*n]
 			if m == k.rank {
-				copy(in(mine[x]), b)
+				mem.Copy(in(mine[x]), b)
 				continue
 			}
 			sends = append(sends, k.isend(b, m, 3))

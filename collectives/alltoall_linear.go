@@ -1,13 +1,17 @@
 package collectives
 
-import "github.com/spmd-go/spmd/comm"
+import (
+	"github.com/spmd-go/spmd/comm"
+
+	"github.com/spmd-go/spmd/internal/mem"
+)
 
 // alltoallLinear: every rank posts all its receives and sends at once
 // (MPICH's medium-size choice). One step; p-1 messages each way per rank
 // in flight together.
 func alltoallLinear(k *call, dst, src []byte, sl, rl layout) error {
 	p, r := k.size, k.rank
-	copy(dst[rl.start[r]:rl.end[r]], src[sl.start[r]:sl.end[r]])
+	mem.Copy(dst[rl.start[r]:rl.end[r]], src[sl.start[r]:sl.end[r]])
 	recvs := make([]*comm.Request, p)
 	for i := 1; i < p; i++ {
 		s := (r - i + p) % p

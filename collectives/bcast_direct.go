@@ -1,6 +1,10 @@
 package collectives
 
-import "github.com/spmd-go/spmd/comm"
+import (
+	"github.com/spmd-go/spmd/comm"
+
+	"github.com/spmd-go/spmd/internal/mem"
+)
 
 // pieces cuts a count-element vector into p-1 pieces, one per rank other
 // than root (the j-th owned by rank (root+1+j) mod p), each cut into
@@ -94,7 +98,7 @@ func reduceDirect(k *call, dst, src []byte, root int) error {
 	p := k.size
 	if p == 1 {
 		if !same(dst, src) {
-			copy(dst, src)
+			mem.Copy(dst, src)
 		}
 		return nil
 	}

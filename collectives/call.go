@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/spmd-go/spmd/internal/bufpool"
+	"github.com/spmd-go/spmd/internal/mem"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -449,9 +450,9 @@ func (k *call) reduceRight(dst, src []byte) {
 		k.scratch = bufpool.Alloc(len(src))
 	}
 	t := k.scratch[:len(src)]
-	copy(t, src)
+	mem.Copy(t, src)
 	k.op.fn(t, dst)
-	copy(dst, t)
+	mem.Copy(dst, t)
 }
 
 // pof2 returns the largest power of two not above n (n >= 1).

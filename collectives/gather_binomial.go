@@ -1,5 +1,7 @@
 package collectives
 
+import "github.com/spmd-go/spmd/internal/mem"
+
 // gatherBinomial: relative rank rel collects the blocks of its subtree,
 // ranks rel .. rel+lowbit(rel)-1, in relative order and sends them to its
 // parent in one message. ceil(log2 p) steps; the root receives (p-1)*n
@@ -13,13 +15,13 @@ func gatherBinomial(k *call, dst, src []byte, root int) error {
 	case rel == 0 && root == 0:
 		buf = dst
 		if !same(dst[:n], src) {
-			copy(dst[:n], src)
+			mem.Copy(dst[:n], src)
 		}
 	case cnt == 1 && rel != 0:
 		buf = src
 	default:
 		buf = k.alloc(cnt * n)
-		copy(buf, src)
+		mem.Copy(buf, src)
 	}
 	for m := 1; m < span; m <<= 1 {
 		c := rel + m
@@ -39,7 +41,7 @@ func gatherBinomial(k *call, dst, src []byte, root int) error {
 			if j == 0 && same(dst[r*n:(r+1)*n], src) {
 				continue
 			}
-			copy(dst[r*n:(r+1)*n], buf[j*n:(j+1)*n])
+			mem.Copy(dst[r*n:(r+1)*n], buf[j*n:(j+1)*n])
 		}
 	}
 	return nil

@@ -1,6 +1,10 @@
 package collectives
 
-import "github.com/spmd-go/spmd/comm"
+import (
+	"github.com/spmd-go/spmd/comm"
+
+	"github.com/spmd-go/spmd/internal/mem"
+)
 
 // gatherHier, across regions: inside each region every member sends its
 // block to the region's head (the root in its own region, the leader
@@ -28,7 +32,7 @@ func gatherHier(k *call, dst, src []byte, root int) error {
 	var recvs recvBatch
 	for i, r := range members {
 		if r == k.rank {
-			copy(place(i, r), src)
+			mem.Copy(place(i, r), src)
 			continue
 		}
 		recvs.irecv(k, place(i, r), r, 1)
@@ -56,7 +60,7 @@ func gatherHier(k *call, dst, src []byte, root int) error {
 			continue
 		}
 		for x, r := range ms {
-			copy(dst[r*n:(r+1)*n], far[i][x*n:(x+1)*n])
+			mem.Copy(dst[r*n:(r+1)*n], far[i][x*n:(x+1)*n])
 		}
 		i++
 	}
@@ -84,7 +88,7 @@ func scatterHier(k *call, dst, src []byte, root int) error {
 			}
 			b := k.alloc(len(ms) * n)
 			for x, r := range ms {
-				copy(b[x*n:], src[r*n:(r+1)*n])
+				mem.Copy(b[x*n:], src[r*n:(r+1)*n])
 			}
 			sends = append(sends, k.isend(b, t.Leader[s], 2))
 		}
@@ -98,7 +102,7 @@ func scatterHier(k *call, dst, src []byte, root int) error {
 	for i, r := range members {
 		if r == k.rank {
 			if b := block(i, r); !same(b, dst) {
-				copy(dst, b)
+				mem.Copy(dst, b)
 			}
 			continue
 		}

@@ -1,6 +1,10 @@
 package collectives
 
-import "github.com/spmd-go/spmd/comm"
+import (
+	"github.com/spmd-go/spmd/comm"
+
+	"github.com/spmd-go/spmd/internal/mem"
+)
 
 // gatherLinear: every rank sends its block straight to the root, which
 // receives them all at once into their places (also Gatherv). One step;
@@ -13,7 +17,7 @@ func gatherLinear(k *call, dst, src []byte, off []int, root int) error {
 	for r := range recvs {
 		if r == root {
 			if b := dst[off[r]:off[r+1]]; !same(b, src) {
-				copy(b, src)
+				mem.Copy(b, src)
 			}
 			continue
 		}
@@ -32,7 +36,7 @@ func scatterLinear(k *call, dst, src []byte, off []int, root int) error {
 	for r := 0; r < k.size; r++ {
 		if r == root {
 			if b := src[off[r]:off[r+1]]; !same(b, dst) {
-				copy(dst, b)
+				mem.Copy(dst, b)
 			}
 			continue
 		}

@@ -1,6 +1,10 @@
 package collectives
 
-import "github.com/spmd-go/spmd/comm"
+import (
+	"github.com/spmd-go/spmd/comm"
+
+	"github.com/spmd-go/spmd/internal/mem"
+)
 
 // gathervLinear is gatherLinear at the root for blocks anywhere in dst.
 func gathervLinear(k *call, dst, src []byte, l layout, root int) error {
@@ -11,7 +15,7 @@ func gathervLinear(k *call, dst, src []byte, l layout, root int) error {
 		off[r+1] = off[r] + len(b)
 		if r == root {
 			if !same(b, src) {
-				copy(b, src)
+				mem.Copy(b, src)
 			}
 			continue
 		}
@@ -27,7 +31,7 @@ func scattervLinear(k *call, dst, src []byte, l layout, root int) error {
 		b := src[l.start[r]:l.end[r]]
 		if r == root {
 			if !same(b, dst) {
-				copy(dst, b)
+				mem.Copy(dst, b)
 			}
 			continue
 		}

@@ -2,6 +2,7 @@ package collectives
 
 import (
 	"github.com/spmd-go/spmd/comm"
+	"github.com/spmd-go/spmd/internal/mem"
 	"github.com/spmd-go/spmd/topology"
 )
 
@@ -157,7 +158,7 @@ func allreduceHier(k *call, acc []byte) error {
 		if err != nil {
 			return err
 		}
-		copy(acc, parts[0])
+		mem.Copy(acc, parts[0])
 		for r := 1; r < len(parts); r++ {
 			k.reduceLeft(acc, parts[r])
 		}
@@ -189,7 +190,7 @@ func reduceHier(k *call, dst, src []byte, root int) error {
 			}
 			k.reduceLeft(acc, tmp)
 		}
-		copy(dst, acc)
+		mem.Copy(dst, acc)
 	case k.rank == sub:
 		return k.send(acc, root, 2)
 	}
@@ -227,7 +228,7 @@ func allgatherHier(k *call, dst []byte, n int) error {
 			// This region's blocks, packed in member order.
 			mine := k.alloc(len(members) * n)
 			for i, r := range members {
-				copy(mine[i*n:], block(r))
+				mem.Copy(mine[i*n:], block(r))
 			}
 			parts, err := exchange(k, t.Leader, own, mine, func(r int) int { return len(t.Members[r]) * n }, 2)
 			if err != nil {
@@ -238,7 +239,7 @@ func allgatherHier(k *call, dst []byte, n int) error {
 					continue
 				}
 				for i, r := range t.Members[reg] {
-					copy(block(r), part[i*n:(i+1)*n])
+					mem.Copy(block(r), part[i*n:(i+1)*n])
 				}
 			}
 		}

@@ -1,6 +1,10 @@
 package collectives
 
-import "github.com/spmd-go/spmd/internal/bufpool"
+import (
+	"github.com/spmd-go/spmd/internal/bufpool"
+
+	"github.com/spmd-go/spmd/internal/mem"
+)
 
 // Temporary buffers of a call come from internal/bufpool, so that a loop
 // of large collectives does not allocate, zero and collect megabytes per
@@ -20,7 +24,7 @@ func (k *call) alloc(n int) []byte {
 // clone returns a copy of b in the call's own memory.
 func (k *call) clone(b []byte) []byte {
 	c := k.alloc(len(b))
-	copy(c, b)
+	mem.Copy(c, b)
 	return c
 }
 

@@ -1,5 +1,7 @@
 package collectives
 
+import "github.com/spmd-go/spmd/internal/mem"
+
 // reduceBinomial: the mirror of the binomial bcast. A rank receives the
 // partial results of its subtrees (smallest first), reduces them into its
 // own and sends the sum to its parent. ceil(log2 p) steps of n bytes. For
@@ -34,7 +36,7 @@ func reduceBinomial(k *call, dst, src []byte, root int) error {
 			} else {
 				acc = k.alloc(len(src))
 			}
-			copy(acc, src)
+			mem.Copy(acc, src)
 		}
 		if err := k.recv(tmp, (child+treeRoot)%p, 0); err != nil {
 			return err
@@ -51,7 +53,7 @@ func reduceBinomial(k *call, dst, src []byte, root int) error {
 		return nil
 	}
 	if k.rank == root {
-		copy(dst, acc)
+		mem.Copy(dst, acc)
 	}
 	return nil
 }

@@ -1,6 +1,10 @@
 package collectives
 
-import "github.com/spmd-go/spmd/comm"
+import (
+	"github.com/spmd-go/spmd/comm"
+
+	"github.com/spmd-go/spmd/internal/mem"
+)
 
 // reduceLanes (commutative ops), for long vectors across regions: the
 // mirror of bcastLanes. L lanes, L the size of the smallest region; in
@@ -89,7 +93,7 @@ func laneCombine(k *call, regions [][]int, own, rootRegion int, rootLanes, membe
 		var acc []byte
 		if k.rank == root {
 			acc = g.piece(dst, me, s)
-			copy(acc, g.piece(src, me, s))
+			mem.Copy(acc, g.piece(src, me, s))
 		} else {
 			acc = k.clone(g.piece(src, me, s))
 		}

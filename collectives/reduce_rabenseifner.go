@@ -1,5 +1,7 @@
 package collectives
 
+import "github.com/spmd-go/spmd/internal/mem"
+
 // reduceRabenseifner (MPICH's long-message reduce for commutative ops):
 // fold to a power of two q, recursive-halving reduce-scatter so that new
 // rank i holds block i, then a binomial gather of the blocks to new rank 0,
@@ -8,7 +10,7 @@ package collectives
 func reduceRabenseifner(k *call, dst, src []byte, root int) error {
 	f := foldOf(k.rank, k.size)
 	acc := k.alloc(len(src))
-	copy(acc, src)
+	mem.Copy(acc, src)
 	tmp := k.alloc(len(src))
 	if err := foldReduce(k, f, acc, tmp); err != nil {
 		return err
@@ -38,7 +40,7 @@ func reduceRabenseifner(k *call, dst, src []byte, root int) error {
 	}
 	switch {
 	case k.rank == top && top == root:
-		copy(dst, acc)
+		mem.Copy(dst, acc)
 	case k.rank == top:
 		return k.send(acc, root, maxStep)
 	case k.rank == root:

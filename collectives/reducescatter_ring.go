@@ -1,5 +1,7 @@
 package collectives
 
+import "github.com/spmd-go/spmd/internal/mem"
+
 // reduceScatterRing: the first half of the ring allreduce. acc (a
 // writable copy of the input) holds p blocks at off; after p-1 steps block
 // r is reduced over all ranks on rank r. Each rank sends and receives
@@ -8,6 +10,6 @@ func reduceScatterRing(k *call, dst, acc []byte, off []int) error {
 	if err := ringReduceScatter(k, acc, off, 0); err != nil {
 		return err
 	}
-	copy(dst, acc[off[k.rank]:off[k.rank+1]])
+	mem.Copy(dst, acc[off[k.rank]:off[k.rank+1]])
 	return nil
 }

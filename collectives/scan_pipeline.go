@@ -1,6 +1,10 @@
 package collectives
 
-import "github.com/spmd-go/spmd/comm"
+import (
+	"github.com/spmd-go/spmd/comm"
+
+	"github.com/spmd-go/spmd/internal/mem"
+)
 
 // scanPipeline: a chain. Rank r receives the prefix of ranks 0..r-1 from
 // r-1 segment by segment, adds its own data and passes the new prefix on,
@@ -44,17 +48,17 @@ func scanPipeline(k *call, dst, src []byte, exclusive bool) error {
 			if r > 0 {
 				if out != nil {
 					o := part(out, s)
-					copy(o, mine)
+					mem.Copy(o, mine)
 					k.reduceRight(o, got)
 				}
-				copy(part(dst, s), got)
+				mem.Copy(part(dst, s), got)
 			} else if out != nil {
-				copy(part(out, s), mine)
+				mem.Copy(part(out, s), mine)
 			}
 		} else {
 			d := part(dst, s)
 			if !same(d, mine) {
-				copy(d, mine)
+				mem.Copy(d, mine)
 			}
 			if r > 0 {
 				k.reduceRight(d, got)

@@ -1,5 +1,7 @@
 package collectives
 
+import "github.com/spmd-go/spmd/internal/mem"
+
 // scanRecDoubling (MPICH): in round j each rank swaps its running total of
 // a block of 2^j ranks with the rank that differs in bit j; a rank adds a
 // lower partner's total to both its result and its running total, and a
@@ -9,11 +11,11 @@ package collectives
 func scanRecDoubling(k *call, dst, src []byte, exclusive bool) error {
 	p, r := k.size, k.rank
 	partial := k.alloc(len(src))
-	copy(partial, src)
+	mem.Copy(partial, src)
 	tmp := k.alloc(len(src))
 	have := !exclusive // dst holds something
 	if !exclusive && !same(dst, src) {
-		copy(dst, src)
+		mem.Copy(dst, src)
 	}
 	step := 0
 	for mask := 1; mask < p; mask, step = mask*2, step+1 {
@@ -29,7 +31,7 @@ func scanRecDoubling(k *call, dst, src []byte, exclusive bool) error {
 			if have {
 				k.reduceRight(dst, tmp)
 			} else {
-				copy(dst, tmp)
+				mem.Copy(dst, tmp)
 				have = true
 			}
 		} else {

@@ -1,5 +1,7 @@
 package collectives
 
+import "github.com/spmd-go/spmd/internal/mem"
+
 // scatterBinomial: the mirror of gatherBinomial. The root sends each
 // subtree its blocks in one message (largest first); each rank keeps its
 // block and forwards the rest. src (p blocks of n bytes, by rank) is read
@@ -16,7 +18,7 @@ func scatterBinomial(k *call, dst, src []byte, root int) error {
 		buf = k.alloc(p * n)
 		for j := 0; j < p; j++ {
 			r := (j + root) % p
-			copy(buf[j*n:(j+1)*n], src[r*n:(r+1)*n])
+			mem.Copy(buf[j*n:(j+1)*n], src[r*n:(r+1)*n])
 		}
 	case cnt == 1:
 		buf = dst
@@ -38,7 +40,7 @@ func scatterBinomial(k *call, dst, src []byte, root int) error {
 		}
 	}
 	if !same(dst, buf[:n]) {
-		copy(dst, buf[:n])
+		mem.Copy(dst, buf[:n])
 	}
 	return nil
 }

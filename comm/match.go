@@ -2,6 +2,7 @@ package comm
 
 import (
 	"fmt"
+	"github.com/spmd-go/spmd/internal/mem"
 
 	"github.com/spmd-go/spmd/internal/bufpool"
 )
@@ -90,7 +91,7 @@ func (q *queue) takeUnexpected(i int) *message {
 // message is consumed: its buffer goes back to the pool.
 func fill(r *Request, m *message) {
 	st := Status{Source: r.c.commRank(m.src), Tag: m.tag, Len: len(m.data)}
-	copy(r.buf, m.data)
+	mem.Copy(r.buf, m.data)
 	bufpool.Put(m.data)
 	if st.Len > len(r.buf) {
 		r.complete(st, fmt.Errorf("%w: %d-byte message from rank %d tag %d into a %d-byte buffer", ErrTruncated, st.Len, st.Source, m.tag, len(r.buf)))
