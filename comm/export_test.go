@@ -2,6 +2,7 @@ package comm
 
 import (
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -47,4 +48,19 @@ func BytesAcked(c *Comm, r int) (uint64, error) {
 		return 0, gerr
 	}
 	return info.Bytes_acked, nil
+}
+
+// HoldStats reports how many held messages of c's process were read
+// straight into a later receive, into a buffer after all, and of those
+// how many because they had been held for holdMax.
+func HoldStats(c *Comm) (direct, buffered, expired int64) {
+	s := &c.w.holdStats
+	return s.direct.Load(), s.buffered.Load(), s.expired.Load()
+}
+
+// SetHoldMax changes how long a message may be held and returns a
+// function that restores it.
+func SetHoldMax(d time.Duration) func() {
+	old := holdMax.Swap(int64(d))
+	return func() { holdMax.Store(old) }
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -59,6 +60,19 @@ type peer struct {
 	rscratch    []byte
 	readStopped bool
 
+	// A large message that matches no posted receive is held: its header
+	// is read, its payload left in the socket until a receive for it is
+	// posted (then read straight into that buffer) or something needs
+	// what is behind it (hold.go). held and hh are guarded by rmu;
+	// holding mirrors held for other goroutines (set under w.mu).
+	held       bool
+	hh         wire.Header
+	heldSince  time.Time
+	holding    atomic.Bool
+	writeWaits atomic.Bool   // a write to this peer waits for room
+	flushHeld  bool          // guarded by w.mu: buffer the held message now
+	poke       chan struct{} // wakes a reader that holds a message
+
 	cmu          sync.Mutex // guards inprog and cancelInprog
 	inprog       *Request
 	cancelInprog bool
@@ -76,6 +90,7 @@ func newPeer(w *world, rank int, conn *net.TCPConn) *peer {
 		addr:       conn.RemoteAddr().String(),
 		conn:       conn,
 		wake:       make(chan struct{}, 1),
+		poke:       make(chan struct{}, 1),
 		scratch:    make([]byte, wire.HeaderSize+inlineMax),
 		readerDone: make(chan struct{}),
 		writerDone: make(chan struct{}),
@@ -294,11 +309,15 @@ func (p *peer) readable() bool {
 }
 
 // pump handles what the stream has now: whole messages until nothing is
-// readable and the buffer is empty, or reading has ended. rmu must be held.
+// readable and the buffer is empty, reading has ended, or a message is
+// held. rmu must be held.
 func (p *peer) pump() {
-	for !p.readStopped && p.readable() {
-		if !p.step() {
+	for !p.readStopped && (p.held || p.readable()) {
+		switch p.step() {
+		case stepStop:
 			p.readStopped = true
+		case stepHold:
+			return
 		}
 	}
 }
@@ -315,11 +334,20 @@ func (p *peer) waitReadable() {
 
 func (p *peer) readLoop() {
 	defer close(p.readerDone)
+	var (
+		held  bool
+		until time.Time
+	)
 	for {
-		p.waitReadable()
+		if held {
+			p.awaitPoke(until)
+		} else {
+			p.waitReadable()
+		}
 		p.rmu.Lock()
 		p.pump()
 		stopped := p.readStopped
+		held, until = p.held, p.heldSince.Add(time.Duration(holdMax.Load()))
 		p.rmu.Unlock()
 		if stopped {
 			return
@@ -345,42 +373,56 @@ func (p *peer) tryPump() {
 	runtime.Gosched()
 }
 
-// step reads one message (or the goodbye) and reports whether reading
-// goes on. rmu must be held.
-func (p *peer) step() bool {
+// What step did: read on, reading has ended, or a message is held.
+const (
+	stepOn = iota
+	stepStop
+	stepHold
+)
+
+// step reads one message (or the goodbye), or looks again at the held
+// one. rmu must be held.
+func (p *peer) step() int {
 	if p.awaitVerdict {
 		var b [1]byte
 		if _, err := io.ReadFull(p.br, b[:]); err != nil || b[0] != handshakeOK {
 			p.fail(p.peerErr("recv", errRejected))
-			return false
+			return stepStop
 		}
 		p.awaitVerdict = false
-		return true
+		return stepOn
 	}
 	rd := p.rd
-	h, err := rd.Next()
-	if err != nil {
-		if p.leftoverDeadline(err) {
-			return true
+	h := p.hh
+	if !p.held {
+		var err error
+		h, err = rd.Next()
+		if err != nil {
+			if p.leftoverDeadline(err) {
+				return stepOn
+			}
+			if errors.Is(err, wire.ErrBye) {
+				p.gotBye()
+				return stepOn
+			}
+			if p.byeSeen && errors.Is(err, io.EOF) {
+				return stepStop
+			}
+			if errors.Is(err, io.EOF) {
+				err = fmt.Errorf("connection lost (EOF without goodbye): %w", err)
+			}
+			p.fail(p.peerErr("recv", err))
+			return stepStop
 		}
-		if errors.Is(err, wire.ErrBye) {
-			p.gotBye()
-			return true
-		}
-		if p.byeSeen && errors.Is(err, io.EOF) {
-			return false
-		}
-		if errors.Is(err, io.EOF) {
-			err = fmt.Errorf("connection lost (EOF without goodbye): %w", err)
-		}
-		p.fail(p.peerErr("recv", err))
-		return false
 	}
-	if err := p.receive(rd, h, p.rscratch); err != nil {
+	switch err := p.receive(rd, h, p.rscratch); {
+	case err == errHeld:
+		return stepHold
+	case err != nil:
 		p.fail(p.peerErr("recv", err))
-		return false
+		return stepStop
 	}
-	return true
+	return stepOn
 }
 
 // receive reads the payload of one message whose first header is h.
@@ -390,6 +432,11 @@ func (p *peer) receive(rd *wire.Reader, h wire.Header, scratch []byte) error {
 	w.mu.Lock()
 	q := w.queueLocked(h.Context)
 	r := q.takePosted(p.rank, tag)
+	if r == nil && p.holdLocked(h) {
+		w.mu.Unlock()
+		return errHeld
+	}
+	p.unholdLocked(r)
 	if r == nil {
 		w.mu.Unlock()
 		data := bufpool.Get(int(h.Total))

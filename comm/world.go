@@ -40,7 +40,9 @@ type world struct {
 	netErr  error
 	peers   []*peer // peers[rank] is nil
 
-	waiting atomic.Int32 // goroutines blocked in Wait (readers poll while > 0)
+	waiting   atomic.Int32 // goroutines blocked in Wait (readers poll while > 0)
+	wblocked  atomic.Int32 // writes waiting for room in a socket (hold.go)
+	holdStats holdStats
 
 	hookMu sync.Mutex
 	hooks  []closeHook // OnClose functions, in registration order
@@ -269,6 +271,7 @@ func (w *world) close() error {
 		w.mu.Lock()
 		w.closing = true
 		w.mu.Unlock()
+		w.pokeAll()
 
 		// 1. Flush: wait for every accepted send to be written.
 		var timedOut bool
@@ -356,6 +359,7 @@ func (w *world) abortLocal(err error) {
 	}
 	w.closing = true
 	w.mu.Unlock()
+	w.pokeAll()
 	for _, p := range w.peers {
 		if p != nil {
 			p.fail(&PeerError{Op: "recv", Rank: p.rank, Addr: p.addr, Err: err})

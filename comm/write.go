@@ -30,9 +30,15 @@ func (p *peer) writeAll(bufs [][]byte) error {
 		return errors.New("connection has no file descriptor")
 	}
 	var (
-		iov  []syscall.Iovec
-		werr error
+		iov     []syscall.Iovec
+		werr    error
+		blocked *blockedWrite
 	)
+	defer func() {
+		if blocked != nil {
+			blocked.end()
+		}
+	}()
 	err := p.raw.Write(func(fd uintptr) bool {
 		for {
 			for len(bufs) > 0 && len(bufs[0]) == 0 {
@@ -62,6 +68,10 @@ func (p *peer) writeAll(bufs [][]byte) error {
 			case syscall.EINTR:
 				continue
 			case syscall.EAGAIN:
+				if blocked == nil {
+					// The peer may be waiting for us to read (hold.go).
+					blocked = p.writeBlocked()
+				}
 				return false
 			default:
 				werr = os.NewSyscallError("writev", e)

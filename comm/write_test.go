@@ -40,7 +40,7 @@ func TestWriteAll(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := &peer{raw: raw}
+		p := &peer{raw: raw, w: &world{}}
 		bufs := pattern(sizes...)
 		want := bytes.Join(bufs, nil)
 		got := make(chan []byte, 1)
@@ -73,7 +73,7 @@ func TestWriteAllErrors(t *testing.T) {
 	a, b := tcpPair(t)
 	defer a.Close()
 	raw, _ := a.SyscallConn()
-	p := &peer{raw: raw}
+	p := &peer{raw: raw, w: &world{}}
 	go func() {
 		time.Sleep(50 * time.Millisecond)
 		a.SetWriteDeadline(time.Unix(1, 0))

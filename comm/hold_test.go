@@ -1,0 +1,221 @@
+package comm_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/spmd-go/spmd/comm"
+	"github.com/spmd-go/spmd/comm/commtest"
+)
+
+// Holding large messages (comm/hold.go). Each test makes a receiver late
+// on purpose (a sleep only sets the scene; nothing here is timed) and
+// sets holdMax far beyond the test's length, so that a rule that failed
+// to release a held message would show as an expired hold or a hang, not
+// pass by the backstop.
+
+const big = 1 << 20
+
+func withHoldMax(t *testing.T, d time.Duration) {
+	restore := comm.SetHoldMax(d)
+	t.Cleanup(restore)
+}
+
+func recvCheck(ctx context.Context, c *comm.Comm, n, seed, src, tag int) error {
+	buf := make([]byte, n)
+	st, err := c.Recv(ctx, buf, src, tag)
+	if err != nil {
+		return err
+	}
+	if st.Len != n || !bytes.Equal(buf, pattern(n, seed)) {
+		return fmt.Errorf("rank %d: message (seed %d, tag %d) from %d: %d bytes, content differs", c.Rank(), seed, tag, src, st.Len)
+	}
+	return nil
+}
+
+func holdStats(c *comm.Comm) string {
+	d, b, e := comm.HoldStats(c)
+	return fmt.Sprintf("direct %d, buffered %d, expired %d", d, b, e)
+}
+
+// A large message whose receive comes late is read straight into it.
+func TestHeldMessageReadDirect(t *testing.T) {
+	withHoldMax(t, time.Minute)
+	commtest.Run(t, 2, func(ctx context.Context, c *comm.Comm) error {
+		if c.Rank() == 0 {
+			return c.Send(ctx, pattern(big, 1), 1, 1)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if err := recvCheck(ctx, c, big, 1, 0, 1); err != nil {
+			return err
+		}
+		if d, b, _ := comm.HoldStats(c); d != 1 || b != 0 {
+			return fmt.Errorf("want the message held and read directly: %s", holdStats(c))
+		}
+		return nil
+	})
+}
+
+// A receive for a message behind a held one (another tag, or another
+// context) makes the reader buffer the held one at once.
+func TestHeldReceiveBehind(t *testing.T) {
+	withHoldMax(t, time.Minute)
+	commtest.Run(t, 2, func(ctx context.Context, c *comm.Comm) error {
+		d, err := c.Dup(ctx)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if c.Rank() == 0 {
+			if err := c.Send(ctx, pattern(big, 1), 1, 1); err != nil {
+				return err
+			}
+			if err := c.Send(ctx, pattern(10, 2), 1, 2); err != nil {
+				return err
+			}
+			if err := c.Send(ctx, pattern(big, 3), 1, 3); err != nil {
+				return err
+			}
+			return d.Send(ctx, pattern(10, 4), 1, 1)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if err := recvCheck(ctx, c, 10, 2, 0, 2); err != nil {
+			return err
+		}
+		if err := recvCheck(ctx, d, 10, 4, 0, 1); err != nil {
+			return err
+		}
+		if err := recvCheck(ctx, c, big, 3, 0, 3); err != nil {
+			return err
+		}
+		if err := recvCheck(ctx, c, big, 1, 0, 1); err != nil {
+			return err
+		}
+		if _, b, e := comm.HoldStats(c); b != 2 || e != 0 {
+			return fmt.Errorf("want both large messages buffered by the rule, none expired: %s", holdStats(c))
+		}
+		return nil
+	})
+}
+
+// Two ranks that both Send more than the sockets hold before they Recv,
+// and a cycle of three, do not deadlock.
+func TestHeldSendsBeforeRecvs(t *testing.T) {
+	withHoldMax(t, time.Minute)
+	for _, n := range []int{2, 3} {
+		t.Run(fmt.Sprint(n, " ranks"), func(t *testing.T) {
+			const size = 48 << 20
+			commtest.Run(t, n, func(ctx context.Context, c *comm.Comm) error {
+				r := c.Rank()
+				if err := c.Send(ctx, pattern(size, r), (r+1)%n, 1); err != nil {
+					return err
+				}
+				from := (r + n - 1) % n
+				if err := recvCheck(ctx, c, size, from, from, 1); err != nil {
+					return err
+				}
+				if _, _, e := comm.HoldStats(c); e != 0 {
+					return fmt.Errorf("rank %d: a hold expired: %s", r, holdStats(c))
+				}
+				return nil
+			})
+		})
+	}
+}
+
+// Probe and Iprobe see a held message.
+func TestHeldProbe(t *testing.T) {
+	withHoldMax(t, time.Minute)
+	commtest.Run(t, 2, func(ctx context.Context, c *comm.Comm) error {
+		if c.Rank() == 0 {
+			if err := c.Send(ctx, pattern(big, 1), 1, 7); err != nil {
+				return err
+			}
+			return c.Send(ctx, pattern(big, 2), 1, 8)
+		}
+		time.Sleep(50 * time.Millisecond)
+		st, err := c.Probe(ctx, comm.AnySource, comm.AnyTag)
+		if err != nil {
+			return err
+		}
+		if st.Source != 0 || st.Tag != 7 || st.Len != big {
+			return fmt.Errorf("Probe: %+v", st)
+		}
+		if err := recvCheck(ctx, c, big, 1, 0, 7); err != nil {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+		for {
+			st, ok, err := c.Iprobe(0, 8)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if st.Len != big {
+					return fmt.Errorf("Iprobe: %+v", st)
+				}
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if err := recvCheck(ctx, c, big, 2, 0, 8); err != nil {
+			return err
+		}
+		if _, _, e := comm.HoldStats(c); e != 0 {
+			return fmt.Errorf("a hold expired: %s", holdStats(c))
+		}
+		return nil
+	})
+}
+
+// What no rule sees (an AnySource receive that wants a message behind a
+// held one) waits at most holdMax.
+func TestHeldExpires(t *testing.T) {
+	withHoldMax(t, 20*time.Millisecond)
+	commtest.Run(t, 2, func(ctx context.Context, c *comm.Comm) error {
+		if c.Rank() == 0 {
+			if err := c.Send(ctx, pattern(big, 1), 1, 1); err != nil {
+				return err
+			}
+			return c.Send(ctx, pattern(5, 2), 1, 2)
+		}
+		time.Sleep(10 * time.Millisecond)
+		if err := recvCheck(ctx, c, 5, 2, comm.AnySource, 2); err != nil {
+			return err
+		}
+		if err := recvCheck(ctx, c, big, 1, 0, 1); err != nil {
+			return err
+		}
+		if _, b, e := comm.HoldStats(c); b != 1 || e != 1 {
+			return fmt.Errorf("want one hold expired: %s", holdStats(c))
+		}
+		return nil
+	})
+}
+
+// A rank that closes with held messages it never received neither hangs
+// nor keeps its peer waiting: the sender's Send ends, done or failed with
+// ErrPeerClosed (the receiver is gone; without holding the same happens
+// when a receiver closes while a large Send is still being written).
+func TestHeldAtClose(t *testing.T) {
+	withHoldMax(t, time.Minute)
+	commtest.Run(t, 2, func(ctx context.Context, c *comm.Comm) error {
+		if c.Rank() == 0 {
+			for i := 0; i < 8; i++ {
+				if err := c.Send(ctx, pattern(big, i), 1, 1); err != nil {
+					if errors.Is(err, comm.ErrPeerClosed) {
+						return nil
+					}
+					return err
+				}
+			}
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+		return nil
+	})
+}
