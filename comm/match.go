@@ -193,6 +193,7 @@ func (w *world) cancelRecv(r *Request, cause error) {
 		p.cmu.Lock()
 		if p.inprog == r {
 			p.cancelInprog = true
+			p.rdStop.Store(true)
 			_ = p.conn.SetReadDeadline(aLongTimeAgo)
 		}
 		p.cmu.Unlock()

@@ -73,7 +73,8 @@ type peer struct {
 	flushHeld  bool          // guarded by w.mu: buffer the held message now
 	poke       chan struct{} // wakes a reader that holds a message
 
-	cmu          sync.Mutex // guards inprog and cancelInprog
+	rdStop       atomic.Bool // a read deadline interrupts the reader (cancellation)
+	cmu          sync.Mutex  // guards inprog and cancelInprog
 	inprog       *Request
 	cancelInprog bool
 
@@ -280,6 +281,7 @@ func (p *peer) leftoverDeadline(err error) bool {
 	if p.cancelInprog {
 		p.cancelInprog = false
 		_ = p.conn.SetReadDeadline(time.Time{})
+		p.rdStop.Store(false)
 		return true
 	}
 	return false
@@ -296,7 +298,7 @@ func (p *peer) initReader() error {
 	if p.raw == nil {
 		return errors.New("connection has no file descriptor")
 	}
-	p.br = newReadBuffer(&pollReader{raw: p.raw, w: p.w, spin: p.w.cfg.SpinWait}, 64<<10)
+	p.br = newReadBuffer(&pollReader{raw: p.raw, stop: &p.rdStop, w: p.w, spin: p.w.cfg.SpinWait}, 64<<10)
 	p.rd = wire.NewReader(p.br, uint32(p.w.cfg.MaxFrame), uint64(p.w.cfg.MaxMessage))
 	p.rscratch = make([]byte, 64<<10)
 	return nil
@@ -326,9 +328,7 @@ func (p *peer) pump() {
 // without consuming anything.
 func (p *peer) waitReadable() {
 	_ = p.raw.Read(func(fd uintptr) bool {
-		var b [1]byte
-		_, _, e := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return e != syscall.EAGAIN
+		return rawPeek(fd) != syscall.EAGAIN
 	})
 }
 
@@ -479,6 +479,7 @@ func (p *peer) receive(rd *wire.Reader, h wire.Header, scratch []byte) error {
 		if cancelled {
 			p.cancelInprog = false
 			_ = p.conn.SetReadDeadline(time.Time{})
+			p.rdStop.Store(false)
 		}
 		close(r.released)
 		p.cmu.Unlock()
@@ -497,6 +498,7 @@ func (p *peer) receive(rd *wire.Reader, h wire.Header, scratch []byte) error {
 	if p.cancelInprog {
 		p.cancelInprog = false
 		_ = p.conn.SetReadDeadline(time.Time{})
+		p.rdStop.Store(false)
 	}
 	close(r.released)
 	p.cmu.Unlock()

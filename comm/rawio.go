@@ -32,3 +32,16 @@ func rawRead(fd uintptr, b []byte) (int, syscall.Errno) {
 		return int(n), 0
 	}
 }
+
+// rawPeek looks whether fd has a byte (or an end, or an error) to read,
+// without consuming it or waiting.
+func rawPeek(fd uintptr) syscall.Errno {
+	var b [1]byte
+	for {
+		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		if e != syscall.EINTR {
+			return e
+		}
+	}
+}
