@@ -95,8 +95,11 @@ func TestHeldReceiveBehind(t *testing.T) {
 		if err := recvCheck(ctx, c, big, 1, 0, 1); err != nil {
 			return err
 		}
-		if _, b, e := comm.HoldStats(c); b != 2 || e != 0 {
-			return fmt.Errorf("want both large messages buffered by the rule, none expired: %s", holdStats(c))
+		// The first large message was held when the receive for the small
+		// one came; the second may never be held (a receive from rank 0
+		// is posted when it arrives), so it need not count.
+		if d, b, e := comm.HoldStats(c); d != 0 || b < 1 || e != 0 {
+			return fmt.Errorf("want the held message buffered by the rule, none expired: %s", holdStats(c))
 		}
 		return nil
 	})
