@@ -373,9 +373,18 @@ func (k *call) run1(sig signature, body func() error) error {
 	}
 	parent := k.ctx
 	pc := &pendingCheck{seq: k.seq, done: make(chan struct{})}
-	dataCtx, stopData := context.WithCancel(parent)
-	defer stopData()
-	defer context.AfterFunc(st.abortCtx, stopData)()
+	// The data part stops when the caller's context ends or a check finds
+	// a disagreement. A context that never ends (Background, as most
+	// callers pass) needs no merging: the communicator's abort context
+	// serves as it is, which saves three allocations and a registration
+	// per call (about 1 us of a 10 us small broadcast at 4 ranks).
+	dataCtx := st.abortCtx
+	if parent.Done() != nil {
+		var stopData context.CancelFunc
+		dataCtx, stopData = context.WithCancel(parent)
+		defer stopData()
+		defer context.AfterFunc(st.abortCtx, stopData)()
+	}
 	st.mu.Lock()
 	if st.broken != nil {
 		st.mu.Unlock()
