@@ -35,6 +35,7 @@ type checker struct {
 	active  map[uint64]*checkRun
 	early   map[entryKey]*earlyEntry // entries that came before their round
 	outbox  map[int][]byte           // entries to send, by destination
+	spare   map[int][]byte           // a sent outbox, emptied, for reuse
 	queued  int                      // unsent entries
 	sending int                      // batches taken from outbox and being sent
 	timer   *time.Timer              // sends a batch that waited flushAfter
@@ -187,7 +188,8 @@ func (ch *checker) takeLocked() map[int][]byte {
 	if out != nil {
 		ch.sending++
 	}
-	ch.outbox, ch.queued = nil, 0
+	ch.outbox, ch.queued = ch.spare, 0
+	ch.spare = nil
 	if ch.armed {
 		ch.armed = false
 		ch.timer.Stop()
@@ -201,8 +203,15 @@ func (ch *checker) sendBatch(out map[int][]byte) {
 		return
 	}
 	ch.send(out)
+	// Sends are eager: the buffers are free again.
+	for dst, b := range out {
+		out[dst] = b[:0]
+	}
 	ch.mu.Lock()
 	ch.sending--
+	if ch.spare == nil {
+		ch.spare = out
+	}
 	ch.mu.Unlock()
 }
 

@@ -366,6 +366,7 @@ func (c *Comm) iprobe(src, tag int) (Status, bool, <-chan struct{}, error) {
 	if err := w.recvFailureLocked(c, wsrc); err != nil {
 		return Status{}, false, nil, withOp(err, "probe")
 	}
+	w.arrivedTaken = true
 	return Status{}, false, w.arrived, nil
 }
 

@@ -35,19 +35,42 @@ func MaxPacingOf(c *Comm, r int) (int, error) {
 // BytesAcked is how many bytes the kernel reports acknowledged on c's
 // connection to rank r (TCP_INFO), headers and frames included.
 func BytesAcked(c *Comm, r int) (uint64, error) {
-	raw, err := c.w.peers[c.group[r]].conn.SyscallConn()
+	info, err := tcpInfo(c, r)
 	if err != nil {
 		return 0, err
+	}
+	return info.Bytes_acked, nil
+}
+
+// BytesAckedSettled is BytesAcked once everything sent so far on the
+// connection has been acknowledged (waiting up to 5 s), so that a count
+// taken before and after an operation is not moved by an earlier send's
+// late acknowledgement.
+func BytesAckedSettled(c *Comm, r int) (uint64, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		info, err := tcpInfo(c, r)
+		if err != nil {
+			return 0, err
+		}
+		if info.Bytes_acked >= info.Bytes_sent || time.Now().After(deadline) {
+			return info.Bytes_acked, nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func tcpInfo(c *Comm, r int) (*unix.TCPInfo, error) {
+	raw, err := c.w.peers[c.group[r]].conn.SyscallConn()
+	if err != nil {
+		return nil, err
 	}
 	var info *unix.TCPInfo
 	var gerr error
 	if err := raw.Control(func(fd uintptr) { info, gerr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil {
-		return 0, err
+		return nil, err
 	}
-	if gerr != nil {
-		return 0, gerr
-	}
-	return info.Bytes_acked, nil
+	return info, gerr
 }
 
 // HoldStats reports how many held messages of c's process were read

@@ -2,6 +2,7 @@ package comm
 
 import (
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,8 +37,8 @@ import (
 //   - it has been held for holdMax (for what no rule above sees, such as
 //     an AnySource receive that wants a message behind it).
 //
-// Only messages from near peers (round trip under nearRTT: this host or
-// a LAN) are held. Across a WAN the copy costs little next to the
+// Only messages from near peers (this host, or a round trip under
+// nearRTT: a LAN) are held. Across a WAN the copy costs little next to the
 // transfer, and a held message would close the TCP window a whole round
 // trip before the receiver is ready.
 const (
@@ -58,7 +59,7 @@ var errHeld = errors.New("message held")
 // h, which no posted receive matches, and if so records it. w.mu is held.
 func (p *peer) holdLocked(h wire.Header) bool {
 	w := p.w
-	if h.Total < holdMin || p.rtt >= nearRTT || w.closing || p.flushHeld ||
+	if h.Total < holdMin || !p.near() || w.closing || p.flushHeld ||
 		p.writeWaits.Load() || w.wblocked.Load() > 0 || w.postedFromLocked(p.rank) {
 		return false
 	}
@@ -70,6 +71,18 @@ func (p *peer) holdLocked(h wire.Header) bool {
 	}
 	p.holding.Store(true)
 	return true
+}
+
+// near reports whether p is on this host or a round trip under nearRTT
+// away (as its handshake measured it; a busy host can measure more than
+// that on loopback, which is why the host is asked first).
+func (p *peer) near() bool {
+	if p.rtt < nearRTT {
+		return true
+	}
+	l, lok := p.conn.LocalAddr().(*net.TCPAddr)
+	r, rok := p.conn.RemoteAddr().(*net.TCPAddr)
+	return lok && rok && (r.IP.IsLoopback() || r.IP.Equal(l.IP))
 }
 
 // unholdLocked forgets the held message: it is being read, into the

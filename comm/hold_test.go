@@ -25,6 +25,22 @@ func withHoldMax(t *testing.T, d time.Duration) {
 	t.Cleanup(restore)
 }
 
+// lateReceiver sets the scene: rank 1 tells rank 0 it has nothing posted
+// (all its set-up done) and then sleeps, so that what rank 0 sends next
+// arrives with no receive for it.
+func lateReceiver(ctx context.Context, c *comm.Comm) error {
+	const readyTag = 99
+	if c.Rank() == 0 {
+		_, err := c.Recv(ctx, nil, 1, readyTag)
+		return err
+	}
+	if err := c.Send(ctx, nil, 0, readyTag); err != nil {
+		return err
+	}
+	time.Sleep(50 * time.Millisecond)
+	return nil
+}
+
 func recvCheck(ctx context.Context, c *comm.Comm, n, seed, src, tag int) error {
 	buf := make([]byte, n)
 	st, err := c.Recv(ctx, buf, src, tag)
@@ -46,10 +62,12 @@ func holdStats(c *comm.Comm) string {
 func TestHeldMessageReadDirect(t *testing.T) {
 	withHoldMax(t, time.Minute)
 	commtest.Run(t, 2, func(ctx context.Context, c *comm.Comm) error {
+		if err := lateReceiver(ctx, c); err != nil {
+			return err
+		}
 		if c.Rank() == 0 {
 			return c.Send(ctx, pattern(big, 1), 1, 1)
 		}
-		time.Sleep(50 * time.Millisecond)
 		if err := recvCheck(ctx, c, big, 1, 0, 1); err != nil {
 			return err
 		}
@@ -70,6 +88,9 @@ func TestHeldReceiveBehind(t *testing.T) {
 			return err
 		}
 		defer d.Close()
+		if err := lateReceiver(ctx, c); err != nil {
+			return err
+		}
 		if c.Rank() == 0 {
 			if err := c.Send(ctx, pattern(big, 1), 1, 1); err != nil {
 				return err
@@ -82,7 +103,6 @@ func TestHeldReceiveBehind(t *testing.T) {
 			}
 			return d.Send(ctx, pattern(10, 4), 1, 1)
 		}
-		time.Sleep(50 * time.Millisecond)
 		if err := recvCheck(ctx, c, 10, 2, 0, 2); err != nil {
 			return err
 		}
@@ -134,13 +154,15 @@ func TestHeldSendsBeforeRecvs(t *testing.T) {
 func TestHeldProbe(t *testing.T) {
 	withHoldMax(t, time.Minute)
 	commtest.Run(t, 2, func(ctx context.Context, c *comm.Comm) error {
+		if err := lateReceiver(ctx, c); err != nil {
+			return err
+		}
 		if c.Rank() == 0 {
 			if err := c.Send(ctx, pattern(big, 1), 1, 7); err != nil {
 				return err
 			}
 			return c.Send(ctx, pattern(big, 2), 1, 8)
 		}
-		time.Sleep(50 * time.Millisecond)
 		st, err := c.Probe(ctx, comm.AnySource, comm.AnyTag)
 		if err != nil {
 			return err

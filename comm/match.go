@@ -116,10 +116,14 @@ func (w *world) deliver(src int, ctx uint32, tag int, data []byte) {
 	w.mu.Unlock()
 }
 
-// notifyLocked wakes every Probe.
+// notifyLocked wakes every Probe (if a Probe took the channel since the
+// last time: a channel per message would be garbage for nobody).
 func (w *world) notifyLocked() {
-	close(w.arrived)
-	w.arrived = make(chan struct{})
+	if w.arrivedTaken {
+		close(w.arrived)
+		w.arrived = make(chan struct{})
+		w.arrivedTaken = false
+	}
 }
 
 // postRecv matches r against unexpected messages or queues it.

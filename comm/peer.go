@@ -45,7 +45,9 @@ type peer struct {
 	byeDue   bool  // write a bye frame before half-closing
 	wrClosed bool  // CloseWrite done
 	wake     chan struct{}
-	scratch  []byte // header+payload of small messages, used while busy
+	scratch  []byte     // header+payload of small messages, used while busy
+	one      [1][]byte  // writeAll's argument for a small message
+	ws       writeState // writeAll's, used by the one writer
 
 	// receive side; recvErr and crashed are guarded by w.mu
 	recvErr error
@@ -212,7 +214,8 @@ func (p *peer) write(r *Request) error {
 		b := p.scratch[:wire.HeaderSize+n]
 		h.Put(b)
 		copy(b[wire.HeaderSize:], r.payload)
-		return p.writeAll([][]byte{b})
+		p.one[0] = b
+		return p.writeAll(p.one[:])
 	}
 	hdrs := make([]byte, wire.Frames(uint64(n), maxFrame)*wire.HeaderSize)
 	return p.writeAll(wire.AppendMessage(make([][]byte, 0, 2*len(hdrs)/wire.HeaderSize), hdrs, r.context, int32(r.tag), r.payload, maxFrame))

@@ -18,6 +18,14 @@ type pollReader struct {
 	w    *world
 	spin time.Duration
 	stop *atomic.Bool // set with a read deadline that must interrupt reading
+
+	// one read's state (see Read)
+	readFn func(uintptr) bool
+	pollFn func(uintptr)
+	buf    []byte
+	n      int
+	err    error
+	done   bool
 }
 
 // Read polls without the descriptor's read lock (raw.Control): the
@@ -27,40 +35,36 @@ type pollReader struct {
 // MiB ping-pong: 0.9 idle processors and two thread switches per round
 // trip). Only to park does it go through raw.Read, which also notices a
 // read deadline.
+//
+// Only one goroutine reads at a time (the peer's read token), so the
+// state of a read lives in the pollReader and the functions given to the
+// RawConn are made once (closures over locals would allocate per read).
 func (c *pollReader) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
+	if c.readFn == nil {
+		c.readFn = c.readOnce
+		c.pollFn = func(fd uintptr) { c.done = c.readOnce(fd) }
+	}
+	c.buf, c.n, c.err = b, 0, nil
+	defer func() { c.buf = nil }()
 	var (
-		n     int
-		serr  error
 		start time.Time
 		spun  int
 	)
-	read := func(fd uintptr) bool {
-		var e syscall.Errno
-		n, e = rawRead(fd, b)
-		if e == syscall.EAGAIN {
-			return false
-		}
-		if e != 0 {
-			serr = e
-		}
-		return true
-	}
 	for {
 		if c.spin <= 0 || c.w.waiting.Load() == 0 || c.stop.Load() ||
 			(spun > 0 && spun&31 == 0 && time.Since(start) > c.spin) {
-			if err := c.raw.Read(read); err != nil {
+			if err := c.raw.Read(c.readFn); err != nil {
 				return 0, err
 			}
 			break
 		}
-		var done bool
-		if err := c.raw.Control(func(fd uintptr) { done = read(fd) }); err != nil {
+		if err := c.raw.Control(c.pollFn); err != nil {
 			return 0, err
 		}
-		if done {
+		if c.done {
 			break
 		}
 		if spun == 0 {
@@ -71,13 +75,27 @@ func (c *pollReader) Read(b []byte) (int, error) {
 			yield()
 		}
 	}
-	if serr != nil {
-		return 0, &readError{serr}
+	if c.err != nil {
+		return 0, &readError{c.err}
 	}
-	if n <= 0 {
+	if c.n <= 0 {
 		return 0, io.EOF
 	}
-	return n, nil
+	return c.n, nil
+}
+
+// readOnce reads into c.buf and reports whether it got something (bytes,
+// an end or an error) rather than EAGAIN.
+func (c *pollReader) readOnce(fd uintptr) bool {
+	n, e := rawRead(fd, c.buf)
+	if e == syscall.EAGAIN {
+		return false
+	}
+	c.n = n
+	if e != 0 {
+		c.err = e
+	}
+	return true
 }
 
 type readError struct{ err error }
@@ -131,29 +149,25 @@ func (b *readBuffer) tryFill() bool {
 		return true
 	}
 	b.r, b.w = 0, 0
-	var (
-		n int
-		e error
-	)
-	if err := b.src.raw.Control(func(fd uintptr) {
-		var errno syscall.Errno
-		n, errno = rawRead(fd, b.buf)
-		if errno != 0 {
-			e = errno
-		}
-	}); err != nil {
-		b.err = err
-		return true
+	src := b.src
+	if src.pollFn == nil {
+		src.readFn = src.readOnce
+		src.pollFn = func(fd uintptr) { src.done = src.readOnce(fd) }
 	}
+	src.buf, src.n, src.err, src.done = b.buf, 0, nil, false
+	err := src.raw.Control(src.pollFn)
+	src.buf = nil
 	switch {
-	case e == syscall.EAGAIN:
+	case err != nil:
+		b.err = err
+	case !src.done:
 		return false
-	case e != nil:
-		b.err = &readError{e}
-	case n == 0:
+	case src.err != nil:
+		b.err = &readError{src.err}
+	case src.n == 0:
 		b.err = io.EOF
 	default:
-		b.w = n
+		b.w = src.n
 	}
 	return true
 }

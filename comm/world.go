@@ -50,9 +50,12 @@ type world struct {
 	mu      sync.Mutex
 	queues  map[uint32]*queue
 	arrived chan struct{} // closed and replaced when a message arrives or a peer goes
-	err     error         // once set (closed, aborted), every new operation fails with it
-	closing bool
-	used    map[uint32]bool // context ids (even: point-to-point; +1 collective) in use or reserved
+	// arrivedTaken: a Probe has the arrived channel, so notifyLocked must
+	// close it
+	arrivedTaken bool
+	err          error // once set (closed, aborted), every new operation fails with it
+	closing      bool
+	used         map[uint32]bool // context ids (even: point-to-point; +1 collective) in use or reserved
 
 	ctl       *control.Conn        // nil when not started by a launcher
 	pendingLn *net.TCPListener     // Local: listener opened before the mesh

@@ -3,7 +3,6 @@ package comm
 import (
 	"errors"
 	"os"
-	"runtime"
 	"syscall"
 	"unsafe"
 )
@@ -24,67 +23,85 @@ const maxIovec = 1024
 // writeAll writes bufs, in order, as one stream on the peer's socket, at
 // most writeChunk bytes per system call, parking in Go's poller while the
 // socket's buffer is full. A write deadline (the cancellation of a send)
-// ends it with os.ErrDeadlineExceeded.
+// ends it with os.ErrDeadlineExceeded. The connection has one writer at a
+// time, so its state lives in the peer (p.ws) and the function given to
+// raw.Write is made once: a closure over locals would put five of them on
+// the heap per message.
 func (p *peer) writeAll(bufs [][]byte) error {
 	if p.raw == nil {
 		return errors.New("connection has no file descriptor")
 	}
-	var (
-		iov     []syscall.Iovec
-		werr    error
-		blocked *blockedWrite
-	)
-	defer func() {
-		if blocked != nil {
-			blocked.end()
-		}
-	}()
-	err := p.raw.Write(func(fd uintptr) bool {
-		for {
-			for len(bufs) > 0 && len(bufs[0]) == 0 {
-				bufs = bufs[1:]
-			}
-			if len(bufs) == 0 {
-				return true
-			}
-			iov = iov[:0]
-			room := writeChunk
-			for _, b := range bufs {
-				if room == 0 || len(iov) == maxIovec {
-					break
-				}
-				if len(b) == 0 {
-					continue
-				}
-				n := min(len(b), room)
-				v := syscall.Iovec{Base: &b[0]}
-				v.SetLen(n)
-				iov = append(iov, v)
-				room -= n
-			}
-			n, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
-			switch e {
-			case 0:
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				if blocked == nil {
-					// The peer may be waiting for us to read (hold.go).
-					blocked = p.writeBlocked()
-				}
-				return false
-			default:
-				werr = os.NewSyscallError("writev", e)
-				return true
-			}
-			bufs = consume(bufs, int(n))
-		}
-	})
-	runtime.KeepAlive(iov)
+	ws := &p.ws
+	if ws.fn == nil {
+		ws.fn = p.writeStep
+	}
+	ws.bufs, ws.err = bufs, nil
+	err := p.raw.Write(ws.fn)
+	if ws.blocked != nil {
+		ws.blocked.end()
+		ws.blocked = nil
+	}
+	clear(ws.iov) // drop the pointers into the caller's buffers
+	ws.iov, ws.bufs = ws.iov[:0], nil
 	if err != nil {
 		return err
 	}
-	return werr
+	return ws.err
+}
+
+// writeState is writeAll's state while raw.Write calls writeStep.
+type writeState struct {
+	fn      func(fd uintptr) bool // p.writeStep, made once
+	bufs    [][]byte              // what is left to write
+	iov     []syscall.Iovec       // the system call's argument, kept
+	err     error
+	blocked *blockedWrite
+}
+
+// writeStep writes until bufs is empty (true), an error (true, ws.err) or
+// a full socket (false: raw.Write waits for room and calls again).
+func (p *peer) writeStep(fd uintptr) bool {
+	ws := &p.ws
+	for {
+		for len(ws.bufs) > 0 && len(ws.bufs[0]) == 0 {
+			ws.bufs = ws.bufs[1:]
+		}
+		if len(ws.bufs) == 0 {
+			return true
+		}
+		iov := ws.iov[:0]
+		room := writeChunk
+		for _, b := range ws.bufs {
+			if room == 0 || len(iov) == maxIovec {
+				break
+			}
+			if len(b) == 0 {
+				continue
+			}
+			n := min(len(b), room)
+			v := syscall.Iovec{Base: &b[0]}
+			v.SetLen(n)
+			iov = append(iov, v)
+			room -= n
+		}
+		ws.iov = iov
+		n, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		switch e {
+		case 0:
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			if ws.blocked == nil {
+				// The peer may be waiting for us to read (hold.go).
+				ws.blocked = p.writeBlocked()
+			}
+			return false
+		default:
+			ws.err = os.NewSyscallError("writev", e)
+			return true
+		}
+		ws.bufs = consume(ws.bufs, int(n))
+	}
 }
 
 // consume drops the first n bytes of bufs (changing bufs[0] in place).

@@ -10,7 +10,9 @@ import (
 )
 
 // Min is the smallest size that is pooled; smaller buffers are allocated.
-const Min = 4 << 10
+// Messages of a few hundred bytes that come before their receive are
+// common (a loop of small broadcasts), and each was a heap allocation.
+const Min = 256
 
 var pools [48]sync.Pool // class c holds *[]uint64 of 2^c bytes
 
