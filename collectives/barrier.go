@@ -23,7 +23,7 @@ func Barrier(ctx context.Context, c *comm.Comm, opts ...Options) error {
 	if err := k.st.harvest(ctx, 0); err != nil {
 		return err
 	}
-	pc := &pendingCheck{seq: k.seq, done: make(chan struct{})}
+	pc := newPendingCheck(k.seq)
 	k.st.checker.start(k.seq, k.name, signature{kind: kBarrier, root: -1, count: -1}, pc)
 	return k.st.checker.await(ctx, pc)
 }

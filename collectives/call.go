@@ -71,7 +71,7 @@ func (st *state) drain(ctx context.Context) {
 	for _, pc := range checks {
 		for !pc.settled() {
 			select {
-			case <-pc.done:
+			case <-pc.done():
 			case <-ctx.Done():
 				return
 			case <-time.After(time.Millisecond):
@@ -83,23 +83,47 @@ func (st *state) drain(ctx context.Context) {
 }
 
 type pendingCheck struct {
-	seq  uint64
-	done chan struct{}
-	err  error
+	seq uint64
+	err error // set before finished
+	// finished is set when the verdict is in; ch, made only when some
+	// goroutine waits (most checks finish unwatched), is closed then.
+	finished atomic.Bool
+	mu       sync.Mutex
+	ch       chan struct{}
 	// abandoned is set when the call failed for another reason (a lost
 	// peer, the caller's deadline): its check may never finish, and
 	// nobody waits for it.
 	abandoned atomic.Bool
 }
 
+func newPendingCheck(seq uint64) *pendingCheck { return &pendingCheck{seq: seq} }
+
+// done returns a channel closed when the verdict is in.
+func (pc *pendingCheck) done() <-chan struct{} {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.ch == nil {
+		pc.ch = make(chan struct{})
+		if pc.finished.Load() {
+			close(pc.ch)
+		}
+	}
+	return pc.ch
+}
+
+// finish records that the verdict (pc.err) is in.
+func (pc *pendingCheck) finish() {
+	pc.mu.Lock()
+	pc.finished.Store(true)
+	if pc.ch != nil {
+		close(pc.ch)
+	}
+	pc.mu.Unlock()
+}
+
 // settled reports whether nobody need wait for pc any more.
 func (pc *pendingCheck) settled() bool {
-	select {
-	case <-pc.done:
-		return true
-	default:
-		return pc.abandoned.Load()
-	}
+	return pc.finished.Load() || pc.abandoned.Load()
 }
 
 // harvest looks at the finished checks, waiting for the oldest while more
@@ -372,7 +396,7 @@ func (k *call) run1(sig signature, body func() error) error {
 		return err
 	}
 	parent := k.ctx
-	pc := &pendingCheck{seq: k.seq, done: make(chan struct{})}
+	pc := newPendingCheck(k.seq)
 	// The data part stops when the caller's context ends or a check finds
 	// a disagreement. A context that never ends (Background, as most
 	// callers pass) needs no merging: the communicator's abort context
@@ -409,7 +433,7 @@ func (k *call) run1(sig signature, body func() error) error {
 			st.checker.urgent.Add(1)
 			st.checker.sendNow()
 			select {
-			case <-pc.done:
+			case <-pc.done():
 			case <-st.abortCtx.Done():
 			}
 			st.checker.urgent.Add(-1)
@@ -429,12 +453,10 @@ func (k *call) run1(sig signature, body func() error) error {
 	if mode == CheckSync {
 		return st.checker.await(parent, pc)
 	}
-	select {
-	case <-pc.done:
+	if pc.finished.Load() {
 		return pc.err
-	default:
-		return nil
 	}
+	return nil
 }
 
 func (st *state) brokenErr() error {

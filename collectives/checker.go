@@ -36,6 +36,7 @@ type checker struct {
 	early   map[entryKey]*earlyEntry // entries that came before their round
 	outbox  map[int][]byte           // entries to send, by destination
 	spare   map[int][]byte           // a sent outbox, emptied, for reuse
+	free    []*checkRun              // finished runs, for reuse
 	queued  int                      // unsent entries
 	sending int                      // batches taken from outbox and being sent
 	timer   *time.Timer              // sends a batch that waited flushAfter
@@ -150,7 +151,10 @@ func newChecker(c *comm.Comm, t topology.Topology, onFail func(error)) *checker 
 // start begins the check of call seq with this rank's signature; pc is
 // completed with its verdict.
 func (ch *checker) start(seq uint64, op string, sig signature, pc *pendingCheck) {
-	run := &checkRun{seq: seq, op: op, pc: pc}
+	ch.mu.Lock()
+	run := ch.newRunLocked()
+	ch.mu.Unlock()
+	run.seq, run.op, run.pc = seq, op, pc
 	binary.LittleEndian.PutUint32(run.rec[:], uint32(ch.r))
 	sig.encode(run.rec[4:entryLen])
 	copy(run.rec[entryLen:], run.rec[:entryLen])
@@ -264,7 +268,23 @@ func (ch *checker) advanceLocked(run *checkRun) {
 	}
 }
 
+// newRunLocked returns a checkRun from the free list, or a new one.
+func (ch *checker) newRunLocked() *checkRun {
+	if n := len(ch.free); n > 0 {
+		run := ch.free[n-1]
+		ch.free = ch.free[:n-1]
+		return run
+	}
+	return new(checkRun)
+}
+
 func (ch *checker) finishLocked(run *checkRun) {
+	defer func() {
+		*run = checkRun{}
+		if len(ch.free) < 64 {
+			ch.free = append(ch.free, run)
+		}
+	}()
 	delete(ch.active, run.seq)
 	lo, hi := run.rec[4:entryLen], run.rec[entryLen+4:]
 	if string(lo) != string(hi) {
@@ -276,7 +296,7 @@ func (ch *checker) finishLocked(run *checkRun) {
 		}
 		ch.onFail(run.pc.err)
 	}
-	close(run.pc.done)
+	run.pc.finish()
 }
 
 func appendEntry(b []byte, seq uint64, round int, rec []byte) []byte {
@@ -399,16 +419,14 @@ func (ch *checker) take(buf []byte, rq *comm.Request) error {
 
 // await waits for pc's verdict, telling the loop to send at once.
 func (ch *checker) await(ctx context.Context, pc *pendingCheck) error {
-	select {
-	case <-pc.done:
+	if pc.finished.Load() {
 		return pc.err
-	default:
 	}
 	ch.urgent.Add(1)
 	defer ch.urgent.Add(-1)
 	ch.sendNow()
 	select {
-	case <-pc.done:
+	case <-pc.done():
 		return pc.err
 	case <-ctx.Done():
 		return ctx.Err()
@@ -423,7 +441,7 @@ func (ch *checker) failAll(err error) {
 	for _, run := range ch.active {
 		delete(ch.active, run.seq)
 		run.pc.err = fmt.Errorf("collectives: argument check of call %d: %w", run.seq, err)
-		close(run.pc.done)
+		run.pc.finish()
 	}
 	ch.running = false
 }
