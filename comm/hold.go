@@ -120,7 +120,7 @@ func (w *world) postedFromLocked(src int) bool {
 	return false
 }
 
-// pokeLocked wakes p's reader if it holds a message, so that it looks at
+// pokeHeld wakes p's reader if it holds a message, so that it looks at
 // it again; flush makes it read the message into a buffer. w.mu is held
 // when flush is set.
 func (p *peer) pokeHeld(flush bool) {
