@@ -117,6 +117,9 @@ func addHost(hosts []Host, h Host) ([]Host, error) {
 		if h.MaxSlots > 0 {
 			old.MaxSlots = max(old.MaxSlots, h.MaxSlots)
 		}
+		if old.MaxSlots > 0 && old.MaxSlots < old.Slots {
+			return nil, fmt.Errorf("%s: host %s: its slots here and at %s come to %d, above max_slots=%d", h.Source, h.Name, old.Source, old.Slots, old.MaxSlots)
+		}
 		return hosts, nil
 	}
 	return append(hosts, h), nil

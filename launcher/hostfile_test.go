@@ -83,6 +83,7 @@ func TestParseHostfileErrors(t *testing.T) {
 		{"a slots=x\n", "hf:1: slots=\"x\""},
 		{"a slots=2 slots=3\n", "hf:1: slots given twice"},
 		{"a max_slots=1 slots=2\n", "hf:1: max_slots=1 is below slots=2"},
+		{"a slots=2 max_slots=2\na slots=2\n", "hf:2: host a: its slots here and at hf:1 come to 4, above max_slots=2"},
 		{"a cpus=4\n", `hf:1: unknown attribute "cpus"`},
 		{"a slots\n", `hf:1: "slots": want NAME=VALUE`},
 		{"a port=70000\n", "hf:1: port=\"70000\""},
