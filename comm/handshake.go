@@ -48,7 +48,7 @@ func dialHandshake(conn net.Conn, secret []byte, jobID [wire.JobIDSize]byte, fro
 	}
 	var reply [wire.ReplySize]byte
 	if _, err := io.ReadFull(conn, reply[:]); err != nil {
-		return 0, fmt.Errorf("%w: the peer closed the connection during authentication (wrong job or secret?): %v", ErrHandshake, err)
+		return 0, fmt.Errorf("%w: the peer closed the connection during authentication (wrong job or secret?): %w", ErrHandshake, &hungUp{err})
 	}
 	rtt := time.Since(sent)
 	var an [wire.NonceSize]byte
@@ -66,6 +66,14 @@ func dialHandshake(conn net.Conn, secret []byte, jobID [wire.JobIDSize]byte, fro
 	// reader takes as the first byte (errRejected if it is not "accepted").
 	return rtt, nil
 }
+
+// hungUp is a dialer's handshake ended by the acceptor before it answered
+// the hello: it sheds its oldest pending handshakes when flooded (see
+// acceptLoop), so the dialer tries again while the mesh may still form.
+type hungUp struct{ err error }
+
+func (e *hungUp) Error() string { return e.err.Error() }
+func (e *hungUp) Unwrap() error { return e.err }
 
 // errRejected is how a dialer learns, from its connection's first byte,
 // that the acceptor refused its proof.

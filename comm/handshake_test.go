@@ -111,7 +111,7 @@ func TestWrongSecretRefused(t *testing.T) {
 			return bad
 		}
 		return good
-	})
+	}, nil)
 	if err == nil || !errors.Is(err, ErrHandshake) {
 		t.Fatalf("want a handshake error, got %v", err)
 	}

@@ -27,12 +27,14 @@ func Local(ctx context.Context, n int, cfg Config) ([]*Comm, error) {
 	secret := make([]byte, 32)
 	rand.Read(id[:])
 	rand.Read(secret)
-	return localJob(ctx, n, cfg, id, func(int) []byte { return secret })
+	return localJob(ctx, n, cfg, id, func(int) []byte { return secret }, nil)
 }
 
 // localJob builds an in-process job; secretOf lets tests give one rank a
-// wrong secret.
-func localJob(ctx context.Context, n int, cfg Config, id [wire.JobIDSize]byte, secretOf func(rank int) []byte) ([]*Comm, error) {
+// wrong secret, and gate (if not nil) is called by each rank, with every
+// rank's address, before it builds its links, so that a test can hold one
+// back while the others listen.
+func localJob(ctx context.Context, n int, cfg Config, id [wire.JobIDSize]byte, secretOf func(rank int) []byte, gate func(rank int, addrs []string)) ([]*Comm, error) {
 	worlds := make([]*world, n)
 	addrs := make([]string, n)
 	lns := make([]interface{ Close() error }, 0, n)
@@ -83,6 +85,9 @@ func localJob(ctx context.Context, n int, cfg Config, id [wire.JobIDSize]byte, s
 			defer wg.Done()
 			ln := w.pendingLn
 			w.pendingLn = nil
+			if gate != nil {
+				gate(r, addrs)
+			}
 			errs[r] = w.connect(ctx, ln)
 		}()
 	}

@@ -199,31 +199,80 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 // acceptLoop authenticates incoming connections until the listener is
 // closed (the mesh is complete or has failed). A connection that fails the
 // handshake is logged without any secret material and dropped.
+//
+// At most maxPending handshakes run at once. When another connection
+// comes, the oldest pending one is closed: a peer of the job finishes its
+// handshake within a round trip, while a scanner's or an attacker's
+// stalled connections are the old ones, so a flood of them holds a
+// bounded number of descriptors and goroutines and cannot keep the job's
+// own connections out.
 func (w *world) acceptLoop(ctx context.Context, ln *net.TCPListener, results chan<- connResult) {
-	var hs sync.WaitGroup
-	defer hs.Wait()
+	var (
+		hs       sync.WaitGroup
+		mu       sync.Mutex
+		pending  []*net.TCPConn // oldest first
+		rejected int
+	)
+	defer func() {
+		hs.Wait()
+		if rejected > maxRejectLogs {
+			w.log.Warn("comm: rejected mesh connections", "rank", w.rank, "count", rejected, "logged", maxRejectLogs)
+		}
+	}()
+	limit := maxPending(w.size)
+	// take removes c from pending and reports whether it was there, that
+	// is, whether it was not closed to make room.
+	take := func(c *net.TCPConn) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for i, x := range pending {
+			if x == c {
+				pending = append(pending[:i], pending[i+1:]...)
+				return true
+			}
+		}
+		return false
+	}
 	for {
 		c, err := ln.AcceptTCP()
 		if err != nil {
 			return
 		}
+		mu.Lock()
+		if len(pending) >= limit {
+			pending[0].Close() // its handshake fails and is counted there
+			pending = pending[1:]
+		}
+		pending = append(pending, c)
+		mu.Unlock()
 		hs.Add(1)
 		go func() {
 			defer hs.Done()
 			// Abandon the handshake as soon as the mesh is done with.
 			stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(aLongTimeAgo) })
 			from, rtt, err := acceptHandshake(c, w.secret, w.jobID, w.rank, w.size, w.cfg.HandshakeTimeout)
+			if !take(c) && err == nil {
+				err = errors.New("closed to make room for newer connections")
+			}
 			if err == nil && from < w.rank {
 				err = fmt.Errorf("%w: rank %d dialed rank %d, but lower ranks are dialed, not dialing", ErrHandshake, from, w.rank)
 			}
 			stopped := stop()
 			if err != nil {
+				c.Close()
 				if !stopped {
-					c.Close()
 					return
 				}
-				w.log.Warn("comm: rejected mesh connection", "rank", w.rank, "remote", c.RemoteAddr().String(), "err", err)
-				c.Close()
+				mu.Lock()
+				rejected++
+				n := rejected
+				mu.Unlock()
+				if n <= maxRejectLogs {
+					w.log.Warn("comm: rejected mesh connection", "rank", w.rank, "remote", c.RemoteAddr().String(), "err", err)
+				}
+				if n == maxRejectLogs {
+					w.log.Warn("comm: further rejected mesh connections are counted, not logged", "rank", w.rank)
+				}
 				return
 			}
 			select {
@@ -235,6 +284,14 @@ func (w *world) acceptLoop(ctx context.Context, ln *net.TCPListener, results cha
 	}
 }
 
+// maxRejectLogs is how many rejected connections a rank logs one by one
+// while its mesh is built; the rest are counted in one line at the end.
+const maxRejectLogs = 16
+
+// maxPending is how many handshakes a rank of a job of size ranks runs
+// at once: room for every peer at once, and more.
+func maxPending(size int) int { return size + 64 }
+
 func (w *world) dial(ctx context.Context, to int) (*net.TCPConn, time.Duration, error) {
 	addr := w.addrs[to]
 	var d net.Dialer
@@ -243,12 +300,16 @@ func (w *world) dial(ctx context.Context, to int) (*net.TCPConn, time.Duration, 
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err == nil {
 			tc := c.(*net.TCPConn)
-			rtt, err := dialHandshake(tc, w.secret, w.jobID, w.rank, to, w.cfg.HandshakeTimeout)
-			if err != nil {
-				tc.Close()
-				return nil, 0, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: err}
+			rtt, herr := dialHandshake(tc, w.secret, w.jobID, w.rank, to, w.cfg.HandshakeTimeout)
+			if herr == nil {
+				return tc, rtt, nil
 			}
-			return tc, rtt, nil
+			tc.Close()
+			var hu *hungUp
+			if !errors.As(herr, &hu) || ctx.Err() != nil {
+				return nil, 0, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: herr}
+			}
+			err = herr // shed by a flooded acceptor: try again
 		}
 		if ctx.Err() != nil {
 			return nil, 0, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: err}

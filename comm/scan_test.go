@@ -1,0 +1,265 @@
+package comm
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spmd-go/spmd/internal/wire"
+)
+
+// lockedWriter collects log output from many goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *lockedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// serverConns counts the established sockets (with a descriptor) whose
+// local port is port: the connections a rank listening there holds.
+func serverConns(t *testing.T, port int) int {
+	n := 0
+	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		f, err := os.Open(name)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fs := strings.Fields(sc.Text())
+			if len(fs) < 10 || fs[0] == "sl" {
+				continue
+			}
+			_, hexPort, _ := strings.Cut(fs[1], ":")
+			p, err := strconv.ParseInt(hexPort, 16, 32)
+			if err != nil || int(p) != port || fs[3] == "0A" || fs[9] == "0" { // 0A: listening; inode 0: no descriptor
+				continue
+			}
+			n++
+		}
+		f.Close()
+	}
+	return n
+}
+
+// A scanner floods a rank's listener while its job's mesh is being built
+// (one rank is held back, so the listener stays open): 2000 connections
+// that send garbage, stop half way through a hello, or send a well-formed
+// hello for the right job and rank and then a wrong proof, all left open.
+// None is accepted; the rank holds at most maxPending of them at a time;
+// it logs a bounded number of lines; and when the last rank comes, the
+// job's own connections get through and the job works.
+func TestAcceptUnderScan(t *testing.T) {
+	if _, err := os.Stat("/proc/net/tcp"); err != nil {
+		t.Skip("needs /proc/net/tcp to count the rank's connections")
+	}
+	const n, scans = 3, 2000
+	var logs lockedWriter
+	cfg := DefaultConfig()
+	cfg.ConnectTimeout = time.Minute
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	var id [wire.JobIDSize]byte
+	rand.Read(id[:])
+	release := make(chan struct{})
+	target := make(chan string, 1)
+	type result struct {
+		comms []*Comm
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		comms, err := localJob(context.Background(), n, cfg, id, func(int) []byte { return secret }, func(r int, addrs []string) {
+			switch r {
+			case 0:
+				target <- addrs[0]
+			case n - 1:
+				<-release
+			}
+		})
+		done <- result{comms, err}
+	}()
+	addr := <-target
+	_, portStr, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portStr)
+
+	hello := make([]byte, wire.HelloSize)
+	h := wire.Hello{JobID: id, From: 1, To: 0}
+	h.Put(hello)
+	var open []net.Conn
+	most := 0
+	for i := 0; i < scans; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("scan %d: %v", i, err)
+		}
+		open = append(open, c)
+		switch i % 3 {
+		case 0: // garbage
+			junk := make([]byte, 64)
+			rand.Read(junk)
+			c.Write(junk)
+		case 1: // half a hello, then silence
+			c.Write(hello[:wire.HelloSize/2])
+		case 2: // a hello for this job and rank, then a wrong proof
+			c.Write(hello)
+			proof := make([]byte, wire.FinishSize)
+			rand.Read(proof)
+			c.Write(proof)
+		}
+		if i%100 == 99 {
+			time.Sleep(5 * time.Millisecond) // let the rank catch up
+			if held := serverConns(t, port); held > most {
+				most = held
+			}
+		}
+	}
+	// The stalled third of the scan alone is 666 connections: a cap at or
+	// above that would not be tested here.
+	if limit := maxPending(n) + n; most > limit || limit >= scans/3 {
+		t.Errorf("the rank held %d connections at once during the scan, want at most %d (and that well below %d)", most, limit, scans/3)
+	}
+	// The scan is still open; now the last rank comes.
+	close(release)
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the mesh did not complete after the scan")
+	}
+	for _, c := range open {
+		c.Close()
+	}
+	if res.err != nil {
+		t.Fatalf("the job did not start after the scan: %v", res.err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for r, c := range res.comms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			ctx := context.Background()
+			buf := make([]byte, 8)
+			_, errs[r] = c.Sendrecv(ctx, []byte(fmt.Sprint(1000+r)), (r+1)%n, 1, buf[:4], (r+n-1)%n, 1)
+			if errs[r] == nil && string(buf[:4]) != fmt.Sprint(1000+(r+n-1)%n) {
+				errs[r] = fmt.Errorf("rank %d got %q", r, buf[:4])
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := logs.String()
+	if lines := strings.Count(out, "rejected mesh connection "); lines > maxRejectLogs {
+		t.Errorf("%d rejections logged one by one, want at most %d", lines, maxRejectLogs)
+	}
+	if !strings.Contains(out, "rejected mesh connections") || !strings.Contains(out, "count=") {
+		t.Errorf("no summary of the rejections in the log:\n%.2000s", out)
+	}
+	if strings.Contains(out, string(secret)) {
+		t.Error("the secret is in the log")
+	}
+	t.Logf("largest number of scan connections held at once: %d (cap %d)", most, maxPending(n))
+}
+
+// A dialer whose connection the acceptor sheds before answering (as a
+// flooded rank does) dials again; one whose proof is refused does not.
+func TestDialRetriesAfterHangUp(t *testing.T) {
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	var id [wire.JobIDSize]byte
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan int, 1)
+	go func() {
+		for i := 0; ; i++ {
+			c, err := ln.AcceptTCP()
+			if err != nil {
+				return
+			}
+			if i < 2 { // shed the first two
+				c.Close()
+				continue
+			}
+			_, _, err = acceptHandshake(c, secret, id, 0, 2, 5*time.Second)
+			if err == nil {
+				accepted <- i
+			}
+			c.Close()
+			return
+		}
+	}()
+	w := newWorld(DefaultConfig(), 1, 2, id, secret)
+	w.addrs = []string{ln.Addr().String(), ""}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := w.dial(ctx, 0)
+	if err != nil {
+		t.Fatalf("dial after two hang-ups: %v", err)
+	}
+	c.Close()
+	if i := <-accepted; i != 2 {
+		t.Fatalf("accepted connection %d, want the third", i)
+	}
+
+	// An acceptor with another secret answers, and the dialer, seeing its
+	// proof fail, gives up at once: one connection, no retries.
+	ln2, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln2.Close()
+	conns := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { conns <- n }()
+		other := make([]byte, 32)
+		for {
+			ln2.SetDeadline(time.Now().Add(500 * time.Millisecond))
+			c, err := ln2.AcceptTCP()
+			if err != nil {
+				return
+			}
+			n++
+			acceptHandshake(c, other, id, 0, 2, 5*time.Second)
+			c.Close()
+		}
+	}()
+	w.addrs[0] = ln2.Addr().String()
+	if _, _, err := w.dial(ctx, 0); !errors.Is(err, ErrHandshake) {
+		t.Fatalf("dial to an acceptor with another secret: %v, want ErrHandshake", err)
+	}
+	if n := <-conns; n != 1 {
+		t.Fatalf("the dialer connected %d times to an acceptor that failed its proof, want 1", n)
+	}
+}
