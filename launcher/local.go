@@ -346,11 +346,21 @@ func startRank(spec rankSpec, prog string, cfg *Config, jobID [16]byte, secret [
 	r.outDone.Add(2)
 	go func() { defer r.outDone.Done(); forward(outR, stdout, prefix); outR.Close() }()
 	go func() { defer r.outDone.Done(); forward(errR, stderr, prefix); errR.Close() }()
+	// The exit is reported after what the rank said on its control socket
+	// before it ended (an Abort's code, sent just before exiting, would
+	// otherwise race its exit status): the reader below ends at the
+	// socket's end, which comes with the process's; a descriptor kept
+	// open by a child of the rank delays the report by a second at most.
+	ctlDone := make(chan struct{})
 	go func() {
 		err := cmd.Wait()
 		var ws syscall.WaitStatus
 		if cmd.ProcessState != nil {
 			ws = cmd.ProcessState.Sys().(syscall.WaitStatus)
+		}
+		select {
+		case <-ctlDone:
+		case <-time.After(time.Second):
 		}
 		post(event{kind: evExit, rank: id, status: ws, err: err})
 	}()
@@ -363,9 +373,11 @@ func startRank(spec rankSpec, prog string, cfg *Config, jobID [16]byte, secret [
 		jm.RegionsAuto = spec.Table.RegionsAuto
 	}
 	if err := r.ctl.Send(jm); err != nil {
+		close(ctlDone)
 		return r, nil // the rank died at once; its exit event tells
 	}
 	go func() {
+		defer close(ctlDone)
 		for {
 			m, err := r.ctl.Recv()
 			if err != nil {
