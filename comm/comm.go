@@ -348,13 +348,7 @@ func (c *Comm) iprobe(src, tag int) (Status, bool, <-chan struct{}, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	// Held messages have arrived too: have them read (hold.go).
-	if wsrc == AnySource {
-		for _, wr := range c.group {
-			w.peers[wr].pokeHeld(true)
-		}
-	} else {
-		w.peers[wsrc].pokeHeld(true)
-	}
+	w.pokeFromLocked(c, wsrc, true)
 	q := w.queueLocked(c.context)
 	if i := q.findUnexpected(wsrc, tag); i >= 0 {
 		m := q.unexpected[i]

@@ -59,7 +59,7 @@ var errHeld = errors.New("message held")
 // h, which no posted receive matches, and if so records it. w.mu is held.
 func (p *peer) holdLocked(h wire.Header) bool {
 	w := p.w
-	if h.Total < holdMin || !p.near() || w.closing || p.flushHeld ||
+	if h.Total < holdMin || !p.near || w.closing || p.flushHeld ||
 		p.writeWaits.Load() || w.wblocked.Load() > 0 || w.postedFromLocked(p.rank) {
 		return false
 	}
@@ -73,10 +73,11 @@ func (p *peer) holdLocked(h wire.Header) bool {
 	return true
 }
 
-// near reports whether p is on this host or a round trip under nearRTT
+// isNear reports whether p is on this host or a round trip under nearRTT
 // away (as its handshake measured it; a busy host can measure more than
-// that on loopback, which is why the host is asked first).
-func (p *peer) near() bool {
+// that on loopback, which is why the host is asked too). The mesh sets
+// p.near from it once.
+func (p *peer) isNear() bool {
 	if p.rtt < nearRTT {
 		return true
 	}
@@ -133,6 +134,18 @@ func (p *peer) pokeHeld(flush bool) {
 	select {
 	case p.poke <- struct{}{}:
 	default:
+	}
+}
+
+// pokeFromLocked pokes the reader of world rank src, or with AnySource
+// those of every rank of c. w.mu is held.
+func (w *world) pokeFromLocked(c *Comm, src int, flush bool) {
+	if src != AnySource {
+		w.peers[src].pokeHeld(flush)
+		return
+	}
+	for _, wr := range c.group {
+		w.peers[wr].pokeHeld(flush)
 	}
 }
 

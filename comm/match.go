@@ -154,13 +154,7 @@ func (w *world) postRecv(r *Request) {
 	q.posted = append(q.posted, r)
 	// A reader holding a message may now have its receive, or must read
 	// it into a buffer to reach what is behind it (hold.go).
-	if r.src == AnySource {
-		for _, wr := range r.c.group {
-			w.peers[wr].pokeHeld(false)
-		}
-	} else {
-		w.peers[r.src].pokeHeld(false)
-	}
+	w.pokeFromLocked(r.c, r.src, false)
 	w.mu.Unlock()
 }
 

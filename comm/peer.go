@@ -32,6 +32,7 @@ type peer struct {
 	addr string
 	conn *net.TCPConn
 	rtt  time.Duration // timed by the handshake
+	near bool          // on this host or under nearRTT away (hold.go)
 	// awaitVerdict: we dialed, and the acceptor's one-byte verdict on our
 	// proof comes before its first frame (see the handshake).
 	awaitVerdict bool
@@ -299,9 +300,9 @@ func (p *peer) leftoverDeadline(err error) bool {
 
 func (p *peer) initReader() error {
 	if p.raw == nil {
-		return errors.New("connection has no file descriptor")
+		return errNoFD
 	}
-	p.br = newReadBuffer(&pollReader{raw: p.raw, stop: &p.rdStop, w: p.w, spin: p.w.cfg.SpinWait}, 64<<10)
+	p.br = newReadBuffer(newPollReader(p.raw, p.w, &p.rdStop), 64<<10)
 	p.rd = wire.NewReader(p.br, uint32(p.w.cfg.MaxFrame), uint64(p.w.cfg.MaxMessage))
 	p.rscratch = make([]byte, 64<<10)
 	return nil

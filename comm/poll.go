@@ -28,6 +28,13 @@ type pollReader struct {
 	done   bool
 }
 
+func newPollReader(raw syscall.RawConn, w *world, stop *atomic.Bool) *pollReader {
+	c := &pollReader{raw: raw, w: w, spin: w.cfg.SpinWait, stop: stop}
+	c.readFn = c.readOnce
+	c.pollFn = func(fd uintptr) { c.done = c.readOnce(fd) }
+	return c
+}
+
 // Read polls without the descriptor's read lock (raw.Control): the
 // connection's reader goroutine holds that lock while it is parked in
 // waitReadable, and a goroutine polling through raw.Read would block on
@@ -42,10 +49,6 @@ type pollReader struct {
 func (c *pollReader) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
-	}
-	if c.readFn == nil {
-		c.readFn = c.readOnce
-		c.pollFn = func(fd uintptr) { c.done = c.readOnce(fd) }
 	}
 	c.buf, c.n, c.err = b, 0, nil
 	defer func() { c.buf = nil }()
@@ -150,10 +153,6 @@ func (b *readBuffer) tryFill() bool {
 	}
 	b.r, b.w = 0, 0
 	src := b.src
-	if src.pollFn == nil {
-		src.readFn = src.readOnce
-		src.pollFn = func(fd uintptr) { src.done = src.readOnce(fd) }
-	}
 	src.buf, src.n, src.err, src.done = b.buf, 0, nil, false
 	err := src.raw.Control(src.pollFn)
 	src.buf = nil

@@ -189,17 +189,23 @@ func TestAcceptUnderScan(t *testing.T) {
 	t.Logf("largest number of scan connections held at once: %d (cap %d)", most, maxPending(n))
 }
 
+// loopbackListener listens on 127.0.0.1 until the test ends.
+func loopbackListener(t *testing.T) *net.TCPListener {
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
 // A dialer whose connection the acceptor sheds before answering (as a
 // flooded rank does) dials again; one whose proof is refused does not.
 func TestDialRetriesAfterHangUp(t *testing.T) {
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	var id [wire.JobIDSize]byte
-	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := loopbackListener(t)
 	accepted := make(chan int, 1)
 	go func() {
 		for i := 0; ; i++ {
@@ -234,11 +240,7 @@ func TestDialRetriesAfterHangUp(t *testing.T) {
 
 	// An acceptor with another secret answers, and the dialer, seeing its
 	// proof fail, gives up at once: one connection, no retries.
-	ln2, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln2.Close()
+	ln2 := loopbackListener(t)
 	conns := make(chan int, 1)
 	go func() {
 		n := 0

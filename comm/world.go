@@ -151,6 +151,7 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 		}
 		w.peers[res.rank] = newPeer(w, res.rank, res.conn)
 		w.peers[res.rank].rtt = res.rtt
+		w.peers[res.rank].near = w.peers[res.rank].isNear()
 		w.peers[res.rank].awaitVerdict = res.dialed
 	}
 	if firstErr != nil {

@@ -1,7 +1,6 @@
 package comm
 
 import (
-	"errors"
 	"os"
 	"syscall"
 	"unsafe"
@@ -29,7 +28,7 @@ const maxIovec = 1024
 // the heap per message.
 func (p *peer) writeAll(bufs [][]byte) error {
 	if p.raw == nil {
-		return errors.New("connection has no file descriptor")
+		return errNoFD
 	}
 	ws := &p.ws
 	if ws.fn == nil {
