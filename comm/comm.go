@@ -112,6 +112,14 @@ func (c *Comm) Addr(r int) string {
 	return ""
 }
 
+// Encrypted reports whether messages between this rank and c's rank r
+// travel encrypted (Config.Encrypt; false for this rank itself).
+func (c *Comm) Encrypted(r int) bool {
+	c.checkRank(r, "Encrypted")
+	wr := c.group[r]
+	return wr != c.w.rank && wr < len(c.w.peers) && c.w.peers[wr] != nil && c.w.peers[wr].seal != nil
+}
+
 // Collective returns the view of c used by collective operations: the same
 // group and ranks, but its own message context. Messages sent on it are
 // received only on it. Collective of a collective view is the view itself.

@@ -49,6 +49,20 @@ type Config struct {
 	// region labels. A job on several hosts without labels infers them
 	// anyway.
 	InferRegions bool
+	// Heartbeat is how long a peer may be silent before it is lost: the
+	// kernel probes each mesh connection after Heartbeat/4 without a
+	// segment from the peer and drops it when data or probes go
+	// unacknowledged for Heartbeat (heartbeat.go). A busy peer's kernel
+	// still answers, so only a dead host or a cut network counts. Zero
+	// keeps the kernel's defaults (a silent peer may go unnoticed for
+	// minutes).
+	Heartbeat time.Duration
+	// Encrypt says which mesh connections are encrypted (AES-256-GCM with
+	// keys derived per connection from the job secret and both handshake
+	// nonces; see docs/security.md): EncryptWAN (the default) those
+	// between hosts not known to share a region, EncryptAll every one,
+	// EncryptNone none. Every rank of a job must use the same mode.
+	Encrypt EncryptMode
 	// Logger receives connection events (rejected handshakes, lost peers).
 	// Nothing logged contains the job secret. Nil means slog.Default().
 	Logger *slog.Logger
@@ -64,6 +78,8 @@ func DefaultConfig() Config {
 		MaxMessage:       1 << 40,
 		SpinWait:         50 * time.Microsecond,
 		WarmUp:           1 << 20,
+		Heartbeat:        8 * time.Second,
+		Encrypt:          EncryptWAN,
 	}
 }
 
@@ -87,6 +103,12 @@ func (c *Config) validate() error {
 	if c.WarmUp < 0 {
 		errs = append(errs, fmt.Errorf("comm: WarmUp %d must not be negative", c.WarmUp))
 	}
+	if c.Heartbeat < 0 {
+		errs = append(errs, fmt.Errorf("comm: Heartbeat %v must not be negative", c.Heartbeat))
+	}
+	if c.Encrypt < EncryptWAN || c.Encrypt > EncryptAll {
+		errs = append(errs, fmt.Errorf("comm: Encrypt %d is not EncryptWAN, EncryptNone or EncryptAll", c.Encrypt))
+	}
 	if c.MaxMessage < 0 {
 		errs = append(errs, fmt.Errorf("comm: MaxMessage %d must not be negative", c.MaxMessage))
 	}
@@ -94,4 +116,39 @@ func (c *Config) validate() error {
 		c.Logger = slog.Default()
 	}
 	return errors.Join(errs...)
+}
+
+// EncryptMode says which mesh connections are encrypted.
+type EncryptMode int
+
+const (
+	// EncryptWAN encrypts connections between ranks on different hosts
+	// unless the launcher labelled both hosts with the same region.
+	EncryptWAN EncryptMode = iota
+	// EncryptNone encrypts nothing (connections are still authenticated).
+	EncryptNone
+	// EncryptAll encrypts every connection, even within a host.
+	EncryptAll
+)
+
+func (m EncryptMode) String() string {
+	switch m {
+	case EncryptWAN:
+		return "wan"
+	case EncryptNone:
+		return "none"
+	case EncryptAll:
+		return "all"
+	}
+	return fmt.Sprintf("EncryptMode(%d)", int(m))
+}
+
+// ParseEncryptMode parses "none", "wan" or "all".
+func ParseEncryptMode(s string) (EncryptMode, error) {
+	for _, m := range []EncryptMode{EncryptWAN, EncryptNone, EncryptAll} {
+		if s == m.String() {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("encryption %q: want none, wan or all", s)
 }

@@ -1,8 +1,13 @@
 package comm
 
 import (
+	"context"
+	"crypto/rand"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/spmd-go/spmd/internal/wire"
 
 	"golang.org/x/sys/unix"
 )
@@ -86,4 +91,41 @@ func HoldStats(c *Comm) (direct, buffered, expired int64) {
 func SetHoldMax(d time.Duration) func() {
 	old := holdMax.Swap(int64(d))
 	return func() { holdMax.Store(old) }
+}
+
+// LocalTapped is Local with tap called once, before any rank connects,
+// with the table of every rank's address, which it may change (to put a
+// proxy in front of a rank).
+func LocalTapped(ctx context.Context, n int, cfg Config, tap func(addrs []string)) ([]*Comm, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	var id [wire.JobIDSize]byte
+	secret := make([]byte, 32)
+	rand.Read(id[:])
+	rand.Read(secret)
+	var once sync.Once
+	return localJob(ctx, n, cfg, id, func(int) []byte { return secret }, func(_ int, addrs []string) {
+		once.Do(func() { tap(addrs) })
+	})
+}
+
+// Heartbeat reads back the keepalive idle time and the user timeout of
+// c's connection to rank r.
+func Heartbeat(c *Comm, r int) (idle, user time.Duration, err error) {
+	raw, err := c.w.peers[c.group[r]].conn.SyscallConn()
+	if err != nil {
+		return 0, 0, err
+	}
+	var gerr error
+	var i, u int
+	if err := raw.Control(func(fd uintptr) {
+		i, gerr = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE)
+		if gerr == nil {
+			u, gerr = syscall.GetsockoptInt(int(fd), syscall.IPPROTO_TCP, unix.TCP_USER_TIMEOUT)
+		}
+	}); err != nil {
+		return 0, 0, err
+	}
+	return time.Duration(i) * time.Second, time.Duration(u) * time.Millisecond, gerr
 }

@@ -31,40 +31,49 @@ import (
 
 const handshakeOK = 1
 
-func dialHandshake(conn net.Conn, secret []byte, jobID [wire.JobIDSize]byte, from, to int, timeout time.Duration) (time.Duration, error) {
+// session is what a successful handshake leaves: the round trip it timed
+// and both nonces, from which an encrypted connection's keys are derived
+// (crypt.go).
+type session struct {
+	rtt    time.Duration
+	dn, an [wire.NonceSize]byte // the dialer's and the acceptor's nonce
+}
+
+func dialHandshake(conn net.Conn, secret []byte, jobID [wire.JobIDSize]byte, from, to int, timeout time.Duration) (session, error) {
+	var no session
 	if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
-		return 0, err
+		return no, err
 	}
 	defer conn.SetDeadline(time.Time{})
 	h := wire.Hello{JobID: jobID, From: uint32(from), To: uint32(to)}
 	if _, err := rand.Read(h.Nonce[:]); err != nil {
-		return 0, err
+		return no, err
 	}
 	var hello [wire.HelloSize]byte
 	h.Put(hello[:])
 	sent := time.Now()
 	if _, err := conn.Write(hello[:]); err != nil {
-		return 0, fmt.Errorf("%w: sending hello: %v", ErrHandshake, err)
+		return no, fmt.Errorf("%w: sending hello: %v", ErrHandshake, err)
 	}
 	var reply [wire.ReplySize]byte
 	if _, err := io.ReadFull(conn, reply[:]); err != nil {
-		return 0, fmt.Errorf("%w: the peer closed the connection during authentication (wrong job or secret?): %w", ErrHandshake, &hungUp{err})
+		return no, fmt.Errorf("%w: the peer closed the connection during authentication (wrong job or secret?): %w", ErrHandshake, &hungUp{err})
 	}
 	rtt := time.Since(sent)
 	var an [wire.NonceSize]byte
 	copy(an[:], reply[:wire.NonceSize])
 	want := wire.MAC(secret, wire.RoleAcceptor, jobID, h.From, h.To, h.Nonce, an)
 	if !hmac.Equal(want[:], reply[wire.NonceSize:]) {
-		return 0, fmt.Errorf("%w: the peer could not prove it knows the job secret", ErrHandshake)
+		return no, fmt.Errorf("%w: the peer could not prove it knows the job secret", ErrHandshake)
 	}
 	mine := wire.MAC(secret, wire.RoleDialer, jobID, h.From, h.To, h.Nonce, an)
 	if _, err := conn.Write(mine[:]); err != nil {
-		return 0, fmt.Errorf("%w: sending proof: %v", ErrHandshake, err)
+		return no, fmt.Errorf("%w: sending proof: %v", ErrHandshake, err)
 	}
 	// The acceptor has proved itself: frames may follow the proof at once,
 	// without waiting a round trip for its verdict, which the connection's
 	// reader takes as the first byte (errRejected if it is not "accepted").
-	return rtt, nil
+	return session{rtt: rtt, dn: h.Nonce, an: an}, nil
 }
 
 // hungUp is a dialer's handshake ended by the acceptor before it answered
@@ -81,29 +90,30 @@ var errRejected = fmt.Errorf("%w: the peer rejected our proof (different job sec
 
 // acceptHandshake authenticates a connection accepted by rank self of a
 // world of size ranks and returns the dialer's rank and the round trip
-// it timed.
-func acceptHandshake(conn net.Conn, secret []byte, jobID [wire.JobIDSize]byte, self, size int, timeout time.Duration) (int, time.Duration, error) {
+// it timed, with the nonces.
+func acceptHandshake(conn net.Conn, secret []byte, jobID [wire.JobIDSize]byte, self, size int, timeout time.Duration) (int, session, error) {
+	var no session
 	if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
-		return -1, 0, err
+		return -1, no, err
 	}
 	defer conn.SetDeadline(time.Time{})
 	var hb [wire.HelloSize]byte
 	if _, err := io.ReadFull(conn, hb[:]); err != nil {
-		return -1, 0, fmt.Errorf("%w: reading hello: %v", ErrHandshake, err)
+		return -1, no, fmt.Errorf("%w: reading hello: %v", ErrHandshake, err)
 	}
 	h, err := wire.DecodeHello(hb[:])
 	if err != nil {
-		return -1, 0, fmt.Errorf("%w: %v", ErrHandshake, err)
+		return -1, no, fmt.Errorf("%w: %v", ErrHandshake, err)
 	}
 	if h.JobID != jobID {
-		return -1, 0, fmt.Errorf("%w: hello for another job", ErrHandshake)
+		return -1, no, fmt.Errorf("%w: hello for another job", ErrHandshake)
 	}
 	if int(h.To) != self || int(h.From) < 0 || int(h.From) >= size || int(h.From) == self {
-		return -1, 0, fmt.Errorf("%w: hello from rank %d to rank %d, but this is rank %d of %d", ErrHandshake, h.From, h.To, self, size)
+		return -1, no, fmt.Errorf("%w: hello from rank %d to rank %d, but this is rank %d of %d", ErrHandshake, h.From, h.To, self, size)
 	}
 	var an [wire.NonceSize]byte
 	if _, err := rand.Read(an[:]); err != nil {
-		return -1, 0, err
+		return -1, no, err
 	}
 	mac := wire.MAC(secret, wire.RoleAcceptor, jobID, h.From, h.To, h.Nonce, an)
 	var reply [wire.ReplySize]byte
@@ -111,19 +121,19 @@ func acceptHandshake(conn net.Conn, secret []byte, jobID [wire.JobIDSize]byte, s
 	copy(reply[wire.NonceSize:], mac[:])
 	sent := time.Now()
 	if _, err := conn.Write(reply[:]); err != nil {
-		return -1, 0, fmt.Errorf("%w: sending challenge: %v", ErrHandshake, err)
+		return -1, no, fmt.Errorf("%w: sending challenge: %v", ErrHandshake, err)
 	}
 	var proof [wire.FinishSize]byte
 	if _, err := io.ReadFull(conn, proof[:]); err != nil {
-		return -1, 0, fmt.Errorf("%w: claimed rank %d gave no proof that it knows the job secret (it may have rejected ours): %v", ErrHandshake, h.From, err)
+		return -1, no, fmt.Errorf("%w: claimed rank %d gave no proof that it knows the job secret (it may have rejected ours): %v", ErrHandshake, h.From, err)
 	}
 	rtt := time.Since(sent)
 	want := wire.MAC(secret, wire.RoleDialer, jobID, h.From, h.To, h.Nonce, an)
 	if !hmac.Equal(want[:], proof[:]) {
-		return -1, 0, fmt.Errorf("%w: claimed rank %d does not know the job secret", ErrHandshake, h.From)
+		return -1, no, fmt.Errorf("%w: claimed rank %d does not know the job secret", ErrHandshake, h.From)
 	}
 	if _, err := conn.Write([]byte{handshakeOK}); err != nil {
-		return -1, 0, fmt.Errorf("%w: sending acceptance: %v", ErrHandshake, err)
+		return -1, no, fmt.Errorf("%w: sending acceptance: %v", ErrHandshake, err)
 	}
-	return int(h.From), rtt, nil
+	return int(h.From), session{rtt: rtt, dn: h.Nonce, an: an}, nil
 }

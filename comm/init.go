@@ -23,7 +23,9 @@ import (
 // the launcher reports more ranks on this host than CPUs (SPMD_LOCAL_SIZE),
 // SpinYield is on; SPMD_SPIN_WAIT (a Go duration such as "200us" or "0")
 // sets SpinWait; SPMD_WARMUP (bytes) sets WarmUp; SPMD_REGIONS=auto sets
-// InferRegions.
+// InferRegions; SPMD_HEARTBEAT (a duration, 0 for the kernel's defaults)
+// sets Heartbeat; SPMD_ENCRYPT (none, wan or all) sets Encrypt. spmdrun
+// sets the last two from --heartbeat and --encrypt.
 func Init(ctx context.Context) (*Comm, error) {
 	cfg := DefaultConfig()
 	if n, err := strconv.Atoi(os.Getenv(control.EnvLocalSize)); err == nil && n > runtime.NumCPU() {
@@ -35,6 +37,20 @@ func Init(ctx context.Context) (*Comm, error) {
 			return nil, fmt.Errorf("comm: SPMD_SPIN_WAIT=%q is not a duration such as 200us or 0", s)
 		}
 		cfg.SpinWait = d
+	}
+	if s := os.Getenv("SPMD_HEARTBEAT"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("comm: SPMD_HEARTBEAT=%q is not a duration such as 8s or 0", s)
+		}
+		cfg.Heartbeat = d
+	}
+	if s := os.Getenv("SPMD_ENCRYPT"); s != "" {
+		m, err := ParseEncryptMode(s)
+		if err != nil {
+			return nil, fmt.Errorf("comm: SPMD_ENCRYPT: %v", err)
+		}
+		cfg.Encrypt = m
 	}
 	if err := warmUpFromEnv(&cfg); err != nil {
 		return nil, err

@@ -57,6 +57,12 @@ type peer struct {
 
 	raw syscall.RawConn // the socket, for raw reads and writes (rawio.go)
 
+	// An encrypted connection's two directions (crypt.go); nil when the
+	// connection is not encrypted. seal is used by the one writer, open
+	// under rmu.
+	seal *sealer
+	open *opener
+
 	rmu         sync.Mutex // the read token; guards the fields below
 	br          *readBuffer
 	rd          *wire.Reader
@@ -193,7 +199,9 @@ func (p *peer) writeLoop() {
 		if stop && !p.wrClosed {
 			p.wrClosed = true
 			if p.byeDue {
-				_, _ = p.conn.Write(wire.ByeFrame())
+				p.one[0] = wire.ByeFrame()
+				_ = p.writeOut(p.one[:])
+				p.one[0] = nil
 			}
 			_ = p.conn.CloseWrite()
 		}
@@ -216,10 +224,10 @@ func (p *peer) write(r *Request) error {
 		h.Put(b)
 		copy(b[wire.HeaderSize:], r.payload)
 		p.one[0] = b
-		return p.writeAll(p.one[:])
+		return p.writeOut(p.one[:])
 	}
 	hdrs := make([]byte, wire.Frames(uint64(n), maxFrame)*wire.HeaderSize)
-	return p.writeAll(wire.AppendMessage(make([][]byte, 0, 2*len(hdrs)/wire.HeaderSize), hdrs, r.context, int32(r.tag), r.payload, maxFrame))
+	return p.writeOut(wire.AppendMessage(make([][]byte, 0, 2*len(hdrs)/wire.HeaderSize), hdrs, r.context, int32(r.tag), r.payload, maxFrame))
 }
 
 // cancelSend withdraws a queued send, or breaks the connection under a
@@ -303,6 +311,7 @@ func (p *peer) initReader() error {
 		return errNoFD
 	}
 	p.br = newReadBuffer(newPollReader(p.raw, p.w, &p.rdStop), 64<<10)
+	p.br.open = p.open
 	p.rd = wire.NewReader(p.br, uint32(p.w.cfg.MaxFrame), uint64(p.w.cfg.MaxMessage))
 	p.rscratch = make([]byte, 64<<10)
 	return nil

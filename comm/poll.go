@@ -111,6 +111,7 @@ func (e *readError) Unwrap() error { return e.err }
 // message pays one read system call per poll, not a peek and a read.
 type readBuffer struct {
 	src  *pollReader
+	open *opener // an encrypted connection's records, read instead of buf
 	buf  []byte
 	r, w int
 	err  error // an error met by tryFill, returned by the next Read
@@ -124,6 +125,9 @@ func newReadBuffer(src *pollReader, size int) *readBuffer {
 func (b *readBuffer) Buffered() int { return b.w - b.r }
 
 func (b *readBuffer) Read(p []byte) (int, error) {
+	if b.open != nil {
+		return b.open.read(b.src, p)
+	}
 	if b.r == b.w {
 		if b.err != nil {
 			err := b.err
@@ -148,27 +152,43 @@ func (b *readBuffer) Read(p []byte) (int, error) {
 // tryFill reads what the socket holds now, without blocking, and reports
 // whether there is something to look at: bytes, an end or an error.
 func (b *readBuffer) tryFill() bool {
+	if b.open != nil {
+		return b.open.tryFill(b.src)
+	}
 	if b.r < b.w || b.err != nil {
 		return true
 	}
 	b.r, b.w = 0, 0
-	src := b.src
-	src.buf, src.n, src.err, src.done = b.buf, 0, nil, false
-	err := src.raw.Control(src.pollFn)
-	src.buf = nil
+	n, done, err := b.src.tryRead(b.buf)
 	switch {
 	case err != nil:
 		b.err = err
-	case !src.done:
+	case !done:
 		return false
-	case src.err != nil:
-		b.err = &readError{src.err}
-	case src.n == 0:
+	case n == 0:
 		b.err = io.EOF
 	default:
-		b.w = src.n
+		b.w = n
 	}
 	return true
+}
+
+// tryRead reads what the socket holds now into buf, without blocking:
+// done is false when it holds nothing (EAGAIN); n == 0 with done is the
+// end of the stream.
+func (c *pollReader) tryRead(buf []byte) (n int, done bool, err error) {
+	c.buf, c.n, c.err, c.done = buf, 0, nil, false
+	err = c.raw.Control(c.pollFn)
+	c.buf = nil
+	switch {
+	case err != nil:
+		return 0, true, err
+	case !c.done:
+		return 0, false, nil
+	case c.err != nil:
+		return 0, true, &readError{c.err}
+	}
+	return c.n, true, nil
 }
 
 // yield gives the processor to another thread or process while spinning,

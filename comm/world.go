@@ -91,7 +91,7 @@ func listen(host string) (*net.TCPListener, error) {
 type connResult struct {
 	rank   int
 	conn   *net.TCPConn
-	rtt    time.Duration // timed by the handshake
+	hs     session // the handshake's round trip and nonces
 	err    error
 	dialed bool // we dialed: the acceptor's verdict is still to read
 }
@@ -116,8 +116,8 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 		wg.Add(1)
 		go func(j int) {
 			defer wg.Done()
-			conn, rtt, err := w.dial(ctx, j)
-			results <- connResult{rank: j, conn: conn, rtt: rtt, err: err, dialed: true}
+			conn, hs, err := w.dial(ctx, j)
+			results <- connResult{rank: j, conn: conn, hs: hs, err: err, dialed: true}
 		}(j)
 	}
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
@@ -149,10 +149,17 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 			}
 			continue
 		}
-		w.peers[res.rank] = newPeer(w, res.rank, res.conn)
-		w.peers[res.rank].rtt = res.rtt
-		w.peers[res.rank].near = w.peers[res.rank].isNear()
-		w.peers[res.rank].awaitVerdict = res.dialed
+		p := newPeer(w, res.rank, res.conn)
+		p.rtt = res.hs.rtt
+		p.awaitVerdict = res.dialed
+		if w.encrypts(res.rank) {
+			p.encrypt(res.hs, res.dialed)
+		}
+		p.near = p.isNear()
+		if err := setHeartbeat(res.conn, w.cfg.Heartbeat); err != nil {
+			w.log.Warn("comm: cannot set heartbeats; a silent peer may go unnoticed", "rank", w.rank, "peer", res.rank, "err", err)
+		}
+		w.peers[res.rank] = p
 	}
 	if firstErr != nil {
 		cancel()
@@ -251,7 +258,7 @@ func (w *world) acceptLoop(ctx context.Context, ln *net.TCPListener, results cha
 			defer hs.Done()
 			// Abandon the handshake as soon as the mesh is done with.
 			stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(aLongTimeAgo) })
-			from, rtt, err := acceptHandshake(c, w.secret, w.jobID, w.rank, w.size, w.cfg.HandshakeTimeout)
+			from, hs, err := acceptHandshake(c, w.secret, w.jobID, w.rank, w.size, w.cfg.HandshakeTimeout)
 			if !take(c) && err == nil {
 				err = errors.New("closed to make room for newer connections")
 			}
@@ -277,7 +284,7 @@ func (w *world) acceptLoop(ctx context.Context, ln *net.TCPListener, results cha
 				return
 			}
 			select {
-			case results <- connResult{rank: from, conn: c, rtt: rtt}:
+			case results <- connResult{rank: from, conn: c, hs: hs}:
 			case <-ctx.Done():
 				c.Close()
 			}
@@ -293,7 +300,7 @@ const maxRejectLogs = 16
 // at once: room for every peer at once, and more.
 func maxPending(size int) int { return size + 64 }
 
-func (w *world) dial(ctx context.Context, to int) (*net.TCPConn, time.Duration, error) {
+func (w *world) dial(ctx context.Context, to int) (*net.TCPConn, session, error) {
 	addr := w.addrs[to]
 	var d net.Dialer
 	backoff := 20 * time.Millisecond
@@ -301,24 +308,24 @@ func (w *world) dial(ctx context.Context, to int) (*net.TCPConn, time.Duration, 
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err == nil {
 			tc := c.(*net.TCPConn)
-			rtt, herr := dialHandshake(tc, w.secret, w.jobID, w.rank, to, w.cfg.HandshakeTimeout)
+			hs, herr := dialHandshake(tc, w.secret, w.jobID, w.rank, to, w.cfg.HandshakeTimeout)
 			if herr == nil {
-				return tc, rtt, nil
+				return tc, hs, nil
 			}
 			tc.Close()
 			var hu *hungUp
 			if !errors.As(herr, &hu) || ctx.Err() != nil {
-				return nil, 0, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: herr}
+				return nil, session{}, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: herr}
 			}
 			err = herr // shed by a flooded acceptor: try again
 		}
 		if ctx.Err() != nil {
-			return nil, 0, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: err}
+			return nil, session{}, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: err}
 		}
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
-			return nil, 0, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: err}
+			return nil, session{}, &PeerError{Op: "connect", Rank: to, Addr: addr, Err: err}
 		}
 		if backoff < time.Second {
 			backoff *= 2

@@ -145,6 +145,18 @@ func TestAcrossLab(t *testing.T) {
 			if !strings.Contains(out, fmt.Sprintf("rank %d of 6 got %d\n", r, (r+5)%6)) {
 				t.Errorf("rank %d's line missing:\n%s", r, out)
 			}
+			// --encrypt wan (the default): the links to the four ranks
+			// of the other regions, not the one to the region's other
+			// host.
+			var other []string
+			for p := range 6 {
+				if p/2 != r/2 {
+					other = append(other, strconv.Itoa(p))
+				}
+			}
+			if line := fmt.Sprintf("rank %d encrypts [%s]\n", r, strings.Join(other, " ")); !strings.Contains(out, line) {
+				t.Errorf("no line %q:\n%s", line, out)
+			}
 		}
 	})
 

@@ -159,6 +159,13 @@ func playRole(role string) int {
 		}
 		req.Wait(ctx)
 		fmt.Printf("rank %d of %d got %d\n", w.Rank(), n, in[0])
+		var enc []string
+		for p := range n {
+			if w.Encrypted(p) {
+				enc = append(enc, strconv.Itoa(p))
+			}
+		}
+		fmt.Printf("rank %d encrypts [%s]\n", w.Rank(), strings.Join(enc, " "))
 		if err := w.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 2
@@ -260,6 +267,20 @@ func TestMeshAcrossProcesses(t *testing.T) {
 		want := fmt.Sprintf("[%d] rank %d of 5 got %d\n", i, i, (i+4)%5)
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("missing %q in\n%s", want, r.stdout)
+		}
+	}
+}
+
+// The links of a local job (one host) are encrypted only when asked for
+// all of them.
+func TestEncryptLocal(t *testing.T) {
+	for env, want := range map[string]string{"SPMD_ENCRYPT=wan": "[]", "SPMD_ENCRYPT=none": "[]", "SPMD_ENCRYPT=all": "[1 2]"} {
+		r := run(t, 3, "pingring", nil, env)
+		if r.code != 0 {
+			t.Fatalf("%s: exit %d\n%s", env, r.code, r.stderr)
+		}
+		if line := "rank 0 encrypts " + want + "\n"; !strings.Contains(r.stdout, line) {
+			t.Errorf("%s: no line %q in\n%s", env, line, r.stdout)
 		}
 	}
 }
@@ -373,7 +394,7 @@ func TestRegionsAutoLocal(t *testing.T) {
 	if !regexp.MustCompile(`spmd: regions inferred from round-trip times: auto0 = \S+ \(no gap of 4x`).MatchString(r.stderr) {
 		t.Errorf("no inferred grouping on stderr:\n%s", r.stderr)
 	}
-	for _, env := range []string{"SPMD_WARMUP=lots", "SPMD_REGIONS=guess"} {
+	for _, env := range []string{"SPMD_WARMUP=lots", "SPMD_REGIONS=guess", "SPMD_ENCRYPT=some", "SPMD_HEARTBEAT=-1s"} {
 		r := run(t, 2, "pingring", nil, env)
 		name := env[:strings.IndexByte(env, '=')]
 		if r.code == 0 || !strings.Contains(r.stderr, name) {

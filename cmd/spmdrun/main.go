@@ -20,6 +20,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/spmd-go/spmd/comm"
 	"github.com/spmd-go/spmd/launcher"
 )
 
@@ -65,6 +66,8 @@ func run() int {
 	var timeout float64
 	var hostfile, hostList, mapBy, regions string
 	var bwMbit float64
+	var encrypt string
+	var heartbeat time.Duration
 	fs.IntVar(&cfg.NP, "np", 0, "number of ranks (default: 1 locally; one per slot with hosts)")
 	fs.IntVar(&cfg.NP, "n", 0, "same as -np")
 	fs.Var(&env, "x", "export `NAME[=value]` to every rank (repeatable); NAME alone copies this shell's value")
@@ -86,6 +89,8 @@ func run() int {
 	fs.StringVar(&cfg.MeshNet, "mesh-net", "", "ranks listen on their host's address in this `CIDR` or on this interface")
 	fs.Float64Var(&bwMbit, "bw-mbit", 0, "each host's bandwidth in `Mbit/s` for the collectives' cost model (exported as SPMD_BW_MBIT; default 100, or what collectives.MeasureBandwidth finds)")
 	fs.StringVar(&regions, "regions", "labels", "`labels`: regions from the hostfile's region= (inferred when no host has one); auto: inferred from round-trip times")
+	fs.StringVar(&encrypt, "encrypt", "wan", "encrypt the links between ranks: `none`, wan (between hosts not labelled with one region) or all")
+	fs.DurationVar(&heartbeat, "heartbeat", comm.DefaultConfig().Heartbeat, "a rank silent this `long` (host down, network cut) is lost by its peers, and the job ends; 0: the kernel's defaults")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
@@ -103,6 +108,15 @@ func run() int {
 	if bwMbit > 0 {
 		cfg.Env = append(cfg.Env, "SPMD_BW_MBIT="+strconv.FormatFloat(bwMbit, 'g', -1, 64))
 	}
+	if _, err := comm.ParseEncryptMode(encrypt); err != nil {
+		fmt.Fprintf(os.Stderr, "spmdrun: --encrypt: %v\n", err)
+		return 2
+	}
+	if heartbeat < 0 {
+		fmt.Fprintf(os.Stderr, "spmdrun: --heartbeat %v: must not be negative\n", heartbeat)
+		return 2
+	}
+	cfg.Env = append(cfg.Env, "SPMD_ENCRYPT="+encrypt, "SPMD_HEARTBEAT="+heartbeat.String())
 	cfg.Timeout = time.Duration(timeout * float64(time.Second))
 	cfg.Stdin = os.Stdin
 	cfg.HandleSignals = true

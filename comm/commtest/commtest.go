@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -44,6 +45,9 @@ func RunErr(ctx context.Context, n int, f func(ctx context.Context, c *comm.Comm
 func runErr(ctx context.Context, n int, cfg comm.Config, f func(ctx context.Context, c *comm.Comm) error) error {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
+	if err := fromEnv(&cfg); err != nil {
+		return err
+	}
 	comms, err := comm.Local(ctx, n, cfg)
 	if err != nil {
 		return err
@@ -81,7 +85,11 @@ func runErr(ctx context.Context, n int, cfg comm.Config, f func(ctx context.Cont
 // answered) when tb's test ends.
 func Start(tb testing.TB, n int) []*comm.Comm {
 	tb.Helper()
-	comms, err := comm.Local(context.Background(), n, comm.DefaultConfig())
+	cfg := comm.DefaultConfig()
+	if err := fromEnv(&cfg); err != nil {
+		tb.Fatal(err)
+	}
+	comms, err := comm.Local(context.Background(), n, cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -94,4 +102,18 @@ func Start(tb testing.TB, n int) []*comm.Comm {
 		wg.Wait()
 	})
 	return comms
+}
+
+// fromEnv applies SPMD_ENCRYPT, when set, to every job this package
+// starts, so that a whole test suite can run over encrypted connections
+// (CI runs comm's and collectives' that way too: SPMD_ENCRYPT=all).
+func fromEnv(cfg *comm.Config) error {
+	if s := os.Getenv("SPMD_ENCRYPT"); s != "" {
+		m, err := comm.ParseEncryptMode(s)
+		if err != nil {
+			return fmt.Errorf("commtest: SPMD_ENCRYPT: %v", err)
+		}
+		cfg.Encrypt = m
+	}
+	return nil
 }

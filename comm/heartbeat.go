@@ -1,0 +1,50 @@
+package comm
+
+import (
+	"net"
+	"time"
+)
+
+// Heartbeats. A peer cut off without a word (its host lost power, a
+// region partitioned, a firewall dropping packets) sends no FIN or RST,
+// and TCP alone would notice only after about fifteen minutes of
+// retransmissions, or never for an idle connection. So every mesh
+// connection has the kernel probe its peer: after Heartbeat/4 without a
+// segment from the peer, a keepalive probe every Heartbeat/8; and
+// TCP_USER_TIMEOUT makes the kernel drop the connection once sent data
+// (or, for an idle connection, probes) have gone unacknowledged for
+// Heartbeat. The reader then sees ETIMEDOUT and the peer is lost as for
+// any broken connection: every pending operation with it fails.
+//
+// The peer's kernel answers the probes, so a rank busy computing (or
+// stopped in a debugger) is not mistaken for a dead one, and a receiver
+// that does not read (a full window) keeps answering the sender's
+// zero-window probes, which keep the connection (Linux 5.11 and later).
+// A slow link is not silent: its acknowledgements keep coming.
+
+// setHeartbeat turns on the probing of conn's peer; d <= 0 leaves the
+// kernel's defaults.
+func setHeartbeat(conn *net.TCPConn, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	idle := max(d/4, time.Second)
+	intvl := max(d/8, 250*time.Millisecond)
+	if err := conn.SetKeepAliveConfig(net.KeepAliveConfig{
+		Enable:   true,
+		Idle:     idle,
+		Interval: intvl,
+		Count:    int(max((d-idle)/intvl, 1)) + 1,
+	}); err != nil {
+		return err
+	}
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) { serr = setUserTimeout(int(fd), d) }); err != nil {
+		return err
+	}
+	return serr
+}
