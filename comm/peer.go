@@ -82,8 +82,9 @@ type peer struct {
 	flushHeld  bool          // guarded by w.mu: buffer the held message now
 	poke       chan struct{} // wakes a reader that holds a message
 
-	rdStop       atomic.Bool // a read deadline interrupts the reader (cancellation)
-	cmu          sync.Mutex  // guards inprog and cancelInprog
+	rdStop       atomic.Bool    // a read deadline interrupts the reader (cancellation)
+	sockErr      atomic.Uintptr // a socket error seen by waitReadable's peek (an Errno)
+	cmu          sync.Mutex     // guards inprog and cancelInprog
 	inprog       *Request
 	cancelInprog bool
 
@@ -341,7 +342,13 @@ func (p *peer) pump() {
 // without consuming anything.
 func (p *peer) waitReadable() {
 	_ = p.raw.Read(func(fd uintptr) bool {
-		return rawPeek(fd) != syscall.EAGAIN
+		e := rawPeek(fd)
+		if e != 0 && e != syscall.EAGAIN {
+			// The socket's error is reported once, to this peek; the
+			// read that follows would see only an end of stream.
+			p.sockErr.Store(uintptr(e))
+		}
+		return e != syscall.EAGAIN
 	})
 }
 
@@ -421,7 +428,9 @@ func (p *peer) step() int {
 			if p.byeSeen && errors.Is(err, io.EOF) {
 				return stepStop
 			}
-			if errors.Is(err, io.EOF) {
+			if e := p.sockErr.Load(); e != 0 && errors.Is(err, io.EOF) {
+				err = &readError{syscall.Errno(e)} // what the peek took
+			} else if errors.Is(err, io.EOF) {
 				err = fmt.Errorf("connection lost (EOF without goodbye): %w", err)
 			}
 			p.fail(p.peerErr("recv", err))

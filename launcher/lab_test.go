@@ -390,4 +390,7 @@ func TestAcrossLab(t *testing.T) {
 		cmd.Wait()
 		waitGone(t, marker, 5*time.Second)
 	})
+
+	// Last: it kills a host.
+	t.Run("faults", func(t *testing.T) { labFaults(t, lab, bin, base) })
 }

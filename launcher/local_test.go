@@ -143,6 +143,39 @@ func playRole(role string) int {
 			return 2
 		}
 		return 0
+	case "allreduceloop": // LOOP_N allreduces of LOOP_BYTES (LOOP_N 0: until one fails), each checked
+		w, err := comm.Init(ctx)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		n, _ := strconv.Atoi(os.Getenv("LOOP_N"))
+		size, _ := strconv.Atoi(os.Getenv("LOOP_BYTES"))
+		v := make([]float64, max(size/8, 1))
+		fmt.Println("ready")
+		start := time.Now()
+		for i := 0; n == 0 || i < n; i++ {
+			for j := range v {
+				v[j] = float64(w.Rank() + i + j)
+			}
+			if err := collectives.Allreduce(ctx, w, v, v, collectives.Sum); err != nil {
+				fmt.Fprintf(os.Stderr, "rank %d: allreduce %d failed after %.1f s: %v\n", w.Rank(), i, time.Since(start).Seconds(), err)
+				return 3
+			}
+			p := w.Size()
+			for _, j := range []int{0, len(v) - 1} {
+				if want := float64(p*(p-1)/2 + p*(i+j)); v[j] != want {
+					fmt.Fprintf(os.Stderr, "rank %d: allreduce %d: element %d is %v, want %v\n", w.Rank(), i, j, v[j], want)
+					return 4
+				}
+			}
+		}
+		if err := w.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		fmt.Printf("rank %d: %d allreduces correct in %.1f s\n", w.Rank(), n, time.Since(start).Seconds())
+		return 0
 	case "pingring": // a real mesh across processes
 		w, err := comm.Init(ctx)
 		if err != nil {

@@ -182,7 +182,12 @@ func RunHosts(ctx context.Context, cfg HostsConfig) (int, error) {
 	var failed []string
 	for i, err := range errs {
 		if err != nil {
-			failed = append(failed, fmt.Sprintf("  %s: %v", hosts[i].h.Name, err))
+			// SSH's errors already begin with the host and its hostfile line.
+			msg := err.Error()
+			if name := hosts[i].h.Name; !strings.HasPrefix(msg, name+" (") {
+				msg = name + ": " + msg
+			}
+			failed = append(failed, "  "+msg)
 		}
 	}
 	if len(failed) > 0 {

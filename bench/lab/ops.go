@@ -128,10 +128,13 @@ func (s *State) Kill(name string) error {
 	if err != nil {
 		return err
 	}
-	if err := killAll(h.NetNS); err != nil {
+	// The link first: processes killed on a host that is still connected
+	// would have their kernel close their connections (FIN), which no
+	// host that loses power does.
+	if err := run("ip", "-n", h.NetNS, "link", "set", "eth0", "down"); err != nil {
 		return err
 	}
-	if err := run("ip", "-n", h.NetNS, "link", "set", "eth0", "down"); err != nil {
+	if err := killAll(h.NetNS); err != nil {
 		return err
 	}
 	h.Killed = true

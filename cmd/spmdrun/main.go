@@ -117,6 +117,11 @@ func run() int {
 		return 2
 	}
 	cfg.Env = append(cfg.Env, "SPMD_ENCRYPT="+encrypt, "SPMD_HEARTBEAT="+heartbeat.String())
+	if heartbeat > 0 {
+		// A host whose SSH connection is silent this long is lost too:
+		// a request every heartbeat/4, given three of those to answer.
+		cfg.SSH.Keepalive = max(heartbeat/4, time.Second)
+	}
 	cfg.Timeout = time.Duration(timeout * float64(time.Second))
 	cfg.Stdin = os.Stdin
 	cfg.HandleSignals = true
