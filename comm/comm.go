@@ -35,15 +35,16 @@ type Comm struct {
 	context uint32 // point-to-point context id; collective is context+1
 	coll    bool   // this value is the collective view
 	rank    int
-	group   []int        // comm rank -> world rank
-	inv     map[int]int  // world rank -> comm rank
-	closed  *atomic.Bool // shared by a comm and its collective view
-	attrs   *sync.Map    // shared by a comm and its collective view
-	world   bool         // this is the world communicator
+	group   []int         // comm rank -> world rank
+	inv     map[int]int   // world rank -> comm rank
+	closed  *atomic.Bool  // shared by a comm and its collective view
+	attrs   *sync.Map     // shared by a comm and its collective view
+	world   bool          // this is the world communicator
+	shrinks *atomic.Int64 // Shrinks called, shared by a comm and its collective view
 }
 
 func newComm(w *world, context uint32, group []int, isWorld bool) *Comm {
-	c := &Comm{w: w, context: context, group: group, inv: make(map[int]int, len(group)), closed: new(atomic.Bool), attrs: new(sync.Map), world: isWorld, rank: -1}
+	c := &Comm{w: w, context: context, group: group, inv: make(map[int]int, len(group)), closed: new(atomic.Bool), attrs: new(sync.Map), world: isWorld, rank: -1, shrinks: new(atomic.Int64)}
 	for i, wr := range group {
 		c.inv[wr] = i
 		if wr == w.rank {

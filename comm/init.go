@@ -199,13 +199,20 @@ func (w *world) setTable(t control.Msg) {
 	w.regionsAuto = t.RegionsAuto
 }
 
-// watchControl ends the process when its launcher goes away: the control
-// socket reaching EOF means spmdrun (or the proxy) died, and a rank must
-// never outlive its job.
+// watchControl takes what the launcher says while the job runs (answers
+// to Shrink, ranks that failed), and ends the process when the launcher
+// goes away: the control socket reaching EOF means spmdrun (or the proxy)
+// died, and a rank must never outlive its job.
 func (w *world) watchControl() {
 	for {
-		_, err := w.ctl.Recv()
+		m, err := w.ctl.Recv()
 		if err == nil {
+			switch m.Type {
+			case control.TypeShrunk:
+				w.shrunk(m)
+			case control.TypeFailed: // spmdrun --on-failure continue
+				w.failedRank(m.Rank, m.Reason)
+			}
 			continue
 		}
 		w.mu.Lock()

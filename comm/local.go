@@ -70,9 +70,11 @@ func localJob(ctx context.Context, n int, cfg Config, id [wire.JobIDSize]byte, s
 			}
 		})
 	}
+	shrinks := &localShrinks{worlds: worlds}
 	for _, w := range worlds {
 		w.addrs = addrs
 		w.abortHook = abort
+		w.local = shrinks
 	}
 	errs := make([]error, n)
 	var wg sync.WaitGroup

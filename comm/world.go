@@ -57,11 +57,14 @@ type world struct {
 	closing      bool
 	used         map[uint32]bool // context ids (even: point-to-point; +1 collective) in use or reserved
 
-	ctl       *control.Conn        // nil when not started by a launcher
-	pendingLn *net.TCPListener     // Local: listener opened before the mesh
-	abortHook func(rank, code int) // in-process jobs: what Abort does
-	closeOnce sync.Once
-	closeErr  error
+	ctl        *control.Conn // nil when not started by a launcher
+	local      *localShrinks // Local: the ranks' shared Shrink coordinator
+	shrinkMu   sync.Mutex
+	shrinkWait map[string]chan control.Msg // Shrinks waiting for their answer, by key
+	pendingLn  *net.TCPListener            // Local: listener opened before the mesh
+	abortHook  func(rank, code int)        // in-process jobs: what Abort does
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 func newWorld(cfg Config, rank, size int, jobID [wire.JobIDSize]byte, secret []byte) *world {

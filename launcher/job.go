@@ -28,6 +28,7 @@ type job struct {
 	// pretabled: the ranks got the table with the job (remote jobs,
 	// whose proxies bound the ranks' listeners in advance).
 	pretabled bool
+	shrinks   control.Shrinks
 }
 
 // label names a rank in messages: "3", or "3@host" when it is remote.
@@ -74,6 +75,14 @@ func (j *job) run(ctx context.Context) int {
 	var special = -1 // status decided by the launcher (timeout, signal)
 	terminating := false
 	var killTimer <-chan time.Time
+	var survived []int // ranks that failed while the others went on (ContinueOnFailure)
+	succeeded := 0     // ranks that exited 0
+	ended := func(i int) bool { return j.ranks[i].exited }
+	answer := func(replies []control.Reply) {
+		for _, rep := range replies {
+			_ = j.ranks[rep.Rank].send(rep.Msg)
+		}
+	}
 	interrupts := 0
 
 	terminate := func(reason string) {
@@ -142,6 +151,8 @@ func (j *job) run(ctx context.Context) int {
 					j.logf("spmdrun: rank %s (pid %d) called Abort(%d)\n", r.label(), r.pid, code)
 					terminate(fmt.Sprintf("rank %d aborted the job", r.id))
 				}
+			case evShrink:
+				answer(j.shrinks.Ask(ev.rank, ev.msg, ended))
 			case evExit:
 				running--
 				if j.trace != nil {
@@ -154,6 +165,20 @@ func (j *job) run(ctx context.Context) int {
 				}
 				if !tableSent && addrs[r.id] == "" {
 					failJoin(fmt.Sprintf("rank %d %s before joining the job", r.id, r.why))
+				}
+				if r.status == 0 {
+					succeeded++
+				}
+				answer(j.shrinks.Ended(ended))
+				if r.status != 0 && !r.terminated && j.cfg.ContinueOnFailure && (tableSent || addrs[r.id] != "") && !terminating {
+					j.logf("spmdrun: rank %d (pid %d) on %s %s; the others go on (--on-failure continue)\n", r.id, r.pid, r.host, r.why)
+					survived = append(survived, r.id)
+					for _, x := range j.ranks {
+						if !x.exited {
+							_ = x.send(control.Msg{Type: control.TypeFailed, Rank: r.id, Reason: fmt.Sprintf("rank %d %s", r.id, r.why)})
+						}
+					}
+					continue
 				}
 				if r.status != 0 && !r.terminated {
 					j.logf("spmdrun: rank %d (pid %d) on %s %s\n", r.id, r.pid, r.host, r.why)
@@ -201,6 +226,13 @@ func (j *job) run(ctx context.Context) int {
 				}
 			}
 		}
+	}
+	if len(survived) > 0 && failedRank < 0 && abortCode == nil && special < 0 {
+		if succeeded > 0 {
+			j.logf("spmdrun: the job went on without rank(s) %v, which failed\n", survived)
+			return 0
+		}
+		failedRank = survived[0]
 	}
 	switch {
 	case abortCode != nil:

@@ -187,6 +187,38 @@ func labFaults(t *testing.T, lab *labtest.Lab, bin string, base []string) {
 		}
 	})
 
+	t.Run("worker killed, job goes on", func(t *testing.T) {
+		// examples/taskfarm with --on-failure continue: the master
+		// reassigns the dead worker's task and the total is still right.
+		marker := newMarker("farm")
+		cmd := exec.Command(bin, append(append([]string{}, base...), "--preload-binary", "--on-failure", "continue", "-x", marker,
+			"../examples/taskfarm", "-tasks", "150", "-task-ms", "40")...)
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		pid := 0
+		for end := time.Now().Add(60 * time.Second); pid == 0 && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			pid = pidOf(marker, 3)
+		}
+		if pid == 0 {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("rank 3 never started:\n%s", errb.String())
+		}
+		time.Sleep(2 * time.Second) // mid-run
+		t0 := time.Now()
+		syscall.Kill(pid, syscall.SIGKILL)
+		code, took := wait(cmd, t0, 120*time.Second)
+		row := faultRow{"SIGKILL of worker rank 3 of examples/taskfarm under --on-failure continue (figure: until the job ended, done)", took, code,
+			firstLine(out.String(), regexp.MustCompile(`lost workers`)), leftAfter(marker, 5*time.Second)}
+		rows = append(rows, row)
+		if code != 0 || !strings.Contains(out.String(), "serial check: ok") || !strings.Contains(out.String(), "lost workers: [3], tasks reassigned: 1") || row.left != 0 {
+			t.Errorf("%+v\n%s\n%s", row, out.String(), errb.String())
+		}
+	})
+
 	t.Run("host killed", func(t *testing.T) {
 		marker := newMarker("host")
 		cmd, errb := loop(marker, 0, 64<<10)

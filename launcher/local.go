@@ -39,6 +39,11 @@ type Config struct {
 	// round-trip times instead of the hostfile's region= labels
 	// (--regions auto). A multi-host job without labels does so anyway.
 	RegionsAuto bool
+	// ContinueOnFailure (spmdrun --on-failure continue) keeps the job
+	// running when a rank that joined it fails: the others are told
+	// (their operations with it fail with comm.ErrRankFailed) and may
+	// comm.Shrink. The job then exits 0 if some rank exited 0.
+	ContinueOnFailure bool
 
 	Stdin          io.Reader // rank 0's standard input; nil: /dev/null
 	Stdout, Stderr io.Writer // nil: os.Stdout, os.Stderr
@@ -111,7 +116,7 @@ type rank struct {
 }
 
 type event struct {
-	kind   int // evExit, evAddr, evAbort
+	kind   int // evExit, evAddr, evAbort, evShrink
 	rank   int
 	status syscall.WaitStatus
 	err    error
@@ -128,6 +133,7 @@ const (
 	evExit = iota
 	evAddr
 	evAbort
+	evShrink
 )
 
 // Run runs a local job to its end and returns its exit status. The error
@@ -389,6 +395,8 @@ func startRank(spec rankSpec, prog string, cfg *Config, jobID [16]byte, secret [
 				ok = post(event{kind: evAddr, rank: id, msg: m})
 			case control.TypeAbort:
 				ok = post(event{kind: evAbort, rank: id, msg: m})
+			case control.TypeShrink:
+				ok = post(event{kind: evShrink, rank: id, msg: m})
 			}
 			if !ok {
 				return

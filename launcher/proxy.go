@@ -256,6 +256,9 @@ func Proxy(args []string, in io.Reader, out io.Writer) int {
 			case evAbort:
 				m := ev.msg
 				_ = c.send(proxyMsg{T: "abort", Rank: ev.rank, Ctl: &m})
+			case evShrink:
+				m := ev.msg
+				_ = c.send(proxyMsg{T: "shrink", Rank: ev.rank, Ctl: &m})
 			case evExit:
 				running--
 				r := byID[ev.rank]

@@ -565,11 +565,14 @@ func (hc *hostConn) relay(tag bool, stdout, stderr *lineWriter, post func(event)
 				}
 			}
 			w.writeLine(line)
-		case "addr", "abort":
+		case "addr", "abort", "shrink":
 			if r != nil && m.Ctl != nil {
 				kind := evAddr
-				if m.T == "abort" {
+				switch m.T {
+				case "abort":
 					kind = evAbort
+				case "shrink":
+					kind = evShrink
 				}
 				post(event{kind: kind, rank: r.id, msg: *m.Ctl})
 			}

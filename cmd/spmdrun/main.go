@@ -66,7 +66,7 @@ func run() int {
 	var timeout float64
 	var hostfile, hostList, mapBy, regions string
 	var bwMbit float64
-	var encrypt string
+	var encrypt, onFailure string
 	var heartbeat time.Duration
 	fs.IntVar(&cfg.NP, "np", 0, "number of ranks (default: 1 locally; one per slot with hosts)")
 	fs.IntVar(&cfg.NP, "n", 0, "same as -np")
@@ -89,6 +89,7 @@ func run() int {
 	fs.StringVar(&cfg.MeshNet, "mesh-net", "", "ranks listen on their host's address in this `CIDR` or on this interface")
 	fs.Float64Var(&bwMbit, "bw-mbit", 0, "each host's bandwidth in `Mbit/s` for the collectives' cost model (exported as SPMD_BW_MBIT; default 100, or what collectives.MeasureBandwidth finds)")
 	fs.StringVar(&regions, "regions", "labels", "`labels`: regions from the hostfile's region= (inferred when no host has one); auto: inferred from round-trip times")
+	fs.StringVar(&onFailure, "on-failure", "end", "when a rank fails: `end` the job, or continue (the others are told; see comm.Comm.Shrink)")
 	fs.StringVar(&encrypt, "encrypt", "wan", "encrypt the links between ranks: `none`, wan (between hosts not labelled with one region) or all")
 	fs.DurationVar(&heartbeat, "heartbeat", comm.DefaultConfig().Heartbeat, "a rank silent this `long` (host down, network cut) is lost by its peers, and the job ends; 0: the kernel's defaults")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -110,6 +111,14 @@ func run() int {
 	}
 	if _, err := comm.ParseEncryptMode(encrypt); err != nil {
 		fmt.Fprintf(os.Stderr, "spmdrun: --encrypt: %v\n", err)
+		return 2
+	}
+	switch onFailure {
+	case "end":
+	case "continue":
+		cfg.ContinueOnFailure = true
+	default:
+		fmt.Fprintf(os.Stderr, "spmdrun: --on-failure %q: want end or continue\n", onFailure)
 		return 2
 	}
 	if heartbeat < 0 {

@@ -31,6 +31,10 @@ const (
 	TypeTable = "table" // starter -> rank: where everybody listens
 	TypeAbort = "abort" // rank -> starter: end the whole job with Code
 	TypeError = "error" // starter -> rank: the job could not start
+	// With spmdrun --on-failure continue (shrink.go):
+	TypeFailed = "failed" // starter -> rank: world rank Rank has ended (Reason says how)
+	TypeShrink = "shrink" // rank -> starter: Comm.Shrink of communicator Key over Group; Dead: members it lost
+	TypeShrunk = "shrunk" // starter -> rank: the agreed failed members (Dead) of Key, or Reason on misuse
 )
 
 // Msg is one line of the protocol. Fields not used by a type stay empty.
@@ -60,6 +64,10 @@ type Msg struct {
 	// Regions, LocalRanks) so that the rank need not report an address
 	// and wait for the table: a round trip saved across regions.
 	ListenFD int `json:"listen_fd,omitempty"`
+	// Shrink requests and answers.
+	Key   string `json:"key,omitempty"`
+	Group []int  `json:"group,omitempty"`
+	Dead  []int  `json:"dead,omitempty"`
 }
 
 // String describes m without its secret, for logs and errors.
