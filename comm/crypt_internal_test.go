@@ -99,3 +99,34 @@ func TestRecords(t *testing.T) {
 		t.Errorf("with a passed byte: %q, %v", got, err)
 	}
 }
+
+// FuzzRecords feeds an opener a stream of records sealed under the
+// connection's key, changed by the fuzzer (any byte, length, cut or
+// addition): it must never panic, and what it lets through must be a
+// prefix of what was sealed. A changed record fails with ErrTampered.
+func FuzzRecords(f *testing.F) {
+	var hs session
+	secret := []byte("fuzzing secret, 32 bytes long!!!")
+	key := deriveKey(secret, [16]byte{}, hs, 1, 0)
+	plain := bytes.Repeat([]byte("0123456789"), 20)
+	var stream []byte
+	for _, r := range records(&sealer{aead: newGCM(key)}, plain[:50], plain[50:120], plain[120:]) {
+		stream = append(stream, r...)
+	}
+	f.Add(stream)
+	f.Add(stream[:len(stream)/2])
+	f.Add(append(bytes.Clone(stream[:40]), 0xff, 0xff, 0xff, 0xff))
+	f.Add([]byte{0, 0, 0, 17, 1})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		got, err := openAll(&opener{aead: newGCM(key)}, in)
+		if !bytes.HasPrefix(plain, got) {
+			t.Fatalf("let through %q, not a prefix of what was sealed", got)
+		}
+		if err != nil && !errors.Is(err, ErrTampered) {
+			t.Fatalf("error %v, want ErrTampered", err)
+		}
+		if bytes.Equal(in, stream) && (err != nil || !bytes.Equal(got, plain)) {
+			t.Fatalf("the genuine stream: %q, %v", got, err)
+		}
+	})
+}
