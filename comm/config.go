@@ -63,6 +63,11 @@ type Config struct {
 	// between hosts not known to share a region, EncryptAll every one,
 	// EncryptNone none. Every rank of a job must use the same mode.
 	Encrypt EncryptMode
+	// Compress says which connections compress messages of 4 KiB or more
+	// with zstd, where it saves an eighth or more (comm/compress.go):
+	// CompressNone (the default), CompressWAN (as EncryptWAN chooses),
+	// CompressAll. Receivers always understand compressed messages.
+	Compress CompressMode
 	// Logger receives connection events (rejected handshakes, lost peers).
 	// Nothing logged contains the job secret. Nil means slog.Default().
 	Logger *slog.Logger
@@ -108,6 +113,9 @@ func (c *Config) validate() error {
 	}
 	if c.Encrypt < EncryptWAN || c.Encrypt > EncryptAll {
 		errs = append(errs, fmt.Errorf("comm: Encrypt %d is not EncryptWAN, EncryptNone or EncryptAll", c.Encrypt))
+	}
+	if c.Compress < CompressNone || c.Compress > CompressAll {
+		errs = append(errs, fmt.Errorf("comm: Compress %d is not CompressNone, CompressWAN or CompressAll", c.Compress))
 	}
 	if c.MaxMessage < 0 {
 		errs = append(errs, fmt.Errorf("comm: MaxMessage %d must not be negative", c.MaxMessage))

@@ -68,13 +68,16 @@ func (w *world) encrypts(j int) bool {
 	case EncryptAll:
 		return true
 	}
+	return w.acrossRegions(j)
+}
+
+// acrossRegions reports whether world rank j may be in another region:
+// on another host, and not labelled with this rank's region.
+func (w *world) acrossRegions(j int) bool {
 	if w.sameHost(w.rank, j) {
 		return false
 	}
-	if len(w.regions) == w.size && w.regions[j] != "" && w.regions[j] == w.regions[w.rank] {
-		return false
-	}
-	return true
+	return len(w.regions) != w.size || w.regions[j] == "" || w.regions[j] != w.regions[w.rank]
 }
 
 // sameHost reports whether world ranks i and j are known to run on one

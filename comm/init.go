@@ -24,8 +24,9 @@ import (
 // SpinYield is on; SPMD_SPIN_WAIT (a Go duration such as "200us" or "0")
 // sets SpinWait; SPMD_WARMUP (bytes) sets WarmUp; SPMD_REGIONS=auto sets
 // InferRegions; SPMD_HEARTBEAT (a duration, 0 for the kernel's defaults)
-// sets Heartbeat; SPMD_ENCRYPT (none, wan or all) sets Encrypt. spmdrun
-// sets the last two from --heartbeat and --encrypt.
+// sets Heartbeat; SPMD_ENCRYPT (none, wan or all) sets Encrypt;
+// SPMD_COMPRESS (none, wan or all) sets Compress. spmdrun sets the last
+// three from --heartbeat, --encrypt and --compress.
 func Init(ctx context.Context) (*Comm, error) {
 	cfg := DefaultConfig()
 	if n, err := strconv.Atoi(os.Getenv(control.EnvLocalSize)); err == nil && n > runtime.NumCPU() {
@@ -44,6 +45,13 @@ func Init(ctx context.Context) (*Comm, error) {
 			return nil, fmt.Errorf("comm: SPMD_HEARTBEAT=%q is not a duration such as 8s or 0", s)
 		}
 		cfg.Heartbeat = d
+	}
+	if s := os.Getenv("SPMD_COMPRESS"); s != "" {
+		m, err := ParseCompressMode(s)
+		if err != nil {
+			return nil, fmt.Errorf("comm: SPMD_COMPRESS: %v", err)
+		}
+		cfg.Compress = m
 	}
 	if s := os.Getenv("SPMD_ENCRYPT"); s != "" {
 		m, err := ParseEncryptMode(s)

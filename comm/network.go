@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
@@ -195,7 +196,11 @@ func (c *Comm) WarmUp(ctx context.Context) error {
 		return ra != rb && (index[a]%count[rb] == index[b] || index[b]%count[ra] == index[a])
 	}
 	cc := c.Collective()
+	// Bytes that do not compress, or Config.Compress would shrink the
+	// warm-up to nothing.
 	out := make([]byte, n)
+	rng := rand.NewChaCha8([32]byte{byte(c.rank)})
+	rng.Read(out)
 	var reqs []*Request
 	for r := range size {
 		if lanePeers(c.rank, r) {

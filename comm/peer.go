@@ -62,6 +62,9 @@ type peer struct {
 	// under rmu.
 	seal *sealer
 	open *opener
+	// comp compresses large messages (compress.go); nil when this
+	// connection does not. Used by the one writer.
+	comp *compressor
 
 	rmu         sync.Mutex // the read token; guards the fields below
 	br          *readBuffer
@@ -217,18 +220,28 @@ func (p *peer) writeLoop() {
 // calls it.
 func (p *peer) write(r *Request) error {
 	maxFrame := uint32(p.w.cfg.MaxFrame)
-	n := len(r.payload)
+	payload := r.payload
+	var flags byte
+	if p.comp != nil {
+		if c := p.comp.compress(payload); c != nil {
+			defer bufpool.Put(c)
+			payload, flags = c, wire.FlagCompressed
+		}
+	}
+	n := len(payload)
 	if n <= inlineMax && n <= int(maxFrame) {
-		h := wire.Header{Kind: wire.KindData, Flags: wire.FlagFirst | wire.FlagLast,
+		h := wire.Header{Kind: wire.KindData, Flags: wire.FlagFirst | wire.FlagLast | flags,
 			Context: r.context, Tag: int32(r.tag), Length: uint32(n), Total: uint64(n)}
 		b := p.scratch[:wire.HeaderSize+n]
 		h.Put(b)
-		copy(b[wire.HeaderSize:], r.payload)
+		copy(b[wire.HeaderSize:], payload)
 		p.one[0] = b
 		return p.writeOut(p.one[:])
 	}
 	hdrs := make([]byte, wire.Frames(uint64(n), maxFrame)*wire.HeaderSize)
-	return p.writeOut(wire.AppendMessage(make([][]byte, 0, 2*len(hdrs)/wire.HeaderSize), hdrs, r.context, int32(r.tag), r.payload, maxFrame))
+	bufs := wire.AppendMessage(make([][]byte, 0, 2*len(hdrs)/wire.HeaderSize), hdrs, r.context, int32(r.tag), payload, maxFrame)
+	hdrs[1] |= flags // the first frame's
+	return p.writeOut(bufs)
 }
 
 // cancelSend withdraws a queued send, or breaks the connection under a
@@ -451,6 +464,20 @@ func (p *peer) step() int {
 func (p *peer) receive(rd *wire.Reader, h wire.Header, scratch []byte) error {
 	w := p.w
 	tag := int(h.Tag)
+	if h.Flags&wire.FlagCompressed != 0 {
+		comp := bufpool.Get(int(h.Total))
+		err := p.readFull(rd, comp)
+		var data []byte
+		if err == nil {
+			data, err = decompress(comp, uint64(w.cfg.MaxMessage))
+		}
+		bufpool.Put(comp)
+		if err != nil {
+			return err
+		}
+		w.deliver(p.rank, h.Context, tag, data)
+		return nil
+	}
 	w.mu.Lock()
 	q := w.queueLocked(h.Context)
 	r := q.takePosted(p.rank, tag)

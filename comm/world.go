@@ -158,6 +158,9 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 		if w.encrypts(res.rank) {
 			p.encrypt(res.hs, res.dialed)
 		}
+		if w.cfg.Compress == CompressAll || w.cfg.Compress == CompressWAN && w.acrossRegions(res.rank) {
+			p.comp = &compressor{}
+		}
 		p.near = p.isNear()
 		if err := setHeartbeat(res.conn, w.cfg.Heartbeat); err != nil {
 			w.log.Warn("comm: cannot set heartbeats; a silent peer may go unnoticed", "rank", w.rank, "peer", res.rank, "err", err)

@@ -54,6 +54,7 @@ func main() {
 	flag.Float64Var(&o.wanMbit, "wan-mbit", 0, "the rate of the one link each pair of regions shares (spmdlab --wan-mbit), a further limit in the lower bound")
 	flag.IntVar(&o.bulk, "bulk", 4<<20, "bytes per transfer when measuring bandwidth")
 	flag.IntVar(&o.seg, "seg", 0, "segment size in bytes for segmented algorithms (collectives.Options.SegmentSize; 0: the library's choice)")
+	flag.StringVar(&bench.Data, "data", "zeros", "what the buffers hold: zeros, random (incompressible) or ints (small integers, compressible); matters with spmdrun --compress")
 	flag.StringVar(&o.check, "check", "async", "argument check: async, sync or off (collectives.Options.Check)")
 	flag.BoolVar(&o.osuOnly, "osu-only", false, "only the OSU loop with its fixed iteration counts, printed as op,bytes,iterations,avg_us (for one machine; bench/coll-vs-openmpi.sh)")
 	flag.Usage = func() {
@@ -63,6 +64,12 @@ func main() {
 	}
 	flag.Parse()
 	o.ops = flag.Args()
+	switch bench.Data {
+	case "zeros", "random", "ints":
+	default:
+		fmt.Fprintf(os.Stderr, "spmdbench: -data %q: want zeros, random or ints\n", bench.Data)
+		os.Exit(2)
+	}
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "spmdbench:", err)
 		os.Exit(1)

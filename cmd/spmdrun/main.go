@@ -66,7 +66,7 @@ func run() int {
 	var timeout float64
 	var hostfile, hostList, mapBy, regions string
 	var bwMbit float64
-	var encrypt, onFailure string
+	var encrypt, onFailure, compress string
 	var heartbeat time.Duration
 	fs.IntVar(&cfg.NP, "np", 0, "number of ranks (default: 1 locally; one per slot with hosts)")
 	fs.IntVar(&cfg.NP, "n", 0, "same as -np")
@@ -90,6 +90,7 @@ func run() int {
 	fs.Float64Var(&bwMbit, "bw-mbit", 0, "each host's bandwidth in `Mbit/s` for the collectives' cost model (exported as SPMD_BW_MBIT; default 100, or what collectives.MeasureBandwidth finds)")
 	fs.StringVar(&regions, "regions", "labels", "`labels`: regions from the hostfile's region= (inferred when no host has one); auto: inferred from round-trip times")
 	fs.StringVar(&onFailure, "on-failure", "end", "when a rank fails: `end` the job, or continue (the others are told; see comm.Comm.Shrink)")
+	fs.StringVar(&compress, "compress", "none", "compress messages of 4 KiB or more where it saves an eighth: `none`, wan (between hosts not labelled with one region) or all")
 	fs.StringVar(&encrypt, "encrypt", "wan", "encrypt the links between ranks: `none`, wan (between hosts not labelled with one region) or all")
 	fs.DurationVar(&heartbeat, "heartbeat", comm.DefaultConfig().Heartbeat, "a rank silent this `long` (host down, network cut) is lost by its peers, and the job ends; 0: the kernel's defaults")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -113,6 +114,10 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "spmdrun: --encrypt: %v\n", err)
 		return 2
 	}
+	if _, err := comm.ParseCompressMode(compress); err != nil {
+		fmt.Fprintf(os.Stderr, "spmdrun: --compress: %v\n", err)
+		return 2
+	}
 	switch onFailure {
 	case "end":
 	case "continue":
@@ -125,7 +130,7 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "spmdrun: --heartbeat %v: must not be negative\n", heartbeat)
 		return 2
 	}
-	cfg.Env = append(cfg.Env, "SPMD_ENCRYPT="+encrypt, "SPMD_HEARTBEAT="+heartbeat.String())
+	cfg.Env = append(cfg.Env, "SPMD_ENCRYPT="+encrypt, "SPMD_COMPRESS="+compress, "SPMD_HEARTBEAT="+heartbeat.String())
 	if heartbeat > 0 {
 		// A host whose SSH connection is silent this long is lost too:
 		// a request every heartbeat/4, given three of those to answer.

@@ -104,10 +104,18 @@ func Start(tb testing.TB, n int) []*comm.Comm {
 	return comms
 }
 
-// fromEnv applies SPMD_ENCRYPT, when set, to every job this package
-// starts, so that a whole test suite can run over encrypted connections
-// (CI runs comm's and collectives' that way too: SPMD_ENCRYPT=all).
+// fromEnv applies SPMD_ENCRYPT and SPMD_COMPRESS, when set, to every job
+// this package starts, so that a whole test suite can run over encrypted
+// and compressing connections (CI runs comm's and collectives' that way
+// too, with both set to all).
 func fromEnv(cfg *comm.Config) error {
+	if s := os.Getenv("SPMD_COMPRESS"); s != "" {
+		m, err := comm.ParseCompressMode(s)
+		if err != nil {
+			return fmt.Errorf("commtest: SPMD_COMPRESS: %v", err)
+		}
+		cfg.Compress = m
+	}
 	if s := os.Getenv("SPMD_ENCRYPT"); s != "" {
 		m, err := comm.ParseEncryptMode(s)
 		if err != nil {

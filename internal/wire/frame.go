@@ -16,6 +16,9 @@ const (
 const (
 	FlagFirst byte = 1 << 0
 	FlagLast  byte = 1 << 1
+	// FlagCompressed, on the first frame of a message: its payload is the
+	// uncompressed length (8 bytes) and a zstd frame (comm/compress.go).
+	FlagCompressed byte = 1 << 2
 )
 
 // HeaderSize is the size in bytes of a frame header.
@@ -69,7 +72,7 @@ func Decode(b []byte, maxFrame uint32, maxMessage uint64) (Header, error) {
 	}
 	switch h.Kind {
 	case KindData:
-		if h.Flags&^(FlagFirst|FlagLast) != 0 {
+		if h.Flags&^(FlagFirst|FlagLast|FlagCompressed) != 0 {
 			return h, fmt.Errorf("%w: unknown flags %#x", ErrCorrupt, h.Flags)
 		}
 		if h.Length > maxFrame {
