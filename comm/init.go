@@ -25,8 +25,13 @@ import (
 // sets SpinWait; SPMD_WARMUP (bytes) sets WarmUp; SPMD_REGIONS=auto sets
 // InferRegions; SPMD_HEARTBEAT (a duration, 0 for the kernel's defaults)
 // sets Heartbeat; SPMD_ENCRYPT (none, wan or all) sets Encrypt;
-// SPMD_COMPRESS (none, wan or all) sets Compress. spmdrun sets the last
-// three from --heartbeat, --encrypt and --compress.
+// SPMD_COMPRESS (none, wan or all) sets Compress; SPMD_CONNECT_TIMEOUT
+// sets ConnectTimeout. spmdrun sets SPMD_HEARTBEAT, SPMD_ENCRYPT and
+// SPMD_COMPRESS from --heartbeat, --encrypt and --compress.
+//
+// A process started by another launcher (Open MPI's mpirun, Slurm's srun,
+// a PMI or torchrun-style one) joins its job from that launcher's
+// variables, with SPMD_RENDEZVOUS and SPMD_SECRET_FILE (rendezvous.go).
 func Init(ctx context.Context) (*Comm, error) {
 	cfg := DefaultConfig()
 	if n, err := strconv.Atoi(os.Getenv(control.EnvLocalSize)); err == nil && n > runtime.NumCPU() {
@@ -45,6 +50,13 @@ func Init(ctx context.Context) (*Comm, error) {
 			return nil, fmt.Errorf("comm: SPMD_HEARTBEAT=%q is not a duration such as 8s or 0", s)
 		}
 		cfg.Heartbeat = d
+	}
+	if s := os.Getenv("SPMD_CONNECT_TIMEOUT"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("comm: SPMD_CONNECT_TIMEOUT=%q is not a positive duration such as 60s", s)
+		}
+		cfg.ConnectTimeout = d
 	}
 	if s := os.Getenv("SPMD_COMPRESS"); s != "" {
 		m, err := ParseCompressMode(s)
@@ -80,6 +92,16 @@ func InitConfig(ctx context.Context, cfg Config) (*Comm, error) {
 	}
 	fdStr, ok := os.LookupEnv(control.EnvFD)
 	if !ok {
+		if j, found, err := foreignVars(os.Getenv); found {
+			if err != nil {
+				return nil, err
+			}
+			secret, err := foreignSecret(os.Getenv)
+			if err != nil {
+				return nil, err
+			}
+			return joinForeign(ctx, cfg, j, secret)
+		}
 		var id [wire.JobIDSize]byte
 		w := newWorld(cfg, 0, 1, id, nil)
 		return newComm(w, 0, []int{0}, true), nil

@@ -391,6 +391,44 @@ func TestAcrossLab(t *testing.T) {
 		waitGone(t, marker, 5*time.Second)
 	})
 
+	t.Run("under Open MPI's mpirun", func(t *testing.T) {
+		// mpirun (run on a-1, as its daemons must reach it) starts the Go
+		// program on every host over the lab's ssh; spmd joins from
+		// Open MPI's variables, meeting at rank 0's host.
+		if _, err := exec.LookPath("mpirun"); err != nil {
+			t.Fatal("needs mpirun (Debian's openmpi-bin; .ci/run installs it)")
+		}
+		dir, err := os.MkdirTemp("/var/tmp", "spmd-mpirun-") // every lab host sees /var/tmp
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		hello := filepath.Join(dir, "hello")
+		if out, err := exec.Command("go", "build", "-o", hello, "../examples/hello").CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		secret := filepath.Join(dir, "secret")
+		os.WriteFile(secret, []byte("the lab's mpirun test secret....\n"), 0o600)
+		data, _ := os.ReadFile(lab.Hostfile)
+		hosts := filepath.Join(dir, "hosts")
+		os.WriteFile(hosts, regexp.MustCompile(` region=\S+`).ReplaceAll(data, nil), 0o644)
+		cmd := exec.Command(lab.Bin, "exec", "a-1", "--", "mpirun", "--allow-run-as-root", "--hostfile", hosts, "-np", "6",
+			"--mca", "plm_rsh_agent", "ssh -F "+filepath.Join(lab.Dir, "ssh_config"),
+			"--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", "198.18.0.0/15", "--mca", "oob_tcp_if_include", "198.18.0.0/15",
+			"-x", "SPMD_RENDEZVOUS=198.18.1.10:29517", "-x", "SPMD_SECRET_FILE="+secret, hello)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("mpirun: %v\n%s", err, out)
+		}
+		// No labels: regions inferred from the round trips.
+		for r := range 6 {
+			line := fmt.Sprintf("hello from rank %d of 6: host ", r)
+			if !strings.Contains(string(out), line) || !strings.Contains(string(out), fmt.Sprintf("region auto%d, local rank 0\n", r/2)) {
+				t.Errorf("no line for rank %d in its inferred region auto%d:\n%s", r, r/2, out)
+			}
+		}
+	})
+
 	// Last: it kills a host.
 	t.Run("faults", func(t *testing.T) { labFaults(t, lab, bin, base) })
 }

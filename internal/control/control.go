@@ -64,6 +64,12 @@ type Msg struct {
 	// Regions, LocalRanks) so that the rank need not report an address
 	// and wait for the table: a round trip saved across regions.
 	ListenFD int `json:"listen_fd,omitempty"`
+	// The rendezvous of a job started by another launcher (comm's
+	// rendezvous.go): a rank's host and region, nonces and proofs.
+	Host   string `json:"host,omitempty"`
+	Region string `json:"region,omitempty"`
+	Nonce  []byte `json:"nonce,omitempty"`
+	MAC    string `json:"mac,omitempty"`
 	// Shrink requests and answers.
 	Key   string `json:"key,omitempty"`
 	Group []int  `json:"group,omitempty"`
