@@ -178,15 +178,14 @@ func joinForeign(ctx context.Context, cfg Config, j foreignJob, secret []byte) (
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
-	host, _ := os.Hostname()
 	region := os.Getenv("SPMD_REGION")
 	var table control.Msg
 	var ln *net.TCPListener
 	var err error
 	if j.rank == 0 {
-		ln, table, err = rendezvousServe(ctx, w, j, host, region)
+		ln, table, err = rendezvousServe(ctx, w, j, region)
 	} else {
-		ln, table, err = rendezvousJoin(ctx, w, j, host, region)
+		ln, table, err = rendezvousJoin(ctx, w, j, region)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("comm: rank %d of %d (started by %s), rendezvous at %s: %w", j.rank, j.size, j.launcher, j.rendezvous, err)
@@ -205,7 +204,7 @@ func joinForeign(ctx context.Context, cfg Config, j foreignJob, secret []byte) (
 
 // rendezvousServe is rank 0's side: listen at the rendezvous, take every
 // other rank's proven address, send every rank the proven table.
-func rendezvousServe(ctx context.Context, w *world, j foreignJob, host, region string) (*net.TCPListener, control.Msg, error) {
+func rendezvousServe(ctx context.Context, w *world, j foreignJob, region string) (*net.TCPListener, control.Msg, error) {
 	rv, err := net.Listen("tcp", j.rendezvous)
 	if err != nil {
 		return nil, control.Msg{}, fmt.Errorf("listening: %w", err)
@@ -221,7 +220,7 @@ func rendezvousServe(ctx context.Context, w *world, j foreignJob, host, region s
 	addrs := make([]string, j.size)
 	hosts := make([]string, j.size)
 	regions := make([]string, j.size)
-	addrs[0], hosts[0], regions[0] = ln.Addr().String(), host, region
+	addrs[0], hosts[0], regions[0] = ln.Addr().String(), rvHost, region
 	type joined struct {
 		conn   *control.Conn
 		nonce  []byte
@@ -297,7 +296,7 @@ func rendezvousServe(ctx context.Context, w *world, j foreignJob, host, region s
 }
 
 // rendezvousJoin is the side of every other rank.
-func rendezvousJoin(ctx context.Context, w *world, j foreignJob, host, region string) (*net.TCPListener, control.Msg, error) {
+func rendezvousJoin(ctx context.Context, w *world, j foreignJob, region string) (*net.TCPListener, control.Msg, error) {
 	var d net.Dialer
 	var c net.Conn
 	var err error
@@ -328,7 +327,7 @@ func rendezvousJoin(ctx context.Context, w *world, j foreignJob, host, region st
 	}
 	nonce := make([]byte, 32)
 	rand.Read(nonce)
-	m := control.Msg{Type: control.TypeAddr, Rank: j.rank, Size: j.size, Addr: ln.Addr().String(), Host: host, Region: region, Nonce: nonce}
+	m := control.Msg{Type: control.TypeAddr, Rank: j.rank, Size: j.size, Addr: ln.Addr().String(), Host: me, Region: region, Nonce: nonce}
 	m.MAC = rvMAC(w.secret, "rank", ch.Nonce, rankBody(m))
 	if err := cc.Send(m); err != nil {
 		ln.Close()
