@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/spmd-go/spmd/internal/bufpool"
 	"github.com/spmd-go/spmd/internal/mem"
+	"github.com/spmd-go/spmd/internal/stats"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -346,6 +347,10 @@ func (e *lengthError) Error() string {
 // as a *MismatchError and stops the algorithm, which may otherwise wait
 // for messages that never come.
 func (k *call) run(sig signature, body func() error) error {
+	if stats.Enabled() {
+		start := time.Now()
+		defer func() { stats.Collective(k.name, time.Since(start)) }()
+	}
 	if k.warmsUp(sig) && !k.c.WarmedUp() {
 		algorithm := body
 		body = func() error {

@@ -212,6 +212,7 @@ func join(ctx context.Context, cfg Config, ctl *control.Conn) (*Comm, error) {
 		_ = w.close()
 		return nil, err
 	}
+	w.startStats() // after learnNetwork, which may set the regions
 	return c, nil
 }
 

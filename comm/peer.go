@@ -38,17 +38,18 @@ type peer struct {
 	awaitVerdict bool
 
 	// send side
-	smu      sync.Mutex
-	busy     bool       // a message is being written
-	sendq    []*Request // waiting to be written, in Isend order
-	inflight *Request
-	sendErr  error // once set, every send fails with it
-	byeDue   bool  // write a bye frame before half-closing
-	wrClosed bool  // CloseWrite done
-	wake     chan struct{}
-	scratch  []byte     // header+payload of small messages, used while busy
-	one      [1][]byte  // writeAll's argument for a small message
-	ws       writeState // writeAll's, used by the one writer
+	sentBytes, sentMsgs atomic.Int64 // handed to send, for statistics
+	smu                 sync.Mutex
+	busy                bool       // a message is being written
+	sendq               []*Request // waiting to be written, in Isend order
+	inflight            *Request
+	sendErr             error // once set, every send fails with it
+	byeDue              bool  // write a bye frame before half-closing
+	wrClosed            bool  // CloseWrite done
+	wake                chan struct{}
+	scratch             []byte     // header+payload of small messages, used while busy
+	one                 [1][]byte  // writeAll's argument for a small message
+	ws                  writeState // writeAll's, used by the one writer
 
 	// receive side; recvErr and crashed are guarded by w.mu
 	recvErr error
@@ -131,6 +132,8 @@ func (p *peer) peerErr(op string, err error) *PeerError {
 // send queues or writes r. blocking says the caller will wait anyway, so
 // it may as well do the writing itself.
 func (p *peer) send(r *Request, blocking bool) {
+	p.sentBytes.Add(int64(len(r.payload)))
+	p.sentMsgs.Add(1)
 	p.smu.Lock()
 	if p.sendErr != nil {
 		err := p.sendErr

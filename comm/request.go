@@ -78,8 +78,8 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 		return r.st, r.err
 	default:
 	}
-	r.w.waiting.Add(1)
-	defer r.w.waiting.Add(-1)
+	r.w.enterWait()
+	defer r.w.exitWait()
 	if r.isRecv && r.src != AnySource && r.src != r.w.rank && r.w.cfg.SpinWait > 0 {
 		// Read the peer's connection ourselves for a while.
 		p := r.w.peers[r.src]

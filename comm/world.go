@@ -40,9 +40,16 @@ type world struct {
 	netErr  error
 	peers   []*peer // peers[rank] is nil
 
-	waiting   atomic.Int32 // goroutines blocked in Wait (readers poll while > 0)
-	wblocked  atomic.Int32 // writes waiting for room in a socket (hold.go)
-	holdStats holdStats
+	waiting atomic.Int32 // goroutines blocked in Wait (readers poll while > 0)
+	// Statistics (stats.go): time since started during which some
+	// goroutine waited, and when the current wait began.
+	started    time.Time
+	commNanos  atomic.Int64
+	waitStart  atomic.Int64
+	statsEvery time.Duration
+	statsStop  chan struct{}
+	wblocked   atomic.Int32 // writes waiting for room in a socket (hold.go)
+	holdStats  holdStats
 
 	hookMu sync.Mutex
 	hooks  []closeHook // OnClose functions, in registration order
@@ -79,6 +86,7 @@ func newWorld(cfg Config, rank, size int, jobID [wire.JobIDSize]byte, secret []b
 		queues:  make(map[uint32]*queue),
 		arrived: make(chan struct{}),
 		used:    map[uint32]bool{0: true}, // 0 and 1 belong to the world communicator
+		started: time.Now(),
 	}
 }
 
@@ -344,6 +352,7 @@ func (w *world) dial(ctx context.Context, to int) (*net.TCPConn, session, error)
 // still pending with ErrClosed.
 func (w *world) close() error {
 	w.closeOnce.Do(func() {
+		w.stopStats()
 		deadline := time.NewTimer(w.cfg.CloseTimeout)
 		defer deadline.Stop()
 		w.mu.Lock()

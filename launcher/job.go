@@ -78,6 +78,10 @@ func (j *job) run(ctx context.Context) int {
 	var survived []int // ranks that failed while the others went on (ContinueOnFailure)
 	succeeded := 0     // ranks that exited 0
 	ended := func(i int) bool { return j.ranks[i].exited }
+	mon := j.cfg.Monitor
+	if mon != nil {
+		mon.begin(j.ranks, j.regions)
+	}
 	answer := func(replies []control.Reply) {
 		for _, rep := range replies {
 			_ = j.ranks[rep.Rank].send(rep.Msg)
@@ -153,6 +157,10 @@ func (j *job) run(ctx context.Context) int {
 				}
 			case evShrink:
 				answer(j.shrinks.Ask(ev.rank, ev.msg, ended))
+			case evStats:
+				if mon != nil {
+					mon.update(ev.rank, ev.msg.Stats)
+				}
 			case evExit:
 				running--
 				if j.trace != nil {
@@ -168,6 +176,16 @@ func (j *job) run(ctx context.Context) int {
 				}
 				if r.status == 0 {
 					succeeded++
+				}
+				if mon != nil {
+					switch {
+					case r.status == 0:
+						mon.setState(r.id, "exited 0")
+					case r.terminated:
+						mon.setState(r.id, "ended by spmdrun")
+					default:
+						mon.setState(r.id, "failed: "+r.why)
+					}
 				}
 				answer(j.shrinks.Ended(ended))
 				if r.status != 0 && !r.terminated && j.cfg.ContinueOnFailure && (tableSent || addrs[r.id] != "") && !terminating {

@@ -44,6 +44,11 @@ type Config struct {
 	// (their operations with it fail with comm.ErrRankFailed) and may
 	// comm.Shrink. The job then exits 0 if some rank exited 0.
 	ContinueOnFailure bool
+	// Monitor, if not nil, receives the ranks' states and the statistics
+	// they report (the program's environment must then hold
+	// SPMD_STATS_EVERY; spmdrun's --stats, --metrics and --dashboard set
+	// both).
+	Monitor *Monitor
 
 	Stdin          io.Reader // rank 0's standard input; nil: /dev/null
 	Stdout, Stderr io.Writer // nil: os.Stdout, os.Stderr
@@ -116,7 +121,7 @@ type rank struct {
 }
 
 type event struct {
-	kind   int // evExit, evAddr, evAbort, evShrink
+	kind   int // evExit, evAddr, evAbort, evShrink, evStats
 	rank   int
 	status syscall.WaitStatus
 	err    error
@@ -134,6 +139,7 @@ const (
 	evAddr
 	evAbort
 	evShrink
+	evStats
 )
 
 // Run runs a local job to its end and returns its exit status. The error
@@ -397,6 +403,8 @@ func startRank(spec rankSpec, prog string, cfg *Config, jobID [16]byte, secret [
 				ok = post(event{kind: evAbort, rank: id, msg: m})
 			case control.TypeShrink:
 				ok = post(event{kind: evShrink, rank: id, msg: m})
+			case control.TypeStats:
+				ok = post(event{kind: evStats, rank: id, msg: m})
 			}
 			if !ok {
 				return

@@ -259,6 +259,9 @@ func Proxy(args []string, in io.Reader, out io.Writer) int {
 			case evShrink:
 				m := ev.msg
 				_ = c.send(proxyMsg{T: "shrink", Rank: ev.rank, Ctl: &m})
+			case evStats:
+				m := ev.msg
+				_ = c.send(proxyMsg{T: "stats", Rank: ev.rank, Ctl: &m})
 			case evExit:
 				running--
 				r := byID[ev.rank]

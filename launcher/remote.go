@@ -565,7 +565,7 @@ func (hc *hostConn) relay(tag bool, stdout, stderr *lineWriter, post func(event)
 				}
 			}
 			w.writeLine(line)
-		case "addr", "abort", "shrink":
+		case "addr", "abort", "shrink", "stats":
 			if r != nil && m.Ctl != nil {
 				kind := evAddr
 				switch m.T {
@@ -573,6 +573,8 @@ func (hc *hostConn) relay(tag bool, stdout, stderr *lineWriter, post func(event)
 					kind = evAbort
 				case "shrink":
 					kind = evShrink
+				case "stats":
+					kind = evStats
 				}
 				post(event{kind: kind, rank: r.id, msg: *m.Ctl})
 			}

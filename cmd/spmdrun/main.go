@@ -66,7 +66,8 @@ func run() int {
 	var timeout float64
 	var hostfile, hostList, mapBy, regions string
 	var bwMbit float64
-	var encrypt, onFailure, compress string
+	var encrypt, onFailure, compress, metricsAddr, dashboardAddr string
+	var showStats bool
 	var heartbeat time.Duration
 	fs.IntVar(&cfg.NP, "np", 0, "number of ranks (default: 1 locally; one per slot with hosts)")
 	fs.IntVar(&cfg.NP, "n", 0, "same as -np")
@@ -89,6 +90,9 @@ func run() int {
 	fs.StringVar(&cfg.MeshNet, "mesh-net", "", "ranks listen on their host's address in this `CIDR` or on this interface")
 	fs.Float64Var(&bwMbit, "bw-mbit", 0, "each host's bandwidth in `Mbit/s` for the collectives' cost model (exported as SPMD_BW_MBIT; default 100, or what collectives.MeasureBandwidth finds)")
 	fs.StringVar(&regions, "regions", "labels", "`labels`: regions from the hostfile's region= (inferred when no host has one); auto: inferred from round-trip times")
+	fs.BoolVar(&showStats, "stats", false, "at the end, print each rank's and host's time in communication and computation, bytes sent within and across regions, and collective calls")
+	fs.StringVar(&metricsAddr, "metrics", "", "serve the ranks' statistics in the Prometheus format at http://`ADDR`/metrics while the job runs (a port alone: on loopback)")
+	fs.StringVar(&dashboardAddr, "dashboard", "", "serve a live status page at http://`ADDR`/ while the job runs (a port alone: on loopback)")
 	fs.StringVar(&onFailure, "on-failure", "end", "when a rank fails: `end` the job, or continue (the others are told; see comm.Comm.Shrink)")
 	fs.StringVar(&compress, "compress", "none", "compress messages of 4 KiB or more where it saves an eighth: `none`, wan (between hosts not labelled with one region) or all")
 	fs.StringVar(&encrypt, "encrypt", "wan", "encrypt the links between ranks: `none`, wan (between hosts not labelled with one region) or all")
@@ -135,6 +139,28 @@ func run() int {
 		// A host whose SSH connection is silent this long is lost too:
 		// a request every heartbeat/4, given three of those to answer.
 		cfg.SSH.Keepalive = max(heartbeat/4, time.Second)
+	}
+	var stopServers []func()
+	defer func() {
+		for _, stop := range stopServers {
+			stop()
+		}
+	}()
+	if showStats || metricsAddr != "" || dashboardAddr != "" {
+		cfg.Monitor = launcher.NewMonitor()
+		cfg.Env = append(cfg.Env, "SPMD_STATS_EVERY=1s")
+		for _, s := range []struct{ addr, what, path string }{{metricsAddr, "metrics", "metrics"}, {dashboardAddr, "dashboard", ""}} {
+			if s.addr == "" {
+				continue
+			}
+			at, stop, err := cfg.Monitor.Serve(s.addr)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "spmdrun: --%s %s: %v\n", s.what, s.addr, err)
+				return 2
+			}
+			stopServers = append(stopServers, stop)
+			fmt.Fprintf(os.Stderr, "spmdrun: %s at http://%s/%s\n", s.what, at, s.path)
+		}
 	}
 	cfg.Timeout = time.Duration(timeout * float64(time.Second))
 	cfg.Stdin = os.Stdin
@@ -197,6 +223,10 @@ func run() int {
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "spmdrun: %v\n", err)
+	}
+	if showStats && err == nil {
+		fmt.Fprintln(os.Stderr, "spmdrun: statistics (--stats):")
+		cfg.Monitor.WriteTable(os.Stderr)
 	}
 	return code
 }

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/spmd-go/spmd/internal/stats"
 )
 
 // EnvFD names the environment variable holding the inherited control
@@ -35,6 +37,7 @@ const (
 	TypeFailed = "failed" // starter -> rank: world rank Rank has ended (Reason says how)
 	TypeShrink = "shrink" // rank -> starter: Comm.Shrink of communicator Key over Group; Dead: members it lost
 	TypeShrunk = "shrunk" // starter -> rank: the agreed failed members (Dead) of Key, or Reason on misuse
+	TypeStats  = "stats"  // rank -> starter: a snapshot of its counters (SPMD_STATS_EVERY)
 )
 
 // Msg is one line of the protocol. Fields not used by a type stay empty.
@@ -70,6 +73,8 @@ type Msg struct {
 	Region string `json:"region,omitempty"`
 	Nonce  []byte `json:"nonce,omitempty"`
 	MAC    string `json:"mac,omitempty"`
+	// A rank's statistics (TypeStats).
+	Stats *Stats `json:"stats,omitempty"`
 	// Shrink requests and answers.
 	Key   string `json:"key,omitempty"`
 	Group []int  `json:"group,omitempty"`
@@ -154,3 +159,16 @@ func (c *Conn) readLine() ([]byte, error) {
 
 // Close closes the stream.
 func (c *Conn) Close() error { return c.rw.Close() }
+
+// Stats is a rank's report for spmdrun's --stats, --metrics and
+// --dashboard.
+type Stats struct {
+	Wall float64 `json:"wall"` // seconds since Init
+	Comm float64 `json:"comm"` // of which some goroutine waited for communication
+	// Region is the rank's region (labelled or inferred; "" for none).
+	Region string `json:"region,omitempty"`
+	// SentBytes is what the rank handed to the ranks of each region.
+	SentBytes   map[string]int64 `json:"sent_bytes"`
+	SentMsgs    int64            `json:"sent_msgs"`
+	Collectives []stats.Op       `json:"collectives,omitempty"`
+}

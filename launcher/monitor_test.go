@@ -1,0 +1,170 @@
+//go:build linux
+
+package launcher_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// --stats prints a line per rank with its collectives and a line per host.
+func TestStatsTable(t *testing.T) {
+	bin := buildSpmdrun(t)
+	code, out, errs := spmdrun(t, bin, "-np", "3", "--stats", "-x", "SPMD_TEST_ROLE=allreduceloop", "-x", "LOOP_N=40", "-x", "LOOP_BYTES=65536", os.Args[0])
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for r := range 3 {
+		// rank, host, region, wall, comm, compute %, MB own, MB others, messages, collectives
+		re := regexp.MustCompile(fmt.Sprintf(`(?m)^\s+%d\s+\S+\s+-\s+[\d.]+\s+[\d.]+\s+\d+\s+([\d.]+)\s+0\.00\s+(\d+)\s+Allreduce 40$`, r))
+		m := re.FindStringSubmatch(errs)
+		if m == nil {
+			t.Fatalf("no statistics line for rank %d:\n%s", r, errs)
+		}
+		// 40 allreduces of 64 KiB among 3 ranks send at least 40 x 64 KiB x 2/3 each.
+		if mbs, _ := strconv.ParseFloat(m[1], 64); mbs < 40*65536*2/3/1e6 {
+			t.Errorf("rank %d sent %v MB, want at least %.2f", r, mbs, 40*65536*2/3/1e6)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^\s+\S+\s+3\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+0\.00\s+\d+\s+120$`).MatchString(errs) {
+		t.Errorf("no host line with 3 ranks and 120 collective calls:\n%s", errs)
+	}
+}
+
+// startMonitored starts a job that runs until interrupted, with the
+// dashboard and metrics served, and returns their addresses.
+func startMonitored(t *testing.T, bin string) (cmd *exec.Cmd, dashboard, metrics string) {
+	t.Helper()
+	cmd = exec.Command(bin, "-np", "3", "--dashboard", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--grace", "1s",
+		"-x", "SPMD_TEST_ROLE=allreduceloop", "-x", "LOOP_N=0", "-x", "LOOP_BYTES=8192", os.Args[0])
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGINT)
+		cmd.Wait()
+	})
+	sc := bufio.NewScanner(stderr)
+	at := regexp.MustCompile(`spmdrun: (dashboard|metrics) at (http://\S+)`)
+	for (dashboard == "" || metrics == "") && sc.Scan() {
+		if m := at.FindStringSubmatch(sc.Text()); m != nil {
+			if m[1] == "dashboard" {
+				dashboard = m[2]
+			} else {
+				metrics = m[2]
+			}
+		}
+	}
+	go io.Copy(io.Discard, stderr)
+	if dashboard == "" || metrics == "" {
+		t.Fatal("spmdrun did not say where it serves")
+	}
+	return cmd, dashboard, metrics
+}
+
+// calls scrapes the metrics and returns rank 0's Allreduce count.
+func calls(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^spmd_collective_calls_total\{op="Allreduce",rank="0"\} (\d+)$`).FindSubmatch(body)
+	if m == nil {
+		return -1
+	}
+	for _, want := range []string{"spmd_collective_duration_seconds_bucket{op=\"Allreduce\",rank=\"2\",le=\"0.001\"}", "spmd_sent_bytes_total{", "spmd_rank_running{"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("no %s in the metrics:\n%.3000s", want, body)
+		}
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// The Prometheus endpoint serves counters that grow while the job runs.
+func TestMetricsEndpoint(t *testing.T) {
+	_, _, metrics := startMonitored(t, buildSpmdrun(t))
+	var first int
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		if first = calls(t, metrics); first > 0 {
+			break
+		}
+	}
+	if first <= 0 {
+		t.Fatal("no Allreduce count for rank 0 in the metrics")
+	}
+	time.Sleep(2500 * time.Millisecond) // reports come every second
+	if second := calls(t, metrics); second <= first {
+		t.Errorf("rank 0's Allreduce count did not grow: %d then %d", first, second)
+	}
+}
+
+// The dashboard in headless Chromium (Debian's chromium): the page
+// loads, shows every rank running, and its figures change as the job
+// progresses.
+func TestDashboardInChromium(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("SPMD_LAB_REQUIRED") != "" {
+			t.Fatal("needs chromium (Debian's package; .ci/run installs it)")
+		}
+		t.Skip("needs chromium (Debian's package)")
+	}
+	_, dashboard, metrics := startMonitored(t, buildSpmdrun(t))
+	for end := time.Now().Add(20 * time.Second); calls(t, metrics) <= 0 && time.Now().Before(end); {
+		time.Sleep(200 * time.Millisecond)
+	}
+	profile := t.TempDir()
+	dump := func() string {
+		out, err := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir="+profile,
+			"--virtual-time-budget=3000", "--dump-dom", dashboard).Output()
+		if err != nil {
+			t.Fatalf("chromium: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	callsCell := regexp.MustCompile(`<tr><td>0</td><td>[^<]*</td><td>[^<]*</td><td class="running">running</td>(?:<td>[^<]*</td>){4}<td>(\d+)</td></tr>`)
+	first := dump()
+	for r := range 3 {
+		if !regexp.MustCompile(fmt.Sprintf(`<tr><td>%d</td><td>[^<]+</td><td>[^<]*</td><td class="running">running</td>`, r)).MatchString(first) {
+			t.Fatalf("rank %d is not shown running:\n%s", r, first)
+		}
+	}
+	m1 := callsCell.FindStringSubmatch(first)
+	if m1 == nil {
+		t.Fatalf("no collective calls shown for rank 0:\n%s", first)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	second := dump()
+	m2 := callsCell.FindStringSubmatch(second)
+	if m2 == nil {
+		t.Fatalf("no collective calls shown for rank 0 the second time:\n%s", second)
+	}
+	a, _ := strconv.Atoi(m1[1])
+	b, _ := strconv.Atoi(m2[1])
+	if b <= a {
+		t.Errorf("rank 0's collective calls did not change on the page: %d then %d", a, b)
+	}
+	if !strings.Contains(second, "Bytes between regions") || !strings.Contains(second, "<td>-/-</td>") {
+		t.Errorf("no region pair table:\n%s", second)
+	}
+	t.Logf("rank 0's calls on the page: %d, then %d", a, b)
+}
