@@ -391,6 +391,27 @@ func TestAcrossLab(t *testing.T) {
 		waitGone(t, marker, 5*time.Second)
 	})
 
+	t.Run("stats across regions", func(t *testing.T) {
+		// --stats through the proxies: each rank's line names its region
+		// and what it sent to the others (one 4 MiB allreduce with its
+		// warm-up: well over a megabyte each).
+		code, out, errs := spmdrun(t, bin, append(base, "--preload-binary", "--stats", "-x", "SPMD_TEST_ROLE=allreduce4m", os.Args[0])...)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+		}
+		for r := range 6 {
+			re := regexp.MustCompile(fmt.Sprintf(`(?m)^\s+%d\s+198\.18\.%d\.%d\s+%c\s+[\d.]+\s+[\d.]+\s+\d+\s+[\d.]+\s+([\d.]+)\s+\d+\s+.*Allreduce 1`, r, r/2+1, 10+r%2, 'a'+r/2))
+			m := re.FindStringSubmatch(errs)
+			if m == nil {
+				t.Errorf("no statistics line for rank %d:\n%s", r, errs)
+				continue
+			}
+			if mbs, _ := strconv.ParseFloat(m[1], 64); mbs < 1 {
+				t.Errorf("rank %d sent %v MB to other regions, want over 1", r, mbs)
+			}
+		}
+	})
+
 	t.Run("under Open MPI's mpirun", func(t *testing.T) {
 		// mpirun (run on a-1, as its daemons must reach it) starts the Go
 		// program on every host over the lab's ssh; spmd joins from
