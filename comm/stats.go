@@ -39,6 +39,8 @@ func (w *world) snapshot() *control.Stats {
 		Wall:      time.Since(w.started).Seconds(),
 		Comm:      time.Duration(w.commNanos.Load()).Seconds(),
 		SentBytes: map[string]int64{},
+		PeerBytes: make([]int64, w.size),
+		PeerMsgs:  make([]int64, w.size),
 	}
 	if w.waiting.Load() > 0 { // a wait in progress counts too
 		s.Comm += (time.Since(w.started) - time.Duration(w.waitStart.Load())).Seconds()
@@ -54,8 +56,10 @@ func (w *world) snapshot() *control.Stats {
 		if r < len(w.regions) {
 			region = w.regions[r]
 		}
-		s.SentBytes[region] += p.sentBytes.Load()
-		s.SentMsgs += p.sentMsgs.Load()
+		b, m := p.sentBytes.Load(), p.sentMsgs.Load()
+		s.SentBytes[region] += b
+		s.SentMsgs += m
+		s.PeerBytes[r], s.PeerMsgs[r] = b, m
 	}
 	s.Collectives = stats.Snapshot()
 	return s

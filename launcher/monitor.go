@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -197,24 +198,31 @@ func (m *Monitor) RegionPairs() map[string]int64 {
 // ---- Prometheus ----
 
 var (
-	descSent    = prometheus.NewDesc("spmd_sent_bytes_total", "Bytes a rank handed to the ranks of a region.", []string{"rank", "host", "region", "to_region"}, nil)
-	descMsgs    = prometheus.NewDesc("spmd_sent_messages_total", "Messages a rank sent.", []string{"rank", "host", "region"}, nil)
-	descWall    = prometheus.NewDesc("spmd_wall_seconds", "Seconds since the rank joined the job.", []string{"rank", "host", "region"}, nil)
-	descComm    = prometheus.NewDesc("spmd_communication_seconds_total", "Seconds during which some goroutine of the rank waited for communication.", []string{"rank", "host", "region"}, nil)
-	descCalls   = prometheus.NewDesc("spmd_collective_calls_total", "Collective calls, by operation.", []string{"rank", "op"}, nil)
-	descLatency = prometheus.NewDesc("spmd_collective_duration_seconds", "Latency of collective calls, by operation.", []string{"rank", "op"}, nil)
-	descUp      = prometheus.NewDesc("spmd_rank_running", "1 while the rank runs, 0 once it has ended.", []string{"rank", "host", "region", "state"}, nil)
+	descSent     = prometheus.NewDesc("spmd_sent_bytes_total", "Bytes a rank handed to the ranks of a region.", []string{"rank", "host", "region", "to_region"}, nil)
+	descMsgs     = prometheus.NewDesc("spmd_sent_messages_total", "Messages a rank sent.", []string{"rank", "host", "region"}, nil)
+	descWall     = prometheus.NewDesc("spmd_wall_seconds", "Seconds since the rank joined the job.", []string{"rank", "host", "region"}, nil)
+	descComm     = prometheus.NewDesc("spmd_communication_seconds_total", "Seconds during which some goroutine of the rank waited for communication.", []string{"rank", "host", "region"}, nil)
+	descCalls    = prometheus.NewDesc("spmd_collective_calls_total", "Collective calls, by operation.", []string{"rank", "op"}, nil)
+	descLatency  = prometheus.NewDesc("spmd_collective_duration_seconds", "Latency of collective calls, by operation.", []string{"rank", "op"}, nil)
+	descPeer     = prometheus.NewDesc("spmd_peer_sent_bytes_total", "Bytes a rank handed to another rank.", []string{"rank", "peer"}, nil)
+	descPeerMsgs = prometheus.NewDesc("spmd_peer_sent_messages_total", "Messages a rank sent to another rank.", []string{"rank", "peer"}, nil)
+	descPair     = prometheus.NewDesc("spmd_region_pair_sent_bytes_total", "Bytes sent from the ranks of one region to those of another, summed over ranks.", []string{"from_region", "to_region"}, nil)
+	descUp       = prometheus.NewDesc("spmd_rank_running", "1 while the rank runs, 0 once it has ended.", []string{"rank", "host", "region", "state"}, nil)
 )
 
 type collector struct{ m *Monitor }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descSent, descMsgs, descWall, descComm, descCalls, descLatency, descUp} {
+	for _, d := range []*prometheus.Desc{descSent, descMsgs, descWall, descComm, descCalls, descLatency, descUp, descPeer, descPeerMsgs, descPair} {
 		ch <- d
 	}
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
+	for pair, n := range c.m.RegionPairs() {
+		from, to, _ := strings.Cut(pair, "/")
+		ch <- prometheus.MustNewConstMetric(descPair, prometheus.CounterValue, float64(n), from, to)
+	}
 	for _, r := range c.m.Status() {
 		rk := strconv.Itoa(r.Rank)
 		running := 0.0
@@ -230,6 +238,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descSent, prometheus.CounterValue, float64(n), rk, r.Host, r.Region, to)
 		}
 		ch <- prometheus.MustNewConstMetric(descMsgs, prometheus.CounterValue, float64(s.SentMsgs), rk, r.Host, r.Region)
+		for peer, n := range s.PeerBytes {
+			if peer != r.Rank && peer < len(s.PeerMsgs) {
+				ch <- prometheus.MustNewConstMetric(descPeer, prometheus.CounterValue, float64(n), rk, strconv.Itoa(peer))
+				ch <- prometheus.MustNewConstMetric(descPeerMsgs, prometheus.CounterValue, float64(s.PeerMsgs[peer]), rk, strconv.Itoa(peer))
+			}
+		}
 		ch <- prometheus.MustNewConstMetric(descWall, prometheus.GaugeValue, s.Wall, rk, r.Host, r.Region)
 		ch <- prometheus.MustNewConstMetric(descComm, prometheus.CounterValue, s.Comm, rk, r.Host, r.Region)
 		for _, op := range s.Collectives {

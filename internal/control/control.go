@@ -168,7 +168,10 @@ type Stats struct {
 	// Region is the rank's region (labelled or inferred; "" for none).
 	Region string `json:"region,omitempty"`
 	// SentBytes is what the rank handed to the ranks of each region.
-	SentBytes   map[string]int64 `json:"sent_bytes"`
-	SentMsgs    int64            `json:"sent_msgs"`
-	Collectives []stats.Op       `json:"collectives,omitempty"`
+	SentBytes map[string]int64 `json:"sent_bytes"`
+	SentMsgs  int64            `json:"sent_msgs"`
+	// PeerBytes and PeerMsgs are what it sent to each world rank.
+	PeerBytes   []int64    `json:"peer_bytes,omitempty"`
+	PeerMsgs    []int64    `json:"peer_msgs,omitempty"`
+	Collectives []stats.Op `json:"collectives,omitempty"`
 }
