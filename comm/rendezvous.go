@@ -236,9 +236,73 @@ func rendezvousServe(ctx context.Context, w *world, j foreignJob, region string)
 		}
 		return nil, control.Msg{}, err
 	}
+	// Each connection proves itself in its own goroutine, so a slow or
+	// silent one (a scanner) holds up nobody; at most maxPending at once.
+	type proven struct {
+		cc     *control.Conn
+		m      control.Msg
+		remote string
+	}
+	results := make(chan proven)
+	acceptErr := make(chan error, 1)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		slots := make(chan struct{}, maxPending(j.size))
+		for {
+			c, err := rv.Accept()
+			if err != nil {
+				acceptErr <- err
+				return
+			}
+			select {
+			case slots <- struct{}{}:
+			default:
+				c.Close() // flooded: the job's own ranks retry
+				continue
+			}
+			go func() {
+				defer func() { <-slots }()
+				c.SetDeadline(time.Now().Add(w.cfg.HandshakeTimeout))
+				cc := control.NewConn(c)
+				nonce := make([]byte, 32)
+				rand.Read(nonce)
+				remote := c.RemoteAddr().String()
+				if err := cc.Send(control.Msg{Type: "challenge", Nonce: nonce}); err != nil {
+					cc.Close()
+					return
+				}
+				m, err := cc.Recv()
+				switch {
+				case err != nil:
+					w.log.Warn("comm: rendezvous: a connection said nothing", "remote", remote, "err", err)
+				case !hmac.Equal([]byte(m.MAC), []byte(rvMAC(w.secret, "rank", nonce, rankBody(m)))):
+					w.log.Warn("comm: rendezvous: refused a rank that does not know the job secret", "remote", remote, "claimed rank", m.Rank)
+				case m.Size != j.size || m.Rank < 1 || m.Rank >= j.size:
+					w.log.Warn("comm: rendezvous: refused a rank of another job", "remote", remote, "rank", m.Rank, "size", m.Size)
+				default:
+					c.SetDeadline(time.Time{}) // it waits for the others now
+					select {
+					case results <- proven{cc, m, remote}:
+						return
+					case <-done:
+					}
+				}
+				cc.Close()
+			}()
+		}
+	}()
 	for got := 1; got < j.size; {
-		c, err := rv.Accept()
-		if err != nil {
+		select {
+		case p := <-results:
+			if conns[p.m.Rank].conn != nil {
+				p.cc.Close()
+				return fail(fmt.Errorf("rank %d came twice (from %s and %s): two jobs with one rendezvous and secret?", p.m.Rank, conns[p.m.Rank].remote, p.remote))
+			}
+			conns[p.m.Rank] = joined{p.cc, p.m.Nonce, p.remote}
+			addrs[p.m.Rank], hosts[p.m.Rank], regions[p.m.Rank] = p.m.Addr, p.m.Host, p.m.Region
+			got++
+		case err := <-acceptErr:
 			missing := []int{}
 			for r := 1; r < j.size; r++ {
 				if conns[r].conn == nil {
@@ -247,33 +311,6 @@ func rendezvousServe(ctx context.Context, w *world, j foreignJob, region string)
 			}
 			return fail(fmt.Errorf("ranks %v never came (%v)", missing, err))
 		}
-		c.SetDeadline(time.Now().Add(w.cfg.HandshakeTimeout))
-		cc := control.NewConn(c)
-		nonce := make([]byte, 32)
-		rand.Read(nonce)
-		if err := cc.Send(control.Msg{Type: "challenge", Nonce: nonce}); err != nil {
-			cc.Close()
-			continue
-		}
-		m, err := cc.Recv()
-		switch {
-		case err != nil:
-			w.log.Warn("comm: rendezvous: a connection said nothing", "remote", c.RemoteAddr().String(), "err", err)
-		case !hmac.Equal([]byte(m.MAC), []byte(rvMAC(w.secret, "rank", nonce, rankBody(m)))):
-			w.log.Warn("comm: rendezvous: refused a rank that does not know the job secret", "remote", c.RemoteAddr().String(), "claimed rank", m.Rank)
-		case m.Size != j.size || m.Rank < 1 || m.Rank >= j.size:
-			w.log.Warn("comm: rendezvous: refused a rank of another job", "remote", c.RemoteAddr().String(), "rank", m.Rank, "size", m.Size)
-		case conns[m.Rank].conn != nil:
-			cc.Close()
-			return fail(fmt.Errorf("rank %d came twice (from %s and %s): two jobs with one rendezvous and secret?", m.Rank, conns[m.Rank].remote, c.RemoteAddr()))
-		default:
-			c.SetDeadline(time.Time{}) // it waits for the others now
-			conns[m.Rank] = joined{cc, m.Nonce, c.RemoteAddr().String()}
-			addrs[m.Rank], hosts[m.Rank], regions[m.Rank] = m.Addr, m.Host, m.Region
-			got++
-			continue
-		}
-		cc.Close()
 	}
 	table := control.Msg{Type: control.TypeTable, Addrs: addrs, Hosts: hosts, Regions: regions}
 	if strings.Join(regions, "") == "" {

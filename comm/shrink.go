@@ -34,7 +34,8 @@ var ErrExcluded = errors.New("comm: Shrink: the other members lost this rank and
 //
 // Under spmdrun Shrink asks the launcher (which knows for certain which
 // ranks ended); in an in-process job (Local) the ranks share that role;
-// a rank started alone has nobody to lose.
+// a rank started alone has nobody to lose. Under another launcher
+// (mpirun, srun) there is nobody to decide, and Shrink fails.
 func (c *Comm) Shrink(ctx context.Context) (*Comm, error) {
 	if err := c.usable(); err != nil {
 		return nil, err
@@ -100,8 +101,10 @@ func (w *world) askShrink(ctx context.Context, m control.Msg) (control.Msg, erro
 		}
 	case w.local != nil:
 		w.local.ask(w.rank, m)
+	case w.size == 1:
+		return control.Msg{Type: control.TypeShrunk, Key: m.Key}, nil // nobody to lose
 	default:
-		return control.Msg{Type: control.TypeShrunk, Key: m.Key}, nil
+		return control.Msg{}, errors.New("nobody can decide who survived: Shrink needs spmdrun (with --on-failure continue) or an in-process job, and this job was started by another launcher")
 	}
 	select {
 	case ans := <-ch:

@@ -111,6 +111,41 @@ func TestForeignLaunchersByHand(t *testing.T) {
 		})
 	}
 
+	// A connection that says nothing (a scanner) holds up nobody: the
+	// ranks that come after it are proven at once, not after its 10 s.
+	t.Run("silent connection", func(t *testing.T) {
+		port := freePort(t)
+		env := func(r int) []string {
+			return append(os.Environ(), fmt.Sprintf("PMI_RANK=%d", r), "PMI_SIZE=3", fmt.Sprintf("SPMD_RENDEZVOUS=127.0.0.1:%d", port), "SPMD_SECRET_FILE="+secret)
+		}
+		rank0 := exec.Command(bin)
+		rank0.Env = env(0)
+		var out0 strings.Builder
+		rank0.Stdout, rank0.Stderr = &out0, &out0
+		if err := rank0.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer rank0.Process.Kill()
+		var silent net.Conn
+		for end := time.Now().Add(10 * time.Second); silent == nil && time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+			silent, _ = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		}
+		if silent == nil {
+			t.Fatal("rank 0 never listened")
+		}
+		defer silent.Close()
+		start := time.Now()
+		outs, errs := runRanks(t, bin, 2, func(r int) []string { return env(r + 1)[len(os.Environ()):] })
+		err := rank0.Wait()
+		took := time.Since(start)
+		if err != nil || errs[0] != nil || errs[1] != nil || !strings.Contains(out0.String(), "hello from rank 2 of 3") {
+			t.Fatalf("rank 0: %v %s; rank 1: %v %s; rank 2: %v %s", err, out0.String(), errs[0], outs[0], errs[1], outs[1])
+		}
+		if took > 5*time.Second {
+			t.Errorf("the job took %v behind a silent connection", took)
+		}
+	})
+
 	// A rank with another secret is refused by rank 0 and fails itself;
 	// a missing secret and a missing rendezvous are named.
 	t.Run("refusals", func(t *testing.T) {
