@@ -165,6 +165,10 @@ func (s *sealer) sealFrom(bufs [][]byte, budget int) [][]byte {
 		binary.BigEndian.PutUint32(rec, uint32(n+tagSize))
 		plain := rec[recordHdr : recordHdr+n]
 		for off := 0; off < n; {
+			if len(bufs[0]) == 0 {
+				bufs = bufs[1:]
+				continue
+			}
 			c := copy(plain[off:], bufs[0])
 			off += c
 			bufs = consume(bufs, c)

@@ -54,6 +54,14 @@ func TestRecords(t *testing.T) {
 	if got, err := openAll(fresh(), cat(0, 1, 2)); err != nil || string(got) != "firstsecondthird" {
 		t.Fatalf("in order: %q, %v", got, err)
 	}
+	// Empty buffers anywhere among those sealed together are skipped.
+	s := &sealer{aead: newGCM(key)}
+	if left := s.sealFrom([][]byte{[]byte("ab"), {}, []byte("cd"), {}}, recordMax); len(left) > 1 {
+		t.Fatalf("left %d buffers", len(left))
+	}
+	if got, err := openAll(fresh(), s.out); err != nil || string(got) != "abcd" {
+		t.Fatalf("with empty buffers: %q, %v", got, err)
+	}
 	// A partial record is waited for, not an error.
 	if got, err := openAll(fresh(), cat(0, 1, 2)[:len(recs[0])+7]); err != nil || string(got) != "first" {
 		t.Errorf("partial second record: %q, %v", got, err)
