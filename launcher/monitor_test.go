@@ -136,7 +136,7 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	profile := t.TempDir()
 	dump := func() string {
-		out, err := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir="+profile,
+		out, err := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir="+profile,
 			"--virtual-time-budget=3000", "--dump-dom", dashboard).Output()
 		if err != nil {
 			t.Fatalf("chromium: %v\n%s", err, out)
