@@ -21,8 +21,14 @@ import (
 // Shrinks is the starter's record of shrink requests. Not safe for
 // concurrent use.
 type Shrinks struct {
-	reqs map[string]*shrinkReq
+	reqs     map[string]*shrinkReq
+	answered []string // keys answered, oldest first (at most keepAnswered kept)
 }
+
+// keepAnswered is how many answered requests are kept for members that
+// ask late (ones the others lost); a program that shrinks in a loop does
+// not grow the launcher without bound.
+const keepAnswered = 256
 
 type shrinkReq struct {
 	group  []int
@@ -94,6 +100,11 @@ func (s *Shrinks) due(key string, ended func(int) bool) []Reply {
 		}
 	}
 	r.done, r.dead = true, dead
+	s.answered = append(s.answered, key)
+	if len(s.answered) > keepAnswered {
+		delete(s.reqs, s.answered[0])
+		s.answered = s.answered[1:]
+	}
 	out := make([]Reply, 0, len(r.asked))
 	for _, a := range r.asked {
 		if ended(a) {

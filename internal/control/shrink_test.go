@@ -1,6 +1,7 @@
 package control
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -44,5 +45,12 @@ func TestShrinks(t *testing.T) {
 	r = s.Ask(1, Msg{Key: "c/3", Group: []int{0, 1, 2}}, ended)
 	if len(r) != 1 || r[0].Rank != 1 || r[0].Msg.Reason == "" {
 		t.Errorf("mismatched group: %+v", r)
+	}
+	// Answers are kept for late askers, but not without bound.
+	for i := range 2 * keepAnswered {
+		s.Ask(0, Msg{Key: fmt.Sprintf("loop/%d", i), Group: []int{0}}, ended)
+	}
+	if len(s.reqs) > keepAnswered+1 || len(s.answered) != keepAnswered {
+		t.Errorf("%d requests and %d answers kept after %d shrinks, want at most %d", len(s.reqs), len(s.answered), 2*keepAnswered, keepAnswered)
 	}
 }
