@@ -213,6 +213,9 @@ func join(ctx context.Context, cfg Config, ctl *control.Conn) (*Comm, error) {
 		return nil, err
 	}
 	w.startStats() // after learnNetwork, which may set the regions
+	// The launcher survives only the failures of ranks that joined
+	// (--on-failure continue): before, the others cannot build the mesh.
+	_ = ctl.Send(control.Msg{Type: control.TypeJoined, Rank: w.rank})
 	return c, nil
 }
 

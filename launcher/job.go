@@ -161,6 +161,8 @@ func (j *job) run(ctx context.Context) int {
 				if mon != nil {
 					mon.update(ev.rank, ev.msg.Stats)
 				}
+			case evJoined:
+				r.joined = true
 			case evExit:
 				running--
 				if j.trace != nil {
@@ -188,7 +190,7 @@ func (j *job) run(ctx context.Context) int {
 					}
 				}
 				answer(j.shrinks.Ended(ended))
-				if r.status != 0 && !r.terminated && j.cfg.ContinueOnFailure && (tableSent || addrs[r.id] != "") && !terminating {
+				if r.status != 0 && !r.terminated && j.cfg.ContinueOnFailure && r.joined && !terminating {
 					j.logf("spmdrun: rank %d (pid %d) on %s %s; the others go on (--on-failure continue)\n", r.id, r.pid, r.host, r.why)
 					survived = append(survived, r.id)
 					for _, x := range j.ranks {

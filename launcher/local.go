@@ -40,7 +40,8 @@ type Config struct {
 	// (--regions auto). A multi-host job without labels does so anyway.
 	RegionsAuto bool
 	// ContinueOnFailure (spmdrun --on-failure continue) keeps the job
-	// running when a rank that joined it fails: the others are told
+	// running when a rank that joined it (its comm.Init completed) fails;
+	// one that fails before ends the job as usual. The others are told
 	// (their operations with it fail with comm.ErrRankFailed) and may
 	// comm.Shrink. The job then exits 0 if some rank exited 0.
 	ContinueOnFailure bool
@@ -115,13 +116,14 @@ type rank struct {
 
 	// set by the event loop
 	exited     bool
+	joined     bool   // its Init completed (it said so)
 	status     int    // exit code the rank contributes (128+sig for signals)
 	why        string // human description of how it ended
 	terminated bool   // the launcher signalled it before it ended
 }
 
 type event struct {
-	kind   int // evExit, evAddr, evAbort, evShrink, evStats
+	kind   int // evExit, evAddr, evAbort, evShrink, evStats, evJoined
 	rank   int
 	status syscall.WaitStatus
 	err    error
@@ -140,6 +142,7 @@ const (
 	evAbort
 	evShrink
 	evStats
+	evJoined
 )
 
 // Run runs a local job to its end and returns its exit status. The error
@@ -405,6 +408,8 @@ func startRank(spec rankSpec, prog string, cfg *Config, jobID [16]byte, secret [
 				ok = post(event{kind: evShrink, rank: id, msg: m})
 			case control.TypeStats:
 				ok = post(event{kind: evStats, rank: id, msg: m})
+			case control.TypeJoined:
+				ok = post(event{kind: evJoined, rank: id, msg: m})
 			}
 			if !ok {
 				return

@@ -435,3 +435,13 @@ func TestRegionsAutoLocal(t *testing.T) {
 		}
 	}
 }
+
+// --on-failure continue survives only ranks that joined: a rank that
+// fails before comm.Init completes ends the job as usual (the others
+// could not build the mesh without it).
+func TestContinueNeedsJoin(t *testing.T) {
+	r := run(t, 3, "exit", func(c *launcher.Config) { c.ContinueOnFailure = true }, "CODES=0,3,sleep")
+	if r.code != 3 || strings.Contains(r.stderr, "the others go on") || !strings.Contains(r.stderr, "rank 1 failed; terminating") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}

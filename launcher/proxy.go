@@ -262,6 +262,9 @@ func Proxy(args []string, in io.Reader, out io.Writer) int {
 			case evStats:
 				m := ev.msg
 				_ = c.send(proxyMsg{T: "stats", Rank: ev.rank, Ctl: &m})
+			case evJoined:
+				m := ev.msg
+				_ = c.send(proxyMsg{T: "joined", Rank: ev.rank, Ctl: &m})
 			case evExit:
 				running--
 				r := byID[ev.rank]

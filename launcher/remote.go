@@ -565,7 +565,7 @@ func (hc *hostConn) relay(tag bool, stdout, stderr *lineWriter, post func(event)
 				}
 			}
 			w.writeLine(line)
-		case "addr", "abort", "shrink", "stats":
+		case "addr", "abort", "shrink", "stats", "joined":
 			if r != nil && m.Ctl != nil {
 				kind := evAddr
 				switch m.T {
@@ -575,6 +575,8 @@ func (hc *hostConn) relay(tag bool, stdout, stderr *lineWriter, post func(event)
 					kind = evShrink
 				case "stats":
 					kind = evStats
+				case "joined":
+					kind = evJoined
 				}
 				post(event{kind: kind, rank: r.id, msg: *m.Ctl})
 			}

@@ -38,6 +38,7 @@ const (
 	TypeShrink = "shrink" // rank -> starter: Comm.Shrink of communicator Key over Group; Dead: members it lost
 	TypeShrunk = "shrunk" // starter -> rank: the agreed failed members (Dead) of Key, or Reason on misuse
 	TypeStats  = "stats"  // rank -> starter: a snapshot of its counters (SPMD_STATS_EVERY)
+	TypeJoined = "joined" // rank -> starter: Init is done (the mesh is up)
 )
 
 // Msg is one line of the protocol. Fields not used by a type stay empty.
