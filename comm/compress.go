@@ -64,12 +64,7 @@ func (m CompressMode) String() string {
 
 // ParseCompressMode parses "none", "wan" or "all".
 func ParseCompressMode(s string) (CompressMode, error) {
-	for _, m := range []CompressMode{CompressNone, CompressWAN, CompressAll} {
-		if s == m.String() {
-			return m, nil
-		}
-	}
-	return 0, fmt.Errorf("compression %q: want none, wan or all", s)
+	return parseMode(s, "compression", CompressNone, CompressWAN, CompressAll)
 }
 
 var (

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/spmd-go/spmd/internal/wire"
@@ -153,10 +154,21 @@ func (m EncryptMode) String() string {
 
 // ParseEncryptMode parses "none", "wan" or "all".
 func ParseEncryptMode(s string) (EncryptMode, error) {
-	for _, m := range []EncryptMode{EncryptWAN, EncryptNone, EncryptAll} {
+	return parseMode(s, "encryption", EncryptNone, EncryptWAN, EncryptAll)
+}
+
+// parseMode returns the mode whose String is s; what names the setting
+// in the error. modes are listed as the error lists them.
+func parseMode[M interface {
+	~int
+	String() string
+}](s, what string, modes ...M) (M, error) {
+	var names []string
+	for _, m := range modes {
 		if s == m.String() {
 			return m, nil
 		}
+		names = append(names, m.String())
 	}
-	return 0, fmt.Errorf("encryption %q: want none, wan or all", s)
+	return 0, fmt.Errorf("%s %q: want %s or %s", what, s, strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
 }

@@ -2,12 +2,9 @@ package comm
 
 import (
 	"context"
-	"crypto/rand"
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/spmd-go/spmd/internal/wire"
 
 	"golang.org/x/sys/unix"
 )
@@ -97,15 +94,8 @@ func SetHoldMax(d time.Duration) func() {
 // with the table of every rank's address, which it may change (to put a
 // proxy in front of a rank).
 func LocalTapped(ctx context.Context, n int, cfg Config, tap func(addrs []string)) ([]*Comm, error) {
-	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
-	var id [wire.JobIDSize]byte
-	secret := make([]byte, 32)
-	rand.Read(id[:])
-	rand.Read(secret)
 	var once sync.Once
-	return localJob(ctx, n, cfg, id, func(int) []byte { return secret }, func(_ int, addrs []string) {
+	return localGated(ctx, n, cfg, func(_ int, addrs []string) {
 		once.Do(func() { tap(addrs) })
 	})
 }

@@ -38,13 +38,5 @@ func setHeartbeat(conn *net.TCPConn, d time.Duration) error {
 	}); err != nil {
 		return err
 	}
-	raw, err := conn.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := raw.Control(func(fd uintptr) { serr = setUserTimeout(int(fd), d) }); err != nil {
-		return err
-	}
-	return serr
+	return sockopt(conn, func(fd int) error { return setUserTimeout(fd, d) })
 }

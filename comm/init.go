@@ -37,52 +37,66 @@ func Init(ctx context.Context) (*Comm, error) {
 	if n, err := strconv.Atoi(os.Getenv(control.EnvLocalSize)); err == nil && n > runtime.NumCPU() {
 		cfg.SpinYield = true
 	}
-	if s := os.Getenv("SPMD_SPIN_WAIT"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 {
-			return nil, fmt.Errorf("comm: SPMD_SPIN_WAIT=%q is not a duration such as 200us or 0", s)
-		}
-		cfg.SpinWait = d
+	if err := cfg.ApplyEnv(); err != nil {
+		return nil, err
 	}
-	if s := os.Getenv("SPMD_HEARTBEAT"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 {
-			return nil, fmt.Errorf("comm: SPMD_HEARTBEAT=%q is not a duration such as 8s or 0", s)
-		}
-		cfg.Heartbeat = d
+	return InitConfig(ctx, cfg)
+}
+
+// ApplyEnv sets the fields that the SPMD_* variables Init reads give (see
+// Init), leaving the others; an unusable value is an error naming its
+// variable.
+func (c *Config) ApplyEnv() error {
+	durations := []struct {
+		name    string
+		dst     *time.Duration
+		zeroOK  bool
+		example string
+	}{
+		{"SPMD_SPIN_WAIT", &c.SpinWait, true, "200us or 0"},
+		{"SPMD_HEARTBEAT", &c.Heartbeat, true, "8s or 0"},
+		{"SPMD_CONNECT_TIMEOUT", &c.ConnectTimeout, false, "60s"},
 	}
-	if s := os.Getenv("SPMD_CONNECT_TIMEOUT"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("comm: SPMD_CONNECT_TIMEOUT=%q is not a positive duration such as 60s", s)
+	for _, v := range durations {
+		s := os.Getenv(v.name)
+		if s == "" {
+			continue
 		}
-		cfg.ConnectTimeout = d
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 || d == 0 && !v.zeroOK {
+			kind := "a duration"
+			if !v.zeroOK {
+				kind = "a positive duration"
+			}
+			return fmt.Errorf("comm: %s=%q is not %s such as %s", v.name, s, kind, v.example)
+		}
+		*v.dst = d
 	}
 	if s := os.Getenv("SPMD_COMPRESS"); s != "" {
 		m, err := ParseCompressMode(s)
 		if err != nil {
-			return nil, fmt.Errorf("comm: SPMD_COMPRESS: %v", err)
+			return fmt.Errorf("comm: SPMD_COMPRESS: %v", err)
 		}
-		cfg.Compress = m
+		c.Compress = m
 	}
 	if s := os.Getenv("SPMD_ENCRYPT"); s != "" {
 		m, err := ParseEncryptMode(s)
 		if err != nil {
-			return nil, fmt.Errorf("comm: SPMD_ENCRYPT: %v", err)
+			return fmt.Errorf("comm: SPMD_ENCRYPT: %v", err)
 		}
-		cfg.Encrypt = m
+		c.Encrypt = m
 	}
-	if err := warmUpFromEnv(&cfg); err != nil {
-		return nil, err
+	if err := warmUpFromEnv(c); err != nil {
+		return err
 	}
 	switch s := os.Getenv("SPMD_REGIONS"); s {
 	case "", "labels":
 	case "auto":
-		cfg.InferRegions = true
+		c.InferRegions = true
 	default:
-		return nil, fmt.Errorf("comm: SPMD_REGIONS=%q: want auto (infer regions from round-trip times) or labels", s)
+		return fmt.Errorf("comm: SPMD_REGIONS=%q: want auto (infer regions from round-trip times) or labels", s)
 	}
-	return InitConfig(ctx, cfg)
+	return nil
 }
 
 // InitConfig is Init with a configuration.

@@ -17,6 +17,11 @@ import (
 // operations with an *AbortError instead of exiting. Close every returned
 // Comm when done.
 func Local(ctx context.Context, n int, cfg Config) ([]*Comm, error) {
+	return localGated(ctx, n, cfg, nil)
+}
+
+// localGated is Local with localJob's gate, and a fresh job id and secret.
+func localGated(ctx context.Context, n int, cfg Config, gate func(rank int, addrs []string)) ([]*Comm, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("comm: Local: %d ranks", n)
 	}
@@ -27,7 +32,7 @@ func Local(ctx context.Context, n int, cfg Config) ([]*Comm, error) {
 	secret := make([]byte, 32)
 	rand.Read(id[:])
 	rand.Read(secret)
-	return localJob(ctx, n, cfg, id, func(int) []byte { return secret }, nil)
+	return localJob(ctx, n, cfg, id, func(int) []byte { return secret }, gate)
 }
 
 // localJob builds an in-process job; secretOf lets tests give one rank a

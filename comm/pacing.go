@@ -1,6 +1,9 @@
 package comm
 
-import "math"
+import (
+	"math"
+	"net"
+)
 
 // SetMaxPacing caps the rate at which this rank sends to c's rank r at
 // bytesPerSec (0 or less removes the cap), through the kernel's pacing of
@@ -23,12 +26,18 @@ func (c *Comm) SetMaxPacing(r int, bytesPerSec float64) error {
 	if bytesPerSec > 0 {
 		rate = uint32(min(bytesPerSec, math.MaxUint32-1))
 	}
-	raw, err := p.conn.SyscallConn()
+	return sockopt(p.conn, func(fd int) error { return setMaxPacing(fd, rate) })
+}
+
+// sockopt calls set with conn's descriptor and returns its error, or the
+// error of reaching the descriptor.
+func sockopt(conn *net.TCPConn, set func(fd int) error) error {
+	raw, err := conn.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var serr error
-	if err := raw.Control(func(fd uintptr) { serr = setMaxPacing(int(fd), rate) }); err != nil {
+	if err := raw.Control(func(fd uintptr) { serr = set(int(fd)) }); err != nil {
 		return err
 	}
 	return serr

@@ -20,15 +20,22 @@ import (
 // the time during which at least one was: while a goroutine is inside,
 // waitStart cannot change, so the one that brings the count to zero
 // adds the right interval.
+//
+// The clock is read only while statistics are reported (w.timing): Wait
+// is on the path of every blocking receive.
 func (w *world) enterWait() {
-	if w.waiting.Add(1) == 1 {
+	if w.waiting.Add(1) == 1 && w.timing.Load() {
 		w.waitStart.Store(int64(time.Since(w.started)))
 	}
 }
 
 func (w *world) exitWait() {
+	if !w.timing.Load() {
+		w.waiting.Add(-1)
+		return
+	}
 	start := w.waitStart.Load()
-	if w.waiting.Add(-1) == 0 {
+	if w.waiting.Add(-1) == 0 && start >= 0 {
 		w.commNanos.Add(int64(time.Since(w.started)) - start)
 	}
 }
@@ -42,7 +49,7 @@ func (w *world) snapshot() *control.Stats {
 		PeerBytes: make([]int64, w.size),
 		PeerMsgs:  make([]int64, w.size),
 	}
-	if w.waiting.Load() > 0 { // a wait in progress counts too
+	if w.waiting.Load() > 0 && w.waitStart.Load() >= 0 { // a wait in progress counts too
 		s.Comm += (time.Since(w.started) - time.Duration(w.waitStart.Load())).Seconds()
 	}
 	if w.rank < len(w.regions) {
@@ -72,7 +79,8 @@ func (w *world) startStats() {
 		return
 	}
 	stats.Enable()
-	w.statsEvery = d
+	w.waitStart.Store(-1) // no wait began with the clock running yet
+	w.timing.Store(true)
 	w.statsStop = make(chan struct{})
 	go func() {
 		t := time.NewTicker(d)

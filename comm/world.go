@@ -43,13 +43,13 @@ type world struct {
 	waiting atomic.Int32 // goroutines blocked in Wait (readers poll while > 0)
 	// Statistics (stats.go): time since started during which some
 	// goroutine waited, and when the current wait began.
-	started    time.Time
-	commNanos  atomic.Int64
-	waitStart  atomic.Int64
-	statsEvery time.Duration
-	statsStop  chan struct{}
-	wblocked   atomic.Int32 // writes waiting for room in a socket (hold.go)
-	holdStats  holdStats
+	started   time.Time
+	commNanos atomic.Int64
+	waitStart atomic.Int64
+	timing    atomic.Bool // Wait reads the clock (statistics are reported)
+	statsStop chan struct{}
+	wblocked  atomic.Int32 // writes waiting for room in a socket (hold.go)
+	holdStats holdStats
 
 	hookMu sync.Mutex
 	hooks  []closeHook // OnClose functions, in registration order

@@ -89,6 +89,21 @@ func labFaults(t *testing.T, lab *labtest.Lab, bin string, base []string) {
 			return -1, time.Since(t0)
 		}
 	}
+	// underLab runs a loop job (n allreduces of size bytes; 0: until one
+	// fails), lets it run for settle, applies the spmdlab command fault,
+	// waits up to limit for spmdrun, then applies undo (if any).
+	underLab := func(name string, n, size int, settle, limit time.Duration, fault, undo []string) (marker string, code int, took time.Duration, errb *strings.Builder) {
+		marker = newMarker(name)
+		cmd, errb := loop(marker, n, size)
+		time.Sleep(settle)
+		t0 := time.Now()
+		lab.Run(t, fault...)
+		code, took = wait(cmd, t0, limit)
+		if undo != nil {
+			lab.Run(t, undo...)
+		}
+		return marker, code, took, errb
+	}
 	failed := regexp.MustCompile(`rank \d+.*(failed|exited|killed|lost|timed out|cannot run)`)
 
 	t.Run("rank SIGKILLed", func(t *testing.T) {
@@ -121,13 +136,8 @@ func labFaults(t *testing.T, lab *labtest.Lab, bin string, base []string) {
 	})
 
 	t.Run("region partitioned", func(t *testing.T) {
-		marker := newMarker("partition")
-		cmd, errb := loop(marker, 0, 1<<20)
-		time.Sleep(3 * time.Second) // past the first allreduce's warm-up, mid-run
-		t0 := time.Now()
-		lab.Run(t, "partition", "c")
-		code, took := wait(cmd, t0, 60*time.Second)
-		lab.Run(t, "heal", "c")
+		// 3 s: past the first allreduce's warm-up, mid-run.
+		marker, code, took, errb := underLab("partition", 0, 1<<20, 3*time.Second, 60*time.Second, []string{"partition", "c"}, []string{"heal", "c"})
 		row := faultRow{"region c cut off (spmdlab partition) during 1 MiB allreduces", took, code, firstLine(errb.String(), failed), leftAfter(marker, 10*time.Second)}
 		rows = append(rows, row)
 		// Heartbeats: a silent peer is lost after 8 s; then the launcher
@@ -138,13 +148,7 @@ func labFaults(t *testing.T, lab *labtest.Lab, bin string, base []string) {
 	})
 
 	t.Run("link slowed 10x", func(t *testing.T) {
-		marker := newMarker("slow")
-		cmd, errb := loop(marker, 30, 256<<10)
-		time.Sleep(500 * time.Millisecond)
-		t0 := time.Now()
-		lab.Run(t, "slow", "a/b=400ms")
-		code, took := wait(cmd, t0, 120*time.Second)
-		lab.Run(t, "slow", "a/b=40ms")
+		marker, code, took, errb := underLab("slow", 30, 256<<10, 500*time.Millisecond, 120*time.Second, []string{"slow", "a/b=400ms"}, []string{"slow", "a/b=40ms"})
 		row := faultRow{"a/b one-way delay 40 -> 400 ms during 30 allreduces of 256 KiB (no failure: completes)", took, code, "", leftAfter(marker, 5*time.Second)}
 		rows = append(rows, row)
 		if code != 0 || row.left != 0 {
@@ -220,12 +224,7 @@ func labFaults(t *testing.T, lab *labtest.Lab, bin string, base []string) {
 	})
 
 	t.Run("host killed", func(t *testing.T) {
-		marker := newMarker("host")
-		cmd, errb := loop(marker, 0, 64<<10)
-		time.Sleep(500 * time.Millisecond)
-		t0 := time.Now()
-		lab.Run(t, "kill", "c-2")
-		code, took := wait(cmd, t0, 60*time.Second)
+		marker, code, took, errb := underLab("host", 0, 64<<10, 500*time.Millisecond, 60*time.Second, []string{"kill", "c-2"}, nil)
 		row := faultRow{"host c-2 killed (spmdlab kill: its processes SIGKILLed, its link down)", took, code, firstLine(errb.String(), failed), leftAfter(marker, 10*time.Second)}
 		rows = append(rows, row)
 		if code == 0 || row.left != 0 || took > 12*time.Second {

@@ -416,9 +416,7 @@ func TestAcrossLab(t *testing.T) {
 		// mpirun (run on a-1, as its daemons must reach it) starts the Go
 		// program on every host over the lab's ssh; spmd joins from
 		// Open MPI's variables, meeting at rank 0's host.
-		if _, err := exec.LookPath("mpirun"); err != nil {
-			t.Fatal("needs mpirun (Debian's openmpi-bin; .ci/run installs it)")
-		}
+		labtest.NeedCommand(t, "mpirun", "openmpi-bin")
 		dir, err := os.MkdirTemp("/var/tmp", "spmd-mpirun-") // every lab host sees /var/tmp
 		if err != nil {
 			t.Fatal(err)

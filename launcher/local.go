@@ -145,6 +145,17 @@ const (
 	evJoined
 )
 
+// rankEvents are the control messages a rank sends while it runs, and
+// the event each becomes. A proxy relays them to spmdrun under the same
+// names (proxyMsg.T is the message's type).
+var rankEvents = map[string]int{
+	control.TypeAddr:   evAddr,
+	control.TypeAbort:  evAbort,
+	control.TypeShrink: evShrink,
+	control.TypeStats:  evStats,
+	control.TypeJoined: evJoined,
+}
+
 // Run runs a local job to its end and returns its exit status. The error
 // is non-nil only when the job could not be started at all (with status
 // ExitLaunch); how ranks ended is reported on cfg.Log and in the status.
@@ -399,17 +410,8 @@ func startRank(spec rankSpec, prog string, cfg *Config, jobID [16]byte, secret [
 				return // the exit event tells how the rank ended
 			}
 			ok := true
-			switch m.Type {
-			case control.TypeAddr:
-				ok = post(event{kind: evAddr, rank: id, msg: m})
-			case control.TypeAbort:
-				ok = post(event{kind: evAbort, rank: id, msg: m})
-			case control.TypeShrink:
-				ok = post(event{kind: evShrink, rank: id, msg: m})
-			case control.TypeStats:
-				ok = post(event{kind: evStats, rank: id, msg: m})
-			case control.TypeJoined:
-				ok = post(event{kind: evJoined, rank: id, msg: m})
+			if kind, known := rankEvents[m.Type]; known {
+				ok = post(event{kind: kind, rank: id, msg: m})
 			}
 			if !ok {
 				return

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spmd-go/spmd/internal/labtest"
 )
 
 // --stats prints a line per rank with its collectives and a line per host.
@@ -123,13 +125,7 @@ func TestMetricsEndpoint(t *testing.T) {
 // loads, shows every rank running, and its figures change as the job
 // progresses.
 func TestDashboardInChromium(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("SPMD_LAB_REQUIRED") != "" {
-			t.Fatal("needs chromium (Debian's package; .ci/run installs it)")
-		}
-		t.Skip("needs chromium (Debian's package)")
-	}
+	chromium := labtest.NeedCommand(t, "chromium", "chromium")
 	_, dashboard, metrics := startMonitored(t, buildSpmdrun(t))
 	for end := time.Now().Add(20 * time.Second); calls(t, metrics) <= 0 && time.Now().Before(end); {
 		time.Sleep(200 * time.Millisecond)

@@ -42,8 +42,9 @@ const (
 // Rank), "sig" (a signal for Rank, or every rank when Rank is -1), "in"
 // (standard input for rank 0), "in-eof", "ping" (every second).
 //
-// Proxy to launcher: "started" (Rank's PID), "addr" and "abort" (a rank's
-// control message), "out" (a line of Rank's output on FD), "exit" (Rank
+// Proxy to launcher: "started" (Rank's PID), a rank's control message
+// under its own type (rankEvents: "addr", "abort", "shrink", "stats",
+// "joined"), "out" (a line of Rank's output on FD), "exit" (Rank
 // ended with wait status Status), "fail" (the proxy cannot go on: Err),
 // "done" (every rank has ended and nothing of theirs is left).
 type proxyMsg struct {
@@ -250,21 +251,9 @@ func Proxy(args []string, in io.Reader, out io.Writer) int {
 		select {
 		case ev := <-events:
 			switch ev.kind {
-			case evAddr:
+			default: // a rank's control message (rankEvents), under its own type
 				m := ev.msg
-				_ = c.send(proxyMsg{T: "addr", Rank: ev.rank, Ctl: &m})
-			case evAbort:
-				m := ev.msg
-				_ = c.send(proxyMsg{T: "abort", Rank: ev.rank, Ctl: &m})
-			case evShrink:
-				m := ev.msg
-				_ = c.send(proxyMsg{T: "shrink", Rank: ev.rank, Ctl: &m})
-			case evStats:
-				m := ev.msg
-				_ = c.send(proxyMsg{T: "stats", Rank: ev.rank, Ctl: &m})
-			case evJoined:
-				m := ev.msg
-				_ = c.send(proxyMsg{T: "joined", Rank: ev.rank, Ctl: &m})
+				_ = c.send(proxyMsg{T: m.Type, Rank: ev.rank, Ctl: &m})
 			case evExit:
 				running--
 				r := byID[ev.rank]

@@ -534,6 +534,12 @@ func (hc *hostConn) relay(tag bool, stdout, stderr *lineWriter, post func(event)
 			break
 		}
 		r := byID[m.Rank]
+		if kind, ok := rankEvents[m.T]; ok { // a rank's control message
+			if r != nil && m.Ctl != nil && m.Ctl.Type == m.T {
+				post(event{kind: kind, rank: r.id, msg: *m.Ctl})
+			}
+			continue
+		}
 		switch m.T {
 		case "started":
 			if r != nil && pending > 0 {
@@ -565,21 +571,6 @@ func (hc *hostConn) relay(tag bool, stdout, stderr *lineWriter, post func(event)
 				}
 			}
 			w.writeLine(line)
-		case "addr", "abort", "shrink", "stats", "joined":
-			if r != nil && m.Ctl != nil {
-				kind := evAddr
-				switch m.T {
-				case "abort":
-					kind = evAbort
-				case "shrink":
-					kind = evShrink
-				case "stats":
-					kind = evStats
-				case "joined":
-					kind = evJoined
-				}
-				post(event{kind: kind, rank: r.id, msg: *m.Ctl})
-			}
 		case "exit":
 			if r != nil && !exited[r.id] {
 				exited[r.id] = true

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -104,24 +103,13 @@ func Start(tb testing.TB, n int) []*comm.Comm {
 	return comms
 }
 
-// fromEnv applies SPMD_ENCRYPT and SPMD_COMPRESS, when set, to every job
-// this package starts, so that a whole test suite can run over encrypted
-// and compressing connections (CI runs comm's and collectives' that way
-// too, with both set to all).
+// fromEnv applies the SPMD_* variables comm.Init reads (Config.ApplyEnv)
+// to every job this package starts, so that a whole test suite can run,
+// say, over encrypted and compressing connections (CI runs comm's and
+// collectives' with SPMD_ENCRYPT=all SPMD_COMPRESS=all).
 func fromEnv(cfg *comm.Config) error {
-	if s := os.Getenv("SPMD_COMPRESS"); s != "" {
-		m, err := comm.ParseCompressMode(s)
-		if err != nil {
-			return fmt.Errorf("commtest: SPMD_COMPRESS: %v", err)
-		}
-		cfg.Compress = m
-	}
-	if s := os.Getenv("SPMD_ENCRYPT"); s != "" {
-		m, err := comm.ParseEncryptMode(s)
-		if err != nil {
-			return fmt.Errorf("commtest: SPMD_ENCRYPT: %v", err)
-		}
-		cfg.Encrypt = m
+	if err := cfg.ApplyEnv(); err != nil {
+		return fmt.Errorf("commtest: %w", err)
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/spmd-go/spmd/collectives"
 	"github.com/spmd-go/spmd/comm"
 	"github.com/spmd-go/spmd/examples/internal/clock"
+	"github.com/spmd-go/spmd/examples/internal/split"
 )
 
 const alpha = 0.2 // diffusion number; explicit steps are stable below 0.25
@@ -28,18 +29,6 @@ const (
 	tagUp   = 1 // a row sent to the rank above
 	tagDown = 2 // a row sent to the rank below
 )
-
-// block returns the first interior row and the number of rows of rank r
-// of p, for a grid of n rows (rows 0 and n-1 are the fixed edges).
-func block(n, r, p int) (int, int) {
-	inner := n - 2
-	q, rem := inner/p, inner%p
-	first := 1 + r*q + min(r, rem)
-	if r < rem {
-		return first, q + 1
-	}
-	return first, q
-}
 
 // step computes one step of rows 1..k of u (rows 0 and k+1 are the halo)
 // into v, keeping the first and last columns at 0.
@@ -87,7 +76,8 @@ func run(n, m, steps int) error {
 	if n-2 < p || m < 3 {
 		return fmt.Errorf("a %d×%d grid has fewer interior rows than the %d ranks", n, m, p)
 	}
-	_, k := block(n, me, p)
+	// The interior rows (rows 0 and n-1 are the fixed edges) in blocks.
+	_, k := split.Block(n-2, me, p)
 	// Rows 0 and k+1 of the block are the halo (or the fixed edges).
 	u, v := make([]float64, (k+2)*m), make([]float64, (k+2)*m)
 	if me == 0 {
@@ -113,11 +103,7 @@ func run(n, m, steps int) error {
 		clk.Work(func() { step(u, v, k, m) })
 		u, v = v, u // rank 0's row 0, the hot edge, is 1 in both
 	}
-	counts, displs := make([]int, p), make([]int, p)
-	for r := range p {
-		f, kr := block(n, r, p)
-		counts[r], displs[r] = kr*m, f*m
-	}
+	counts, displs := split.Layout(n-2, p, m, 1)
 	var grid []float64
 	if me == 0 {
 		grid = make([]float64, n*m)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/spmd-go/spmd/internal/labtest"
 )
 
 // buildHello builds this program once per test.
@@ -49,18 +52,11 @@ func runRanks(t *testing.T, bin string, n int, env func(r int) []string) ([]stri
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cmd := exec.Command(bin)
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin)
 			cmd.Env = append(os.Environ(), env(r)...)
-			done := make(chan struct{})
-			go func() {
-				select {
-				case <-done:
-				case <-time.After(90 * time.Second):
-					cmd.Process.Kill()
-				}
-			}()
 			out, err := cmd.CombinedOutput()
-			close(done)
 			outs[r], errs[r] = string(out), err
 		}()
 	}
@@ -185,13 +181,7 @@ func TestForeignLaunchersByHand(t *testing.T) {
 // Debian's Open MPI mpirun starts the Go program; spmd takes over from
 // its variables.
 func TestUnderMpirun(t *testing.T) {
-	mpirun, err := exec.LookPath("mpirun")
-	if err != nil {
-		if os.Getenv("SPMD_LAB_REQUIRED") != "" {
-			t.Fatal("mpirun (Debian's openmpi-bin) is missing; .ci/run installs it")
-		}
-		t.Skip("needs mpirun (Debian's openmpi-bin)")
-	}
+	mpirun := labtest.NeedCommand(t, "mpirun", "openmpi-bin")
 	bin := buildHello(t)
 	secret := secretFile(t, "a secret of this test, 32 bytes.")
 	rv := fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -212,7 +202,8 @@ func TestUnderMpirun(t *testing.T) {
 // program; spmd joins from SLURM_* and meets on this host, with no
 // SPMD_RENDEZVOUS. A multi-node Slurm was not built here (docs/launch.md).
 func TestUnderSrun(t *testing.T) {
-	if out, err := exec.Command("sinfo", "-h", "-o", "%t").Output(); err != nil || !strings.Contains(string(out), "idle") {
+	sinfo := labtest.NeedCommand(t, "sinfo", "slurm-client")
+	if out, err := exec.Command(sinfo, "-h", "-o", "%t").Output(); err != nil || !strings.Contains(string(out), "idle") {
 		if os.Getenv("SPMD_LAB_REQUIRED") != "" {
 			t.Fatalf("no idle Slurm node (sinfo: %v %q); .ci/run starts one with .ci/slurm-up", err, out)
 		}
@@ -220,17 +211,9 @@ func TestUnderSrun(t *testing.T) {
 	}
 	bin := buildHello(t)
 	secret := secretFile(t, "a secret of this test, 32 bytes.")
-	cmd := exec.Command("srun", "--overcommit", "-n", "3", "--export=ALL,SPMD_SECRET_FILE="+secret, bin)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-done:
-		case <-time.After(2 * time.Minute):
-			cmd.Process.Kill()
-		}
-	}()
-	out, err := cmd.CombinedOutput()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "srun", "--overcommit", "-n", "3", "--export=ALL,SPMD_SECRET_FILE="+secret, bin).CombinedOutput()
 	if err != nil {
 		t.Fatalf("srun: %v\n%s", err, out)
 	}

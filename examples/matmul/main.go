@@ -20,17 +20,8 @@ import (
 	"github.com/spmd-go/spmd/collectives"
 	"github.com/spmd-go/spmd/comm"
 	"github.com/spmd-go/spmd/examples/internal/clock"
+	"github.com/spmd-go/spmd/examples/internal/split"
 )
-
-// rows returns the first row and the number of rows of rank r of p.
-func rows(n, r, p int) (int, int) {
-	q, rem := n/p, n%p
-	first := r*q + min(r, rem)
-	if r < rem {
-		return first, q + 1
-	}
-	return first, q
-}
 
 func random(n int, seed uint64) []float64 {
 	rng := rand.New(rand.NewPCG(seed, 0))
@@ -64,11 +55,7 @@ func run(n int) error {
 	} else {
 		b = make([]float64, n*n)
 	}
-	counts, displs := make([]int, p), make([]int, p)
-	for r := range p {
-		first, k := rows(n, r, p)
-		counts[r], displs[r] = k*n, first*n
-	}
+	counts, displs := split.Layout(n, p, n, 0) // rows of n elements
 	var clk clock.Clock
 	local := make([]float64, counts[me])
 	if err := clk.Communicate(func() error {

@@ -19,15 +19,13 @@ import (
 	"github.com/spmd-go/spmd/collectives"
 	"github.com/spmd-go/spmd/comm"
 	"github.com/spmd-go/spmd/examples/internal/clock"
+	"github.com/spmd-go/spmd/examples/internal/split"
 )
 
 // share returns how many of n samples rank r of p throws.
 func share(n int64, r, p int) int64 {
-	q, rem := n/int64(p), n%int64(p)
-	if int64(r) < rem {
-		return q + 1
-	}
-	return q
+	_, k := split.Block(int(n), r, p)
+	return int64(k)
 }
 
 // inside counts the points of rank r's generator, out of k, inside the

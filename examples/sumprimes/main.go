@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/spmd-go/spmd/comm"
+	"github.com/spmd-go/spmd/examples/internal/primes"
 )
 
 // Tags of the job protocol between workers and rank 0.
@@ -28,31 +29,8 @@ const (
 	tagJob   = 2 // 0 -> worker: [job], -1 for "no more work"
 )
 
-func isPrime(n int64) bool {
-	if n < 2 {
-		return false
-	}
-	if n%2 == 0 {
-		return n == 2
-	}
-	for d := int64(3); d*d <= n; d += 2 {
-		if n%d == 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // SumPrimes returns the sum of the primes below n.
-func SumPrimes(n int64) int64 {
-	var s int64
-	for i := int64(2); i < n; i++ {
-		if isPrime(i) {
-			s += i
-		}
-	}
-	return s
-}
+func SumPrimes(n int64) int64 { return primes.Sum(2, n) }
 
 // DefaultInputs are Parallel Python's: 100, then 500000..500700 by 100,
 // listed twice.

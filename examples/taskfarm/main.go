@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/spmd-go/spmd/comm"
+	"github.com/spmd-go/spmd/examples/internal/primes"
 )
 
 // Tags of the protocol.
@@ -47,31 +48,8 @@ var (
 	crashAfter = flag.Int("crash-after", 3, "on receiving this many tasks")
 )
 
-func isPrime(n int64) bool {
-	if n < 2 {
-		return false
-	}
-	if n%2 == 0 {
-		return n == 2
-	}
-	for d := int64(3); d*d <= n; d += 2 {
-		if n%d == 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // work is task t: the sum of the primes in [t*block, (t+1)*block).
-func work(t int64) int64 {
-	var s int64
-	for n := t * *block; n < (t+1)**block; n++ {
-		if isPrime(n) {
-			s += n
-		}
-	}
-	return s
-}
+func work(t int64) int64 { return primes.Sum(t**block, (t+1)**block) }
 
 func enc(v ...int64) []byte {
 	b := make([]byte, 8*len(v))

@@ -43,11 +43,29 @@ func Need(t testing.TB) {
 	if len(missing) == 0 {
 		return
 	}
-	msg := "this test runs on the WAN lab and needs " + strings.Join(missing, ", ") + "; .ci/run runs it as root"
+	skipOrFail(t, "this test runs on the WAN lab and needs "+strings.Join(missing, ", ")+"; .ci/run runs it as root")
+}
+
+// skipOrFail skips the test with msg, or fails it under
+// SPMD_LAB_REQUIRED=1 (.ci/run), where nothing may be skipped.
+func skipOrFail(t testing.TB, msg string) {
+	t.Helper()
 	if os.Getenv("SPMD_LAB_REQUIRED") == "1" {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
+}
+
+// NeedCommand returns the path of command (from Debian's package pkg),
+// or skips the test saying so; under SPMD_LAB_REQUIRED=1 (.ci/run, which
+// installs it) it fails instead.
+func NeedCommand(t testing.TB, command, pkg string) string {
+	t.Helper()
+	path, err := exec.LookPath(command)
+	if err != nil {
+		skipOrFail(t, fmt.Sprintf("this test needs %s (apt-get install %s; .ci/run installs it)", command, pkg))
+	}
+	return path
 }
 
 // Lock waits until no other test on the machine holds a lab, and holds it
