@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -112,6 +113,13 @@ func TestAcceptUnderScan(t *testing.T) {
 	h.Put(hello)
 	var open []net.Conn
 	most := 0
+	// Memory and goroutines of this process (the rank's and the scanner's
+	// side of the connections): bounded while the scan runs.
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	heap0, g0 := ms.HeapInuse, runtime.NumGoroutine()
+	heapMost, gMost := heap0, g0
 	for i := 0; i < scans; i++ {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -142,6 +150,8 @@ func TestAcceptUnderScan(t *testing.T) {
 			if held := serverConns(t, port); held > most {
 				most = held
 			}
+			runtime.ReadMemStats(&ms)
+			heapMost, gMost = max(heapMost, ms.HeapInuse), max(gMost, runtime.NumGoroutine())
 		}
 	}
 	// The stalled quarter of the scan alone is 500 connections: a cap at
@@ -195,6 +205,15 @@ func TestAcceptUnderScan(t *testing.T) {
 		t.Error("the secret is in the log")
 	}
 	t.Logf("largest number of scan connections held at once: %d (cap %d)", most, maxPending(n))
+	t.Logf("during the scan: heap in use %.1f -> at most %.1f MiB, goroutines %d -> at most %d", float64(heap0)/(1<<20), float64(heapMost)/(1<<20), g0, gMost)
+	// One goroutine per pending handshake (at most maxPending) and a few
+	// of the mesh's own; a few KiB per open connection on both sides.
+	if gMost > g0+maxPending(n)+16 {
+		t.Errorf("goroutines grew from %d to %d during the scan, want at most %d more", g0, gMost, maxPending(n)+16)
+	}
+	if heapMost > heap0+32<<20 {
+		t.Errorf("heap in use grew from %d to %d bytes during the scan, want at most 32 MiB more", heap0, heapMost)
+	}
 }
 
 // loopbackListener listens on 127.0.0.1 until the test ends.
