@@ -43,11 +43,12 @@ func (w *world) exitWait() {
 // snapshot returns this rank's counters.
 func (w *world) snapshot() *control.Stats {
 	s := &control.Stats{
-		Wall:      time.Since(w.started).Seconds(),
-		Comm:      time.Duration(w.commNanos.Load()).Seconds(),
-		SentBytes: map[string]int64{},
-		PeerBytes: make([]int64, w.size),
-		PeerMsgs:  make([]int64, w.size),
+		Wall:       time.Since(w.started).Seconds(),
+		Comm:       time.Duration(w.commNanos.Load()).Seconds(),
+		SentBytes:  map[string]int64{},
+		SentMsgsTo: map[string]int64{},
+		PeerBytes:  make([]int64, w.size),
+		PeerMsgs:   make([]int64, w.size),
 	}
 	if w.waiting.Load() > 0 && w.waitStart.Load() >= 0 { // a wait in progress counts too
 		s.Comm += (time.Since(w.started) - time.Duration(w.waitStart.Load())).Seconds()
@@ -65,6 +66,7 @@ func (w *world) snapshot() *control.Stats {
 		}
 		b, m := p.sentBytes.Load(), p.sentMsgs.Load()
 		s.SentBytes[region] += b
+		s.SentMsgsTo[region] += m
 		s.SentMsgs += m
 		s.PeerBytes[r], s.PeerMsgs[r] = b, m
 	}

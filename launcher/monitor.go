@@ -183,12 +183,18 @@ func joinOr(s []string, none string) string {
 
 // RegionPairs returns the bytes sent from each region to each ("from/to").
 func (m *Monitor) RegionPairs() map[string]int64 {
+	return m.regionPairs(func(s *control.Stats) map[string]int64 { return s.SentBytes })
+}
+
+// regionPairs sums a per-destination-region counter over the ranks of
+// each region.
+func (m *Monitor) regionPairs(counter func(*control.Stats) map[string]int64) map[string]int64 {
 	out := map[string]int64{}
 	for _, r := range m.Status() {
 		if r.Stats == nil {
 			continue
 		}
-		for to, n := range r.Stats.SentBytes {
+		for to, n := range counter(r.Stats) {
 			out[dash(r.Region)+"/"+dash(to)] += n
 		}
 	}
@@ -206,6 +212,7 @@ var (
 	descLatency  = prometheus.NewDesc("spmd_collective_duration_seconds", "Latency of collective calls, by operation.", []string{"rank", "op"}, nil)
 	descPeer     = prometheus.NewDesc("spmd_peer_sent_bytes_total", "Bytes a rank handed to another rank.", []string{"rank", "peer"}, nil)
 	descPeerMsgs = prometheus.NewDesc("spmd_peer_sent_messages_total", "Messages a rank sent to another rank.", []string{"rank", "peer"}, nil)
+	descPairMsgs = prometheus.NewDesc("spmd_region_pair_sent_messages_total", "Messages sent from the ranks of one region to those of another, summed over ranks.", []string{"from_region", "to_region"}, nil)
 	descPair     = prometheus.NewDesc("spmd_region_pair_sent_bytes_total", "Bytes sent from the ranks of one region to those of another, summed over ranks.", []string{"from_region", "to_region"}, nil)
 	descUp       = prometheus.NewDesc("spmd_rank_running", "1 while the rank runs, 0 once it has ended.", []string{"rank", "host", "region", "state"}, nil)
 )
@@ -213,15 +220,20 @@ var (
 type collector struct{ m *Monitor }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descSent, descMsgs, descWall, descComm, descCalls, descLatency, descUp, descPeer, descPeerMsgs, descPair} {
+	for _, d := range []*prometheus.Desc{descSent, descMsgs, descWall, descComm, descCalls, descLatency, descUp, descPeer, descPeerMsgs, descPair, descPairMsgs} {
 		ch <- d
 	}
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
-	for pair, n := range c.m.RegionPairs() {
-		from, to, _ := strings.Cut(pair, "/")
-		ch <- prometheus.MustNewConstMetric(descPair, prometheus.CounterValue, float64(n), from, to)
+	for desc, pairs := range map[*prometheus.Desc]map[string]int64{
+		descPair:     c.m.RegionPairs(),
+		descPairMsgs: c.m.regionPairs(func(s *control.Stats) map[string]int64 { return s.SentMsgsTo }),
+	} {
+		for pair, n := range pairs {
+			from, to, _ := strings.Cut(pair, "/")
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(n), from, to)
+		}
 	}
 	for _, r := range c.m.Status() {
 		rk := strconv.Itoa(r.Rank)

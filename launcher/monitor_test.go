@@ -94,7 +94,7 @@ func calls(t *testing.T, url string) int {
 	}
 	for _, want := range []string{"spmd_collective_duration_seconds_bucket{op=\"Allreduce\",rank=\"2\",le=\"0.001\"}", "spmd_sent_bytes_total{",
 		"spmd_rank_running{", "spmd_peer_sent_bytes_total{peer=\"2\",rank=\"1\"}", "spmd_peer_sent_messages_total{peer=\"0\",rank=\"2\"}",
-		"spmd_region_pair_sent_bytes_total{from_region=\"-\",to_region=\"-\"}"} {
+		"spmd_region_pair_sent_bytes_total{from_region=\"-\",to_region=\"-\"}", "spmd_region_pair_sent_messages_total{from_region=\"-\",to_region=\"-\"}"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("no %s in the metrics:\n%.3000s", want, body)
 		}

@@ -171,6 +171,8 @@ type Stats struct {
 	// SentBytes is what the rank handed to the ranks of each region.
 	SentBytes map[string]int64 `json:"sent_bytes"`
 	SentMsgs  int64            `json:"sent_msgs"`
+	// SentMsgsTo is SentMsgs by the receiving rank's region.
+	SentMsgsTo map[string]int64 `json:"sent_msgs_to,omitempty"`
 	// PeerBytes and PeerMsgs are what it sent to each world rank.
 	PeerBytes   []int64    `json:"peer_bytes,omitempty"`
 	PeerMsgs    []int64    `json:"peer_msgs,omitempty"`
