@@ -59,7 +59,9 @@ func allreduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, re
 		case Direct:
 			return allreduceDirect(k, dst)
 		case Lanes:
-			return allreduceLanes(k, dst)
+			return allreduceLanes(k, dst, 1)
+		case Lanes2:
+			return allreduceLanes(k, dst, 2)
 		}
 		return allreduceRecDoubling(k, dst)
 	})

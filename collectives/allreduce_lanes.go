@@ -25,8 +25,16 @@ import (
 // segment to its region as soon as every region's share of it is in, so
 // the two steps inside the region overlap the one across it.
 //
+// Lanes2 does step 2 in two rounds when there are more than two regions:
+// lane j's members cut each segment in R sub-pieces, region r's member
+// combines sub-piece r of every region (a reduce-scatter among the lane)
+// and sends the result to the others (an allgather). A host then sends
+// 2(R-1)/R of its part across the WAN instead of R-1 times it, at the
+// price of a second crossing (the two hops of the farthest path); the
+// cost model picks it for long vectors on three or more regions.
+//
 // Keeps rank order when regions are contiguous blocks of ranks.
-func allreduceLanes(k *call, acc []byte) error {
+func allreduceLanes(k *call, acc []byte, rounds int) error {
 	t := k.topo()
 	own := t.RegionOf[k.rank]
 	members := t.Members[own]
@@ -44,7 +52,7 @@ func allreduceLanes(k *call, acc []byte) error {
 		}
 	}
 	if me < L {
-		if err := laneReduce(k, t.Members, own, me, acc, g); err != nil {
+		if err := laneReduce(k, t.Members, own, me, acc, g, rounds); err != nil {
 			return err
 		}
 	}
@@ -70,8 +78,13 @@ func allreduceLanes(k *call, acc []byte) error {
 // region's contributions to part me segment by segment (member order),
 // sends each to lane me of the other regions as it is ready, combines
 // theirs (region order) into acc and hands each finished segment to the
-// region's other members.
-func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments) error {
+// region's other members. With rounds == 2 (and more than two regions)
+// the exchange between regions is a reduce-scatter then an allgather of
+// each segment's R sub-pieces (see allreduceLanes).
+func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, rounds int) error {
+	if rounds == 2 && len(regions) > 2 {
+		return laneReduce2(k, regions, own, me, acc, g)
+	}
 	members := regions[own]
 	n := g.count(me)
 	// Every contribution and every region's share, posted up front.
@@ -136,6 +149,111 @@ func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments) e
 		for _, p := range share[s][1:] {
 			k.reduceLeft(out, p)
 		}
+		for _, m := range members {
+			if m != k.rank {
+				sends = append(sends, k.isend(out, m, step3(2, s)))
+			}
+		}
+	}
+	return k.waitSends(sends)
+}
+
+// laneReduce2 is laneReduce with the exchange between regions in two
+// rounds. Segment s of part me is cut in R sub-pieces; this lane member
+// owns sub-piece own: it receives that sub-piece of every other region's
+// sum (step 1 of the tags), combines the R in region order, sends the
+// result to every other region (step 3) and receives the other
+// sub-pieces' results from their owners (step 3) straight into acc.
+func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments) error {
+	members := regions[own]
+	R := len(regions)
+	n := g.count(me)
+	sub := make([][]int, n) // [segment] sub-piece offsets in the segment
+	contrib := make([][][]byte, n)
+	crecv := make([][]*comm.Request, n)
+	share := make([][][]byte, n) // [segment][region]: their sums' sub-piece own
+	srecv := make([][]*comm.Request, n)
+	done := make([]recvBatch, n) // [segment]: the other owners' finished sub-pieces
+	for s := range n {
+		mine := g.piece(acc, me, s)
+		sub[s] = blocks(len(mine)/k.esize, R, k.esize)
+		contrib[s] = make([][]byte, len(members))
+		crecv[s] = make([]*comm.Request, len(members))
+		for i, m := range members {
+			if m == k.rank {
+				contrib[s][i] = mine
+				continue
+			}
+			contrib[s][i] = k.alloc(len(mine))
+			crecv[s][i] = k.irecv(contrib[s][i], m, step3(0, s))
+		}
+		share[s] = make([][]byte, R)
+		srecv[s] = make([]*comm.Request, R)
+		lo, hi := sub[s][own], sub[s][own+1]
+		for r, rm := range regions {
+			if r != own {
+				share[s][r] = k.alloc(hi - lo)
+				srecv[s][r] = k.irecv(share[s][r], rm[me], step3(1, s))
+			}
+		}
+	}
+	var sends []*comm.Request
+	// Round 1: the region's sum of each segment, sub-piece r to region r.
+	for s := range n {
+		for i, rq := range crecv[s] {
+			if rq != nil {
+				if err := k.wait(rq, len(contrib[s][i])); err != nil {
+					return err
+				}
+			}
+		}
+		sum := k.clone(contrib[s][0])
+		for _, c := range contrib[s][1:] {
+			k.reduceLeft(sum, c)
+		}
+		for r, rm := range regions {
+			if r != own {
+				sends = append(sends, k.isend(sum[sub[s][r]:sub[s][r+1]], rm[me], step3(1, s)))
+			}
+		}
+		share[s][own] = sum[sub[s][own]:sub[s][own+1]]
+		// The segment's contribution is in sum: its place in acc can
+		// take the other owners' results.
+		out := g.piece(acc, me, s)
+		for r, rm := range regions {
+			if r != own {
+				done[s].irecv(k, out[sub[s][r]:sub[s][r+1]], rm[me], step3(3, s))
+			}
+		}
+	}
+	// Round 2: the owned sub-piece of each segment combined in region
+	// order and sent to every other region.
+	for s := range n {
+		for r, rq := range srecv[s] {
+			if rq != nil {
+				if err := k.wait(rq, len(share[s][r])); err != nil {
+					return err
+				}
+			}
+		}
+		out := g.piece(acc, me, s)
+		mine := out[sub[s][own]:sub[s][own+1]]
+		mem.Copy(mine, share[s][0])
+		for _, p := range share[s][1:] {
+			k.reduceLeft(mine, p)
+		}
+		for r, rm := range regions {
+			if r != own {
+				sends = append(sends, k.isend(mine, rm[me], step3(3, s)))
+			}
+		}
+	}
+	// Step 3: each segment to the region's other members once whole.
+	for s := range n {
+		if err := done[s].wait(k); err != nil {
+			return err
+		}
+		out := g.piece(acc, me, s)
 		for _, m := range members {
 			if m != k.rank {
 				sends = append(sends, k.isend(out, m, step3(2, s)))

@@ -55,7 +55,11 @@ func TestHierarchical(t *testing.T) {
 					// Lanes pipelines in segments: also with ones that do
 					// not divide its parts.
 					lanesOdd := collectives.Options{Algorithm: collectives.Lanes, SegmentSize: 7001}
-					for _, o := range []collectives.Options{hier, lanes, lanesOdd, direct, {}} {
+					// Lanes2's sub-pieces: segments of 3 elements cut in
+					// up to 4 regions leave some empty.
+					lanes2 := collectives.Options{Algorithm: collectives.Lanes2}
+					lanes2Odd := collectives.Options{Algorithm: collectives.Lanes2, SegmentSize: 24}
+					for _, o := range []collectives.Options{hier, lanes, lanesOdd, lanes2, lanes2Odd, direct, {}} {
 						got := make([]int64, n)
 						if err := collectives.Allreduce(ctx, c, got, src, collectives.Sum, o); err != nil {
 							return err
@@ -72,7 +76,7 @@ func TestHierarchical(t *testing.T) {
 					if !slices.Equal(pg, permFold(3, n, 0, p)) {
 						return fmt.Errorf("rank %d: non-commutative Direct Allreduce of %d out of rank order", r, n)
 					}
-					for _, o := range []collectives.Options{hier, lanes, lanesOdd} {
+					for _, o := range []collectives.Options{hier, lanes, lanesOdd, lanes2, lanes2Odd} {
 						pg := make([]uint8, n)
 						err := collectives.Allreduce(ctx, c, pg, permIn(3, r, n), composeOp, o)
 						contiguous := name == "contiguous 3+1+2" || name == "one region" || name == "each rank alone"
@@ -293,6 +297,13 @@ func TestRegionAware4MiB(t *testing.T) {
 	}
 	runRegions(t, regions, func(ctx context.Context, c *comm.Comm) error {
 		r := c.Rank()
+		got := make([]int64, n)
+		if err := collectives.Allreduce(ctx, c, got, in(9, r, n), collectives.Sum, collectives.Options{Algorithm: collectives.Lanes2}); err != nil {
+			return err
+		}
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("rank %d: Allreduce Lanes2 of 4 MiB differs", r)
+		}
 		for _, a := range []collectives.Algorithm{collectives.Hierarchical, collectives.Lanes, collectives.Direct} {
 			o := collectives.Options{Algorithm: a}
 			got := make([]int64, n)

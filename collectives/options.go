@@ -73,10 +73,11 @@ const (
 	Hierarchical                // Bcast, Reduce, Allreduce, Allgather, Gather, Scatter, Alltoall: trees inside regions, one flat exchange among region leaders
 	Lanes                       // Allreduce, Bcast, Reduce, Allgather: long messages across regions in one stream per lane (the j-th member of every region)
 	Direct                      // Allreduce, Bcast, Reduce: pieces straight between every two ranks, in segments that overlap the phases (one latency per phase)
+	Lanes2                      // Allreduce: Lanes with the exchange between regions in two rounds (reduce-scatter, allgather): fewer WAN bytes on three or more regions, one more crossing
 	numAlgorithms
 )
 
-var algNames = [...]string{"Auto", "Binomial", "ScatterAllgather", "Pipeline", "RecursiveDoubling", "Ring", "Rabenseifner", "Bruck", "Pairwise", "Linear", "Dissemination", "Hierarchical", "Lanes", "Direct"}
+var algNames = [...]string{"Auto", "Binomial", "ScatterAllgather", "Pipeline", "RecursiveDoubling", "Ring", "Rabenseifner", "Bruck", "Pairwise", "Linear", "Dissemination", "Hierarchical", "Lanes", "Direct", "Lanes2"}
 
 func (a Algorithm) String() string {
 	if int(a) < len(algNames) {
@@ -160,7 +161,7 @@ var algorithmsOf = map[uint8][]Algorithm{
 	kBarrier:            {Dissemination},
 	kBcast:              {Binomial, ScatterAllgather, Pipeline, Hierarchical, Lanes, Direct},
 	kReduce:             {Binomial, Rabenseifner, Hierarchical, Lanes, Direct},
-	kAllreduce:          {RecursiveDoubling, Ring, Rabenseifner, Hierarchical, Lanes, Direct},
+	kAllreduce:          {RecursiveDoubling, Ring, Rabenseifner, Hierarchical, Lanes, Direct, Lanes2},
 	kGather:             {Binomial, Linear, Hierarchical},
 	kGatherv:            {Linear},
 	kScatter:            {Binomial, Linear, Hierarchical},

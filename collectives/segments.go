@@ -12,9 +12,9 @@ type segments struct {
 // elements.
 func (k *call) segBytes() int { return max(k.opts.segment()/k.esize, 1) * k.esize }
 
-// maxSegs is how many pieces a part may have in a three-step pipeline
-// (step3): the three steps' tags fit.
-const maxSegs = maxStep / 3
+// maxSegs is how many pieces a part may have in a pipeline of up to four
+// phases (step3): the phases' tags fit.
+const maxSegs = maxStep / 4
 
 // newSegments lays off out in pieces of seg bytes, larger (in whole
 // esize elements) where a part would need more than maxSegs.
@@ -37,5 +37,6 @@ func (g segments) piece(b []byte, j, s int) []byte {
 	return b[lo:min(lo+g.seg, g.off[j+1])]
 }
 
-// step3 is the tag step of piece s in phase 0, 1 or 2.
+// step3 is the tag step of piece s in phase 0, 1, 2 (or 3: the second
+// round of Lanes2).
 func step3(phase, s int) int { return phase*maxSegs + s }

@@ -120,17 +120,24 @@ func playRole(role string) int {
 		}
 		fmt.Printf("rank %d: recv returned %v\n", r, err)
 		return 4
-	case "allreduce4m": // one 4 MiB allreduce (for counting bytes across regions)
+	case "allreduce4m": // one 4 MiB allreduce (for counting bytes across regions) with SPMD_TEST_ALG (default Auto)
 		w, err := comm.Init(ctx)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 2
 		}
+		var o collectives.Options
+		if a := os.Getenv("SPMD_TEST_ALG"); a != "" {
+			if o.Algorithm, err = collectives.ParseAlgorithm(a); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 2
+			}
+		}
 		v := make([]float64, 512<<10)
 		for i := range v {
 			v[i] = float64(w.Rank())
 		}
-		if err := collectives.Allreduce(ctx, w, v, v, collectives.Sum); err != nil {
+		if err := collectives.Allreduce(ctx, w, v, v, collectives.Sum, o); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 2
 		}

@@ -22,6 +22,7 @@ type Net struct {
 const (
 	AlgHierarchical = "Hierarchical"
 	AlgLanes        = "Lanes"
+	AlgLanes2       = "Lanes2"
 	AlgBinomial     = "Binomial"
 	AlgRing         = "Ring"
 	AlgRabenseifner = "Rabenseifner"
@@ -107,6 +108,13 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 		add(AlgHierarchical, 2*lg(kmax)*(l+x(nf))+A+x(float64(R-1)*nf))
 		seg := nf / float64(L)
 		add(AlgLanes, 2*(step(kmax, l)+x(float64(kmax-1)*seg))+A+x(float64(R-1)*seg))
+		if R > 2 {
+			// Lanes2: a sub-piece goes to its owner region and back out
+			// (two crossings, the farthest pair's latency twice at
+			// most); a lane host sends 2(R-1)/R of its part, not R-1.
+			rf := float64(R)
+			add(AlgLanes2, 2*(step(kmax, l)+x(float64(kmax-1)*seg))+2*A+x(2*(rf-1)/rf*seg))
+		}
 		// Direct: one latency per phase; the allgather of a segment
 		// starts when it is reduced, so the phases overlap.
 		pp := float64(p)

@@ -43,7 +43,8 @@ func TestCosts(t *testing.T) {
 		{"reduce 512 KiB", lab, "Reduce", 512 * K, 5, labNet(), AlgLanes},
 		{"reduce 2 MiB", lab, "Reduce", 2 * M, 5, labNet(), AlgDirect},
 		{"allreduce 2 MiB: Direct's second latency loses", lab, "Allreduce", 2 * M, -1, labNet(), AlgLanes},
-		{"allreduce 4 MiB: Direct", lab, "Allreduce", 4 * M, -1, labNet(), AlgDirect},
+		{"allreduce 4 MiB: two rounds between regions (ties with Direct, comes first)", lab, "Allreduce", 4 * M, -1, labNet(), AlgLanes2},
+		{"allreduce 4 MiB, two regions: no second round", FromLabels([]string{"a", "a", "b", "b"}), "Allreduce", 4 * M, -1, labNet2(), AlgLanes},
 		{"reduce 4 MiB", lab, "Reduce", 4 * M, 5, labNet(), AlgDirect},
 		{"allreduce 8 B", lab, "Allreduce", 8, -1, labNet(), AlgHierarchical},
 		{"allreduce 512 KiB", lab, "Allreduce", 512 * K, -1, labNet(), AlgLanes},
@@ -90,6 +91,8 @@ func TestCostsFormulas(t *testing.T) {
 		// Root in sg: the farthest region is 70 ms away.
 		{"bcast hier 8B from sg", get("Bcast", 8, 2, AlgHierarchical), 70*ms + x(16) + in + x(8)},
 		{"allreduce lanes 4M", get("Allreduce", 4<<20, -1, AlgLanes), 2*(in+x(2*M)) + 90*ms + x(4*M)},
+		// Two rounds: 4/3 of a lane's 2 MiB part across, the farthest pair twice.
+		{"allreduce lanes2 4M", get("Allreduce", 4<<20, -1, AlgLanes2), 2*(in+x(2*M)) + 180*ms + x(8*M/3)},
 		{"allreduce ring 4M", get("Allreduce", 4<<20, -1, AlgRing), 10 * (90*ms + x(4*M/6))},
 		{"allgather lanes 1M", get("Allgather", 1<<20, -1, AlgLanes), 90*ms + in + x(5*M)},
 	} {
