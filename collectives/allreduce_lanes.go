@@ -33,7 +33,11 @@ import (
 // price of a second crossing (the two hops of the farthest path); the
 // cost model picks it for long vectors on three or more regions.
 //
-// Keeps rank order when regions are contiguous blocks of ranks.
+// Where a region has several ranks on one host, steps 1 and 3 cross the
+// host's link once per part (lanes_hosts.go).
+//
+// Keeps rank order when regions are contiguous blocks of ranks (and, for
+// the host steps, hosts' ranks consecutive; otherwise they are skipped).
 func allreduceLanes(k *call, acc []byte, rounds int) error {
 	t := k.topo()
 	own := t.RegionOf[k.rank]
@@ -41,18 +45,33 @@ func allreduceLanes(k *call, acc []byte, rounds int) error {
 	L := t.Lanes()
 	g := newSegments(blocks(len(acc)/k.esize, L, k.esize), k.segBytes(), k.esize)
 	me := indexOf(members, k.rank)
+	plan := newHostPlan(members, func(r int) string { return k.c.Info(r).Host }, k.op.commutative)
 
-	// 1. This rank's contributions to the other lanes' parts.
+	// 1. This rank's contributions to the other lanes' parts: to the
+	// owner, or to the rank of this host that combines them for it.
 	var sends []*comm.Request
 	for j := 0; j < L; j++ {
-		if members[j] != k.rank {
-			for s := range g.count(j) {
-				sends = append(sends, k.isend(g.piece(acc, j, s), members[j], step3(0, s)))
+		if j == me || plan.mates(me, j) != nil {
+			continue
+		}
+		to, ph := plan.owes(me, j)
+		for s := range g.count(j) {
+			sends = append(sends, k.isend(g.piece(acc, j, s), to, step3(ph, s)))
+		}
+	}
+	// The parts this rank combines for its host (their contributions
+	// were sent above, before anyone waits).
+	for j := 0; j < L; j++ {
+		if mates := plan.mates(me, j); mates != nil {
+			ss, err := hostCombine(k, plan, me, j, mates, acc, g)
+			sends = append(sends, ss...)
+			if err != nil {
+				return err
 			}
 		}
 	}
 	if me < L {
-		if err := laneReduce(k, t.Members, own, me, acc, g, rounds); err != nil {
+		if err := laneReduce(k, t.Members, own, me, acc, g, rounds, plan.senders(me)); err != nil {
 			return err
 		}
 	}
@@ -62,30 +81,61 @@ func allreduceLanes(k *call, acc []byte, rounds int) error {
 		return err
 	}
 
-	// 3. The finished parts of the other lanes.
+	// 3. The finished parts of the other lanes, from their owners or
+	// this host's aggregator; the parts this rank aggregated go on to
+	// its host's other ranks as they arrive.
 	var finals recvBatch
+	fwd := make([][]*comm.Request, L)
+	sends = sends[:0]
 	for j := 0; j < L; j++ {
-		if members[j] != k.rank {
-			for s := range g.count(j) {
-				finals.irecv(k, g.piece(acc, j, s), members[j], step3(2, s))
+		if j == me {
+			continue
+		}
+		from, ph := plan.owes(me, j)
+		if ph == phaseToAggregator {
+			ph = phaseFromAggregator
+		} else {
+			ph = 2
+		}
+		for s := range g.count(j) {
+			if plan.mates(me, j) != nil {
+				fwd[j] = append(fwd[j], k.irecv(g.piece(acc, j, s), from, step3(ph, s)))
+				continue
+			}
+			finals.irecv(k, g.piece(acc, j, s), from, step3(ph, s))
+		}
+	}
+	for j, reqs := range fwd {
+		for s, rq := range reqs {
+			piece := g.piece(acc, j, s)
+			if err := k.wait(rq, len(piece)); err != nil {
+				return err
+			}
+			for _, i := range plan.mates(me, j) {
+				if i != me {
+					sends = append(sends, k.isend(piece, members[i], step3(phaseFromAggregator, s)))
+				}
 			}
 		}
 	}
-	return finals.wait(k)
+	if err := finals.wait(k); err != nil {
+		return err
+	}
+	return k.waitSends(sends)
 }
 
 // laneReduce is a lane's share of allreduceLanes: it combines its
-// region's contributions to part me segment by segment (member order),
-// sends each to lane me of the other regions as it is ready, combines
-// theirs (region order) into acc and hands each finished segment to the
-// region's other members. With rounds == 2 (and more than two regions)
+// region's contributions to part me segment by segment (from senders, in
+// member order: each member of its own host and one aggregator per other
+// host; see hostPlan), sends each to lane me of the other regions as it
+// is ready, combines theirs (region order) into acc and hands each
+// finished segment back to the senders. With rounds == 2 (and more than two regions)
 // the exchange between regions is a reduce-scatter then an allgather of
 // each segment's R sub-pieces (see allreduceLanes).
-func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, rounds int) error {
+func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, rounds int, senders []int) error {
 	if rounds == 2 && len(regions) > 2 {
-		return laneReduce2(k, regions, own, me, acc, g)
+		return laneReduce2(k, regions, own, me, acc, g, senders)
 	}
-	members := regions[own]
 	n := g.count(me)
 	// Every contribution and every region's share, posted up front.
 	contrib := make([][][]byte, n) // [segment][member]
@@ -94,9 +144,9 @@ func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, r
 	srecv := make([][]*comm.Request, n)
 	for s := range n {
 		mine := g.piece(acc, me, s)
-		contrib[s] = make([][]byte, len(members))
-		crecv[s] = make([]*comm.Request, len(members))
-		for i, m := range members {
+		contrib[s] = make([][]byte, len(senders))
+		crecv[s] = make([]*comm.Request, len(senders))
+		for i, m := range senders {
 			if m == k.rank {
 				contrib[s][i] = mine
 				continue
@@ -149,7 +199,7 @@ func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, r
 		for _, p := range share[s][1:] {
 			k.reduceLeft(out, p)
 		}
-		for _, m := range members {
+		for _, m := range senders {
 			if m != k.rank {
 				sends = append(sends, k.isend(out, m, step3(2, s)))
 			}
@@ -164,8 +214,7 @@ func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, r
 // sum (step 1 of the tags), combines the R in region order, sends the
 // result to every other region (step 3) and receives the other
 // sub-pieces' results from their owners (step 3) straight into acc.
-func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments) error {
-	members := regions[own]
+func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, senders []int) error {
 	R := len(regions)
 	n := g.count(me)
 	sub := make([][]int, n) // [segment] sub-piece offsets in the segment
@@ -177,9 +226,9 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments) 
 	for s := range n {
 		mine := g.piece(acc, me, s)
 		sub[s] = blocks(len(mine)/k.esize, R, k.esize)
-		contrib[s] = make([][]byte, len(members))
-		crecv[s] = make([]*comm.Request, len(members))
-		for i, m := range members {
+		contrib[s] = make([][]byte, len(senders))
+		crecv[s] = make([]*comm.Request, len(senders))
+		for i, m := range senders {
 			if m == k.rank {
 				contrib[s][i] = mine
 				continue
@@ -254,7 +303,7 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments) 
 			return err
 		}
 		out := g.piece(acc, me, s)
-		for _, m := range members {
+		for _, m := range senders {
 			if m != k.rank {
 				sends = append(sends, k.isend(out, m, step3(2, s)))
 			}

@@ -16,6 +16,12 @@ import "github.com/spmd-go/spmd/comm"
 // 64 KiB by default), and a lane passes a segment on as soon as it has it,
 // so the scatter in the root's region and the copies inside every region
 // overlap the WAN step instead of adding to it.
+//
+// Where a region has several ranks on one host, step 3 crosses the host's
+// link once per part: lane j sends to the members of its own host and to
+// one rank of each other host (its aggregator for j, lanes_hosts.go),
+// which passes each segment on to its host-mates. A root that is an
+// aggregator serves its host-mates from its own buffer.
 func bcastLanes(k *call, buf []byte, root int) error {
 	t := k.topo()
 	rootRegion := t.RegionOf[root]
@@ -25,17 +31,48 @@ func bcastLanes(k *call, buf []byte, root int) error {
 	members := t.Rotated(own, root)
 	me := indexOf(members, k.rank)
 	g := newSegments(blocks(len(buf), L, 1), max(k.opts.segment(), 1), 1)
+	plan := newHostPlan(members, func(r int) string { return k.c.Info(r).Host }, true)
 	var sends []*comm.Request
 	send := func(b []byte, to, st int) { sends = append(sends, k.isend(b, to, st)) }
+	// pass sends segment s of part j on to this rank's host-mates when it
+	// is their aggregator for j.
+	pass := func(j, s int) {
+		for _, i := range plan.mates(me, j) {
+			if m := members[i]; m != k.rank && m != root {
+				send(g.piece(buf, j, s), m, step3(phaseFromAggregator, s))
+			}
+		}
+	}
 
 	// Every member but the root takes the other parts from their lanes
-	// (posted first, so that they land in place).
+	// or its host's aggregator (posted first, so that they land in
+	// place); an aggregator passes each segment on as it arrives.
 	var others recvBatch
+	fwd := make([][]*comm.Request, L)
 	if k.rank != root {
+		for j := range L {
+			if j == me {
+				continue
+			}
+			from, ph := plan.owes(me, j)
+			if ph == phaseToAggregator {
+				ph = phaseFromAggregator
+			} else {
+				ph = 2
+			}
+			for s := range g.count(j) {
+				if plan.mates(me, j) != nil {
+					fwd[j] = append(fwd[j], k.irecv(g.piece(buf, j, s), from, step3(ph, s)))
+					continue
+				}
+				others.irecv(k, g.piece(buf, j, s), from, step3(ph, s))
+			}
+		}
+	} else {
 		for j := range L {
 			if j != me {
 				for s := range g.count(j) {
-					others.irecv(k, g.piece(buf, j, s), members[j], step3(2, s))
+					pass(j, s)
 				}
 			}
 		}
@@ -84,11 +121,19 @@ func bcastLanes(k *call, buf []byte, root int) error {
 					}
 				}
 			}
-			for _, m := range members {
+			for _, m := range plan.senders(me) {
 				if m != k.rank && m != root {
 					send(b, m, step3(2, s))
 				}
 			}
+		}
+	}
+	for j, reqs := range fwd {
+		for s, rq := range reqs {
+			if err := k.wait(rq, len(g.piece(buf, j, s))); err != nil {
+				return err
+			}
+			pass(j, s)
 		}
 	}
 	if err := others.wait(k); err != nil {

@@ -373,3 +373,87 @@ func TestWarmUpOnFirstLargeCall(t *testing.T) {
 		})
 	}
 }
+
+// Lanes and Lanes2 allreduces and the Lanes bcast and reduce over regions
+// whose ranks share hosts (the host steps of lanes_hosts.go) give the reference's
+// results, and the allreduces keep rank order for a non-commutative op
+// where hosts' ranks are consecutive (or skip the host steps where they
+// are not).
+func TestLanesSharedHosts(t *testing.T) {
+	layouts := []struct {
+		name           string
+		regions, hosts []string
+	}{
+		{"3 regions x 2 hosts x 2 slots",
+			[]string{"a", "a", "a", "a", "b", "b", "b", "b", "c", "c", "c", "c"},
+			[]string{"a1", "a1", "a2", "a2", "b1", "b1", "b2", "b2", "c1", "c1", "c2", "c2"}},
+		{"uneven slots and hosts",
+			[]string{"a", "a", "a", "b", "b", "c", "c", "c", "c"},
+			[]string{"a1", "a1", "a1", "b1", "b2", "c1", "c1", "c2", "c3"}},
+		{"hosts interleaved within a region",
+			[]string{"a", "a", "a", "a", "b", "b"},
+			[]string{"a1", "a2", "a1", "a2", "b1", "b1"}},
+	}
+	for _, l := range layouts {
+		t.Run(l.name, func(t *testing.T) {
+			cfg := comm.DefaultConfig()
+			cfg.Regions, cfg.Hosts = l.regions, l.hosts
+			p := len(l.regions)
+			commtest.RunConfig(t, p, cfg, func(ctx context.Context, c *comm.Comm) error {
+				r := c.Rank()
+				for _, n := range []int{0, 5, 1000, 100 << 10} {
+					want := make([]int64, n)
+					for q := range p {
+						for i, v := range in(13, q, n) {
+							want[i] += v
+						}
+					}
+					for _, o := range []collectives.Options{
+						{Algorithm: collectives.Lanes}, {Algorithm: collectives.Lanes2},
+						{Algorithm: collectives.Lanes, SegmentSize: 1000}, {Algorithm: collectives.Lanes2, SegmentSize: 1000},
+					} {
+						got := make([]int64, n)
+						if err := collectives.Allreduce(ctx, c, got, in(13, r, n), collectives.Sum, o); err != nil {
+							return err
+						}
+						if !slices.Equal(got, want) {
+							return fmt.Errorf("rank %d: Allreduce %v (segment %d) of %d elements differs", r, o.Algorithm, o.SegmentSize, n)
+						}
+						pg := make([]uint8, n)
+						if err := collectives.Allreduce(ctx, c, pg, permIn(5, r, n), composeOp, o); err != nil {
+							return err
+						}
+						if !slices.Equal(pg, permFold(5, n, 0, p)) {
+							return fmt.Errorf("rank %d: non-commutative Allreduce %v of %d out of rank order", r, o.Algorithm, n)
+						}
+					}
+					for root := range p {
+						for _, o := range []collectives.Options{{Algorithm: collectives.Lanes}, {Algorithm: collectives.Lanes, SegmentSize: 1000}} {
+							b := make([]int64, n)
+							if r == root {
+								copy(b, in(17, root, n))
+							}
+							if err := collectives.Bcast(ctx, c, b, root, o); err != nil {
+								return err
+							}
+							if !slices.Equal(b, in(17, root, n)) {
+								return fmt.Errorf("rank %d: Bcast Lanes (segment %d) from %d of %d elements differs", r, o.SegmentSize, root, n)
+							}
+							var d []int64
+							if r == root {
+								d = make([]int64, n)
+							}
+							if err := collectives.Reduce(ctx, c, d, in(13, r, n), collectives.Sum, root, o); err != nil {
+								return err
+							}
+							if r == root && !slices.Equal(d, want) {
+								return fmt.Errorf("rank %d: Reduce Lanes (segment %d) to %d of %d elements differs", r, o.SegmentSize, root, n)
+							}
+						}
+					}
+				}
+				return nil
+			})
+		})
+	}
+}

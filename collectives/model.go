@@ -239,6 +239,7 @@ func (k *call) modelled(kind uint8, n, root int) (Algorithm, bool) {
 	// Ranks on one host share its link: price each at its share.
 	most, _ := k.hostShare()
 	net.BW /= float64(most)
+	net.RanksPerHost = most
 	for _, e := range k.topo().Costs(kindName(kind), n, root, net) {
 		a, err := ParseAlgorithm(e.Alg)
 		if err != nil || k.permits(kind, a) != nil {

@@ -20,6 +20,10 @@ import (
 // The steps are pipelined as in bcastLanes: parts go in segments
 // (Options.SegmentSize), and a lane passes each combined segment on as
 // soon as every contribution to it is in.
+//
+// Where a region has several ranks on one host, step 1 crosses the host's
+// link once per part: one rank of the host combines its host's
+// contributions to a part owned on another host (lanes_hosts.go).
 func reduceLanes(k *call, dst, src []byte, root int) error {
 	t := k.topo()
 	rootRegion := t.RegionOf[root]
@@ -29,18 +33,32 @@ func reduceLanes(k *call, dst, src []byte, root int) error {
 	members := t.Rotated(own, root)
 	me := indexOf(members, k.rank)
 	g := newSegments(blocks(len(src)/k.esize, L, k.esize), k.segBytes(), k.esize)
+	plan := newHostPlan(members, func(r int) string { return k.c.Info(r).Host }, true)
 
-	// 1. This rank's contributions to the other lanes.
+	// 1. This rank's contributions to the other lanes: to the owner, or
+	// to the rank of this host that combines them for it; then the parts
+	// this rank combines for its host.
 	var sends []*comm.Request
 	for j := 0; j < L; j++ {
-		if j != me {
-			for s := range g.count(j) {
-				sends = append(sends, k.isend(g.piece(src, j, s), members[j], step3(0, s)))
+		if j == me || plan.mates(me, j) != nil {
+			continue
+		}
+		to, ph := plan.owes(me, j)
+		for s := range g.count(j) {
+			sends = append(sends, k.isend(g.piece(src, j, s), to, step3(ph, s)))
+		}
+	}
+	for j := 0; j < L; j++ {
+		if mates := plan.mates(me, j); mates != nil {
+			ss, err := hostCombine(k, plan, me, j, mates, src, g)
+			sends = append(sends, ss...)
+			if err != nil {
+				return err
 			}
 		}
 	}
 	if me < L {
-		if err := laneCombine(k, t.Members, own, rootRegion, rootLanes, members, me, root, dst, src, g); err != nil {
+		if err := laneCombine(k, t.Members, own, rootRegion, rootLanes, plan.senders(me), me, root, dst, src, g); err != nil {
 			return err
 		}
 	}
@@ -59,10 +77,10 @@ func reduceLanes(k *call, dst, src []byte, root int) error {
 }
 
 // laneCombine is lane me's share of reduceLanes: per segment, its
-// region's contributions combined, then (outside the root's region) sent
+// region's contributions (from senders: hostPlan) combined, then (outside the root's region) sent
 // to the root region's lane, or (inside it) combined with the other
 // regions' and handed to the root, or written to dst at the root.
-func laneCombine(k *call, regions [][]int, own, rootRegion int, rootLanes, members []int, me, root int, dst, src []byte, g segments) error {
+func laneCombine(k *call, regions [][]int, own, rootRegion int, rootLanes, senders []int, me, root int, dst, src []byte, g segments) error {
 	n := g.count(me)
 	type seg struct {
 		in    [][]byte
@@ -71,7 +89,7 @@ func laneCombine(k *call, regions [][]int, own, rootRegion int, rootLanes, membe
 	segs := make([]seg, n)
 	for s := range n {
 		size := len(g.piece(src, me, s))
-		for _, m := range members {
+		for _, m := range senders {
 			if m != k.rank {
 				b := k.alloc(size)
 				segs[s].in = append(segs[s].in, b)

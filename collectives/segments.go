@@ -12,9 +12,9 @@ type segments struct {
 // elements.
 func (k *call) segBytes() int { return max(k.opts.segment()/k.esize, 1) * k.esize }
 
-// maxSegs is how many pieces a part may have in a pipeline of up to four
+// maxSegs is how many pieces a part may have in a pipeline of up to six
 // phases (step3): the phases' tags fit.
-const maxSegs = maxStep / 4
+const maxSegs = maxStep / 6
 
 // newSegments lays off out in pieces of seg bytes, larger (in whole
 // esize elements) where a part would need more than maxSegs.
@@ -37,6 +37,6 @@ func (g segments) piece(b []byte, j, s int) []byte {
 	return b[lo:min(lo+g.seg, g.off[j+1])]
 }
 
-// step3 is the tag step of piece s in phase 0, 1, 2 (or 3: the second
-// round of Lanes2).
+// step3 is the tag step of piece s in phase 0, 1, 2 (3: the second round
+// of Lanes2; 4 and 5: the host steps of lanes_hosts.go).
 func step3(phase, s int) int { return phase*maxSegs + s }

@@ -37,6 +37,12 @@ type Config struct {
 	// as a hostfile's region= does for a launched one, so that
 	// region-aware code can be tested in one process. Init ignores it.
 	Regions []string
+	// Hosts names the host of each rank of an in-process job (Local), as
+	// the launcher's table does for a launched one, so that host-aware
+	// code (ranks that share a host's link) can be tested in one process.
+	// Ranks of one host are never encrypted under EncryptWAN. Init
+	// ignores it.
+	Hosts []string
 	// WarmUp is how many bytes Comm.WarmUp sends to (and receives from)
 	// each rank of another region in this rank's lane, so that the
 	// kernel's congestion control learns the WAN path's bandwidth; package

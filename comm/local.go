@@ -46,10 +46,17 @@ func localJob(ctx context.Context, n int, cfg Config, id [wire.JobIDSize]byte, s
 	if len(cfg.Regions) != 0 && len(cfg.Regions) != n {
 		return nil, fmt.Errorf("comm: Local: %d region labels for %d ranks", len(cfg.Regions), n)
 	}
+	if len(cfg.Hosts) != 0 && len(cfg.Hosts) != n {
+		return nil, fmt.Errorf("comm: Local: %d host names for %d ranks", len(cfg.Hosts), n)
+	}
 	for r := range worlds {
 		worlds[r] = newWorld(cfg, r, n, id, secretOf(r))
 		if len(cfg.Regions) == n {
 			worlds[r].regions = cfg.Regions
+		}
+		if len(cfg.Hosts) == n {
+			worlds[r].hosts = cfg.Hosts
+			worlds[r].localRanks = localRanksOf(cfg.Hosts)
 		}
 		if n == 1 {
 			addrs[r] = ""

@@ -13,8 +13,13 @@ type Net struct {
 	// Lat[a][b] is the one-way latency between regions a and b; Lat[a][a]
 	// the latency inside region a.
 	Lat [][]time.Duration
-	// BW is the bytes per second one host sends, and receives, at most.
+	// BW is the bytes per second one rank sends, and receives, at most:
+	// a host's bandwidth divided among the ranks that share it.
 	BW float64
+	// RanksPerHost is how many ranks share a host (the most on any; 0 or
+	// 1: one each). The Lanes allreduces cross a host's link once per
+	// part inside a region when several do (collectives' host steps).
+	RanksPerHost int
 }
 
 // Names of the algorithms the model prices, as the collectives package
@@ -90,13 +95,21 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 	// trip made Auto take Lanes for a 2 MiB bcast: 614 ms against
 	// Direct's 421-428).
 	cold := A
+	// intra is what a Lanes rank sends inside its region for a step that
+	// hands each of the k-1 other members a part of n/L: with c ranks on
+	// a host, the host steps (collectives' lanes_hosts.go) send the host's
+	// (k-c)/k of the vector across its link once, a c-th of it per rank.
+	intra := float64(kmax-1) * nf / float64(L)
+	if c := net.RanksPerHost; c > 1 && kmax > c {
+		intra = min(intra, float64(kmax-c)/float64(kmax*c)*nf)
+	}
 	var es []Estimate
 	add := func(alg string, d time.Duration) { es = append(es, Estimate{alg, d}) }
 	switch op {
 	case "Bcast", "Reduce":
 		add(AlgHierarchical, aRoot+x(float64(R-1)*nf)+lg(kmax)*(l+x(nf)))
 		seg := nf / float64(L)
-		add(AlgLanes, step(L, l)+x(float64(L-1)*seg)+aRoot+x(float64(R-1)*seg)+step(kmax, l)+x(float64(kmax-1)*seg))
+		add(AlgLanes, step(L, l)+x(float64(L-1)*seg)+aRoot+x(float64(R-1)*seg)+step(kmax, l)+x(intra))
 		if p > 2 {
 			// Direct: root to owner to the rest; the root sends n once,
 			// the others forward as they receive.
@@ -107,13 +120,13 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 	case "Allreduce":
 		add(AlgHierarchical, 2*lg(kmax)*(l+x(nf))+A+x(float64(R-1)*nf))
 		seg := nf / float64(L)
-		add(AlgLanes, 2*(step(kmax, l)+x(float64(kmax-1)*seg))+A+x(float64(R-1)*seg))
+		add(AlgLanes, 2*(step(kmax, l)+x(intra))+A+x(float64(R-1)*seg))
 		if R > 2 {
 			// Lanes2: a sub-piece goes to its owner region and back out
 			// (two crossings, the farthest pair's latency twice at
 			// most); a lane host sends 2(R-1)/R of its part, not R-1.
 			rf := float64(R)
-			add(AlgLanes2, 2*(step(kmax, l)+x(float64(kmax-1)*seg))+2*A+x(2*(rf-1)/rf*seg))
+			add(AlgLanes2, 2*(step(kmax, l)+x(intra))+2*A+x(2*(rf-1)/rf*seg))
 		}
 		// Direct: one latency per phase; the allgather of a segment
 		// starts when it is reduced, so the phases overlap.

@@ -101,3 +101,41 @@ func TestCostsFormulas(t *testing.T) {
 		}
 	}
 }
+
+// Two ranks per host: the Lanes allreduce's steps inside a region cross
+// the host's link once per part (a host sends half the vector on 2 hosts
+// of 2 ranks), so each rank, at half the host's bandwidth, is priced for
+// a quarter of it: the same time as one rank per host.
+func TestCostsSharedHosts(t *testing.T) {
+	lab := FromLabels([]string{"us", "us", "us", "us", "sg", "sg", "sg", "sg", "eu", "eu", "eu", "eu"})
+	net := labNet()
+	net.BW /= 2
+	net.RanksPerHost = 2
+	ms := time.Millisecond
+	in := 25 * time.Microsecond
+	x := func(b float64) time.Duration { return time.Duration(b / 6.25e6 * 1e9) }
+	M := float64(1 << 20)
+	want := map[string]time.Duration{
+		AlgLanes:  2*(in+x(M)) + 90*ms + x(2*M),
+		AlgLanes2: 2*(in+x(M)) + 180*ms + x(4*M/3),
+	}
+	for _, e := range lab.Costs("Allreduce", 4<<20, -1, net) {
+		if w, ok := want[e.Alg]; ok {
+			if d := e.Time - w; d < -time.Microsecond || d > time.Microsecond {
+				t.Errorf("%s: %v, want %v", e.Alg, e.Time, w)
+			}
+			delete(want, e.Alg)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("not priced: %v", want)
+	}
+	// Without the host steps' saving (one rank per host assumed) Lanes
+	// would be priced for 3 parts of 1 MiB inside the region.
+	net.RanksPerHost = 1
+	for _, e := range lab.Costs("Allreduce", 4<<20, -1, net) {
+		if e.Alg == AlgLanes && e.Time < 2*x(3*M) {
+			t.Errorf("one rank per host: Lanes %v, want at least %v", e.Time, 2*x(3*M))
+		}
+	}
+}
