@@ -21,6 +21,12 @@ import (
 // nearest (by the mesh's round trips) so that forwarding follows
 // arrival; a member's own block goes first. Both ends derive the order
 // from the same data, so messages from one member match in order.
+//
+// Where a region has several ranks on one host, a block crosses a host's
+// link once per far host: it goes to the members of the sender's own host
+// and to one rank of each other host (for block r, the host's member at r
+// mod its size), which relays it to its host-mates over loopback (step 3
+// of the tags) once it has passed on its own WAN blocks.
 func allgatherLanes(k *call, dst []byte, n int) error {
 	t := k.topo()
 	own := t.RegionOf[k.rank]
@@ -29,22 +35,62 @@ func allgatherLanes(k *call, dst []byte, n int) error {
 	block := func(r int) []byte { return dst[r*n : (r+1)*n] }
 	order := nearestRegions(k, t, own)
 	inbound := func(i int) []int { return laneSources(t, order, len(members), i) }
+	plan := newHostPlan(members, func(r int) string { return k.c.Info(r).Host }, true)
+	// forwards lists the blocks member i passes to its region: its own,
+	// then its WAN blocks in order.
+	forwards := func(i int) []int { return append([]int{members[i]}, inbound(i)...) }
+	// takes reports whether member i gets block r from member x itself
+	// (rather than from the rank of its host that relays it).
+	takes := func(i, x, r int) bool {
+		if !plan.aggregate || plan.host[i] == plan.host[x] {
+			return true
+		}
+		hs := plan.hosts[plan.host[i]]
+		return hs[r%len(hs)] == i
+	}
+	// relays lists what member i relays to its host-mates, in order.
+	relays := func(i int) []int {
+		var out []int
+		for x := range members {
+			if plan.host[x] == plan.host[i] {
+				continue
+			}
+			for _, r := range forwards(x) {
+				if plan.aggregate && takes(i, x, r) && len(plan.hosts[plan.host[i]]) > 1 {
+					out = append(out, r)
+				}
+			}
+		}
+		return out
+	}
 
 	// Post every receive first: the WAN blocks aimed at this rank, then
-	// from each other member its own block and what it forwards.
+	// from each other member its own block and what it forwards (those
+	// this rank takes from it), then what host-mates relay.
 	mine := inbound(me)
 	wan := make([]*comm.Request, len(mine))
 	for x, r := range mine {
 		wan[x] = k.irecv(block(r), r, 1)
 	}
-	var local []*comm.Request
+	var local, relayed []*comm.Request
+	from := map[int]*comm.Request{} // block -> its local receive
 	for i, m := range members {
 		if m == k.rank {
 			continue
 		}
-		local = append(local, k.irecv(block(m), m, 2))
-		for _, r := range inbound(i) {
-			local = append(local, k.irecv(block(r), m, 2))
+		for _, r := range forwards(i) {
+			if takes(me, i, r) {
+				from[r] = k.irecv(block(r), m, 2)
+				local = append(local, from[r])
+			}
+		}
+	}
+	toRelay := relays(me)
+	for _, i := range plan.hosts[plan.host[me]] {
+		if i != me {
+			for _, r := range relays(i) {
+				relayed = append(relayed, k.irecv(block(r), members[i], 3))
+			}
 		}
 	}
 
@@ -54,21 +100,33 @@ func allgatherLanes(k *call, dst []byte, n int) error {
 			sends = append(sends, k.isend(block(k.rank), ms[me%len(ms)], 1))
 		}
 	}
-	forward := func(b []byte) {
-		for _, m := range members {
-			if m != k.rank {
-				sends = append(sends, k.isend(b, m, 2))
+	forward := func(r int) {
+		for i, m := range members {
+			if m != k.rank && takes(i, me, r) {
+				sends = append(sends, k.isend(block(r), m, 2))
 			}
 		}
 	}
-	forward(block(k.rank))
+	forward(k.rank)
 	for x, rq := range wan {
 		if err := k.wait(rq, n); err != nil {
 			return err
 		}
-		forward(block(mine[x]))
+		forward(mine[x])
 	}
-	for _, rq := range local {
+	// The blocks this rank relays arrive among the local ones: each is
+	// passed on as soon as it and those before it are in.
+	for _, r := range toRelay {
+		if err := k.wait(from[r], n); err != nil {
+			return err
+		}
+		for _, i := range plan.hosts[plan.host[me]] {
+			if i != me {
+				sends = append(sends, k.isend(block(r), members[i], 3))
+			}
+		}
+	}
+	for _, rq := range append(local, relayed...) {
 		if err := k.wait(rq, n); err != nil {
 			return err
 		}

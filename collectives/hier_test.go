@@ -374,8 +374,8 @@ func TestWarmUpOnFirstLargeCall(t *testing.T) {
 	}
 }
 
-// Lanes and Lanes2 allreduces and the Lanes bcast and reduce over regions
-// whose ranks share hosts (the host steps of lanes_hosts.go) give the reference's
+// Lanes and Lanes2 allreduces and the Lanes allgather, bcast and reduce
+// over regions whose ranks share hosts (the host steps of lanes_hosts.go) give the reference's
 // results, and the allreduces keep rank order for a non-commutative op
 // where hosts' ranks are consecutive (or skip the host steps where they
 // are not).
@@ -425,6 +425,15 @@ func TestLanesSharedHosts(t *testing.T) {
 						}
 						if !slices.Equal(pg, permFold(5, n, 0, p)) {
 							return fmt.Errorf("rank %d: non-commutative Allreduce %v of %d out of rank order", r, o.Algorithm, n)
+						}
+					}
+					all := make([]int64, p*n)
+					if err := collectives.Allgather(ctx, c, all, in(19, r, n), collectives.Options{Algorithm: collectives.Lanes}); err != nil {
+						return err
+					}
+					for q := range p {
+						if !slices.Equal(all[q*n:(q+1)*n], in(19, q, n)) {
+							return fmt.Errorf("rank %d: Allgather Lanes: block %d of %d elements differs", r, q, n)
 						}
 					}
 					for root := range p {

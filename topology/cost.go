@@ -138,9 +138,16 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 		add(AlgHierarchical, step(kmax, l)+A+x(float64(p-kmin)*nf)+lg(kmax)*(l+x(float64(p)*nf)))
 		// A host sends its block to R-1 regions and k-1 neighbours, and
 		// forwards the blocks that reach it (about (p-k)/k) to its k-1
-		// neighbours; it receives p-1 blocks.
-		fwd := float64(kmax-1) * (1 + math.Ceil(float64(p-kmin)/float64(kmin)))
-		add(AlgLanes, A+step(kmax, l)+x(max(float64(R-1)+fwd, float64(p-1))*nf))
+		// neighbours; it receives p-1 blocks. With c ranks per host (host
+		// steps) a block crosses to each of the k/c-1 other hosts once and
+		// a host's link takes in the p-c blocks of other hosts: per rank,
+		// at a c-th of the link, (k-c)/c forwards and (p-c)/c blocks in.
+		nb, in := float64(kmax-1), float64(p-1)
+		if c := net.RanksPerHost; c > 1 && kmax > c {
+			nb, in = float64(kmax-c)/float64(c), float64(p-c)/float64(c)
+		}
+		fwd := nb * (1 + math.Ceil(float64(p-kmin)/float64(kmin)))
+		add(AlgLanes, A+step(kmax, l)+x(max(float64(R-1)+fwd, in)*nf))
 		add(AlgRing, time.Duration(p-1)*(A+x(nf)))
 	}
 	if R == 1 { // no regions to cross: the region-aware forms are the flat trees
