@@ -49,26 +49,9 @@ func allreduceLanes(k *call, acc []byte, rounds int) error {
 
 	// 1. This rank's contributions to the other lanes' parts: to the
 	// owner, or to the rank of this host that combines them for it.
-	var sends []*comm.Request
-	for j := 0; j < L; j++ {
-		if j == me || plan.mates(me, j) != nil {
-			continue
-		}
-		to, ph := plan.owes(me, j)
-		for s := range g.count(j) {
-			sends = append(sends, k.isend(g.piece(acc, j, s), to, step3(ph, s)))
-		}
-	}
-	// The parts this rank combines for its host (their contributions
-	// were sent above, before anyone waits).
-	for j := 0; j < L; j++ {
-		if mates := plan.mates(me, j); mates != nil {
-			ss, err := hostCombine(k, plan, me, j, mates, acc, g)
-			sends = append(sends, ss...)
-			if err != nil {
-				return err
-			}
-		}
+	sends, err := sendContributions(k, plan, me, L, acc, g)
+	if err != nil {
+		return err
 	}
 	if me < L {
 		if err := laneReduce(k, t.Members, own, me, acc, g, rounds, plan.senders(me)); err != nil {
@@ -84,39 +67,10 @@ func allreduceLanes(k *call, acc []byte, rounds int) error {
 	// 3. The finished parts of the other lanes, from their owners or
 	// this host's aggregator; the parts this rank aggregated go on to
 	// its host's other ranks as they arrive.
-	var finals recvBatch
-	fwd := make([][]*comm.Request, L)
-	sends = sends[:0]
-	for j := 0; j < L; j++ {
-		if j == me {
-			continue
-		}
-		from, ph := plan.owes(me, j)
-		if ph == phaseToAggregator {
-			ph = phaseFromAggregator
-		} else {
-			ph = 2
-		}
-		for s := range g.count(j) {
-			if plan.mates(me, j) != nil {
-				fwd[j] = append(fwd[j], k.irecv(g.piece(acc, j, s), from, step3(ph, s)))
-				continue
-			}
-			finals.irecv(k, g.piece(acc, j, s), from, step3(ph, s))
-		}
-	}
-	for j, reqs := range fwd {
-		for s, rq := range reqs {
-			piece := g.piece(acc, j, s)
-			if err := k.wait(rq, len(piece)); err != nil {
-				return err
-			}
-			for _, i := range plan.mates(me, j) {
-				if i != me {
-					sends = append(sends, k.isend(piece, members[i], step3(phaseFromAggregator, s)))
-				}
-			}
-		}
+	finals, fwd := postFinished(k, plan, me, L, acc, g)
+	sends, err = passAll(k, plan, me, acc, g, fwd, -1)
+	if err != nil {
+		return err
 	}
 	if err := finals.wait(k); err != nil {
 		return err
@@ -138,44 +92,14 @@ func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, r
 	}
 	n := g.count(me)
 	// Every contribution and every region's share, posted up front.
-	contrib := make([][][]byte, n) // [segment][member]
-	crecv := make([][]*comm.Request, n)
-	share := make([][][]byte, n) // [segment][region]
-	srecv := make([][]*comm.Request, n)
-	for s := range n {
-		mine := g.piece(acc, me, s)
-		contrib[s] = make([][]byte, len(senders))
-		crecv[s] = make([]*comm.Request, len(senders))
-		for i, m := range senders {
-			if m == k.rank {
-				contrib[s][i] = mine
-				continue
-			}
-			contrib[s][i] = k.alloc(len(mine))
-			crecv[s][i] = k.irecv(contrib[s][i], m, step3(0, s))
-		}
-		share[s] = make([][]byte, len(regions))
-		srecv[s] = make([]*comm.Request, len(regions))
-		for r, rm := range regions {
-			if r != own {
-				share[s][r] = k.alloc(len(mine))
-				srecv[s][r] = k.irecv(share[s][r], rm[me], step3(1, s))
-			}
-		}
-	}
+	contrib := postContributions(k, senders, acc, me, 0, g)
+	share, srecv := postShares(k, regions, own, me, n, func(s int) int { return len(g.piece(acc, me, s)) })
 	var sends []*comm.Request
 	// 1 and 2: the region's sum of each segment, out across the WAN.
 	for s := range n {
-		for i, rq := range crecv[s] {
-			if rq != nil {
-				if err := k.wait(rq, len(contrib[s][i])); err != nil {
-					return err
-				}
-			}
-		}
-		sum := k.clone(contrib[s][0])
-		for _, c := range contrib[s][1:] {
-			k.reduceLeft(sum, c)
+		sum, err := contrib.sum(k, s)
+		if err != nil {
+			return err
 		}
 		share[s][own] = sum
 		for r, rm := range regions {
@@ -187,17 +111,9 @@ func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, r
 	// 2 and 3: every region's share of each segment, combined in region
 	// order, then to the region's members.
 	for s := range n {
-		for r, rq := range srecv[s] {
-			if rq != nil {
-				if err := k.wait(rq, len(share[s][r])); err != nil {
-					return err
-				}
-			}
-		}
 		out := g.piece(acc, me, s)
-		mem.Copy(out, share[s][0])
-		for _, p := range share[s][1:] {
-			k.reduceLeft(out, p)
+		if err := combineShares(k, share[s], srecv[s], out); err != nil {
+			return err
 		}
 		for _, m := range senders {
 			if m != k.rank {
@@ -218,47 +134,18 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 	R := len(regions)
 	n := g.count(me)
 	sub := make([][]int, n) // [segment] sub-piece offsets in the segment
-	contrib := make([][][]byte, n)
-	crecv := make([][]*comm.Request, n)
-	share := make([][][]byte, n) // [segment][region]: their sums' sub-piece own
-	srecv := make([][]*comm.Request, n)
+	contrib := postContributions(k, senders, acc, me, 0, g)
 	done := make([]recvBatch, n) // [segment]: the other owners' finished sub-pieces
 	for s := range n {
-		mine := g.piece(acc, me, s)
-		sub[s] = blocks(len(mine)/k.esize, R, k.esize)
-		contrib[s] = make([][]byte, len(senders))
-		crecv[s] = make([]*comm.Request, len(senders))
-		for i, m := range senders {
-			if m == k.rank {
-				contrib[s][i] = mine
-				continue
-			}
-			contrib[s][i] = k.alloc(len(mine))
-			crecv[s][i] = k.irecv(contrib[s][i], m, step3(0, s))
-		}
-		share[s] = make([][]byte, R)
-		srecv[s] = make([]*comm.Request, R)
-		lo, hi := sub[s][own], sub[s][own+1]
-		for r, rm := range regions {
-			if r != own {
-				share[s][r] = k.alloc(hi - lo)
-				srecv[s][r] = k.irecv(share[s][r], rm[me], step3(1, s))
-			}
-		}
+		sub[s] = blocks(len(g.piece(acc, me, s))/k.esize, R, k.esize)
 	}
+	share, srecv := postShares(k, regions, own, me, n, func(s int) int { return sub[s][own+1] - sub[s][own] })
 	var sends []*comm.Request
 	// Round 1: the region's sum of each segment, sub-piece r to region r.
 	for s := range n {
-		for i, rq := range crecv[s] {
-			if rq != nil {
-				if err := k.wait(rq, len(contrib[s][i])); err != nil {
-					return err
-				}
-			}
-		}
-		sum := k.clone(contrib[s][0])
-		for _, c := range contrib[s][1:] {
-			k.reduceLeft(sum, c)
+		sum, err := contrib.sum(k, s)
+		if err != nil {
+			return err
 		}
 		for r, rm := range regions {
 			if r != own {
@@ -278,18 +165,10 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 	// Round 2: the owned sub-piece of each segment combined in region
 	// order and sent to every other region.
 	for s := range n {
-		for r, rq := range srecv[s] {
-			if rq != nil {
-				if err := k.wait(rq, len(share[s][r])); err != nil {
-					return err
-				}
-			}
-		}
 		out := g.piece(acc, me, s)
 		mine := out[sub[s][own]:sub[s][own+1]]
-		mem.Copy(mine, share[s][0])
-		for _, p := range share[s][1:] {
-			k.reduceLeft(mine, p)
+		if err := combineShares(k, share[s], srecv[s], mine); err != nil {
+			return err
 		}
 		for r, rm := range regions {
 			if r != own {
@@ -310,4 +189,40 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 		}
 	}
 	return k.waitSends(sends)
+}
+
+// postShares posts, for each of n segments, the receive of size(s) bytes
+// from lane me of every region but own (step 1 of the tags); share[s][own]
+// is left for the caller's own sum.
+func postShares(k *call, regions [][]int, own, me, n int, size func(s int) int) (share [][][]byte, srecv [][]*comm.Request) {
+	share = make([][][]byte, n) // [segment][region]
+	srecv = make([][]*comm.Request, n)
+	for s := range n {
+		share[s] = make([][]byte, len(regions))
+		srecv[s] = make([]*comm.Request, len(regions))
+		for r, rm := range regions {
+			if r != own {
+				share[s][r] = k.alloc(size(s))
+				srecv[s][r] = k.irecv(share[s][r], rm[me], step3(1, s))
+			}
+		}
+	}
+	return share, srecv
+}
+
+// combineShares waits for one segment's shares and combines all of them,
+// in region order, into out.
+func combineShares(k *call, share [][]byte, srecv []*comm.Request, out []byte) error {
+	for r, rq := range srecv {
+		if rq != nil {
+			if err := k.wait(rq, len(share[r])); err != nil {
+				return err
+			}
+		}
+	}
+	mem.Copy(out, share[0])
+	for _, p := range share[1:] {
+		k.reduceLeft(out, p)
+	}
+	return nil
 }

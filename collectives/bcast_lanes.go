@@ -34,45 +34,20 @@ func bcastLanes(k *call, buf []byte, root int) error {
 	plan := newHostPlan(members, func(r int) string { return k.c.Info(r).Host }, true)
 	var sends []*comm.Request
 	send := func(b []byte, to, st int) { sends = append(sends, k.isend(b, to, st)) }
-	// pass sends segment s of part j on to this rank's host-mates when it
-	// is their aggregator for j.
-	pass := func(j, s int) {
-		for _, i := range plan.mates(me, j) {
-			if m := members[i]; m != k.rank && m != root {
-				send(g.piece(buf, j, s), m, step3(phaseFromAggregator, s))
-			}
-		}
-	}
 
 	// Every member but the root takes the other parts from their lanes
 	// or its host's aggregator (posted first, so that they land in
-	// place); an aggregator passes each segment on as it arrives.
+	// place); an aggregator passes each segment on as it arrives, the
+	// root from its own buffer at once.
 	var others recvBatch
-	fwd := make([][]*comm.Request, L)
+	var fwd [][]*comm.Request
 	if k.rank != root {
-		for j := range L {
-			if j == me {
-				continue
-			}
-			from, ph := plan.owes(me, j)
-			if ph == phaseToAggregator {
-				ph = phaseFromAggregator
-			} else {
-				ph = 2
-			}
-			for s := range g.count(j) {
-				if plan.mates(me, j) != nil {
-					fwd[j] = append(fwd[j], k.irecv(g.piece(buf, j, s), from, step3(ph, s)))
-					continue
-				}
-				others.irecv(k, g.piece(buf, j, s), from, step3(ph, s))
-			}
-		}
+		others, fwd = postFinished(k, plan, me, L, buf, g)
 	} else {
 		for j := range L {
 			if j != me {
 				for s := range g.count(j) {
-					pass(j, s)
+					sends = append(sends, passOn(k, plan, me, j, s, buf, g, root)...)
 				}
 			}
 		}
@@ -128,13 +103,10 @@ func bcastLanes(k *call, buf []byte, root int) error {
 			}
 		}
 	}
-	for j, reqs := range fwd {
-		for s, rq := range reqs {
-			if err := k.wait(rq, len(g.piece(buf, j, s))); err != nil {
-				return err
-			}
-			pass(j, s)
-		}
+	ss, err := passAll(k, plan, me, buf, g, fwd, root)
+	sends = append(sends, ss...)
+	if err != nil {
+		return err
 	}
 	if err := others.wait(k); err != nil {
 		return err

@@ -108,41 +108,154 @@ func (p hostPlan) owes(i, j int) (to, phase int) {
 	return p.members[p.aggregator(p.host[i], j)], phaseToAggregator
 }
 
-// hostCombine is an aggregator's share of the Lanes allreduce's or
-// reduce's step 1 for part j: segment by segment it combines its host's
-// contributions (mates, member indices in member order, itself among
-// them; its own is part j of acc) and sends the sum to the part's owner.
-func hostCombine(k *call, plan hostPlan, me, j int, mates []int, acc []byte, g segments) ([]*comm.Request, error) {
+// finishedFrom is where member i receives finished part j, and in which
+// phase: from the owner (2) or from its host's aggregator.
+func (p hostPlan) finishedFrom(i, j int) (from, phase int) {
+	from, ph := p.owes(i, j)
+	if ph == phaseToAggregator {
+		return from, phaseFromAggregator
+	}
+	return from, 2
+}
+
+// contributions are the pieces of one part that a rank combines, segment
+// by segment: its own (the part in its buffer) and one from each other
+// rank of a list, combined in the list's order.
+type contributions struct {
+	in   [][][]byte // [segment][sender]
+	reqs [][]*comm.Request
+}
+
+// postContributions posts the receives of part j's contributions from
+// the ranks of from (this rank among them: its piece of buf) in phase.
+func postContributions(k *call, from []int, buf []byte, j, phase int, g segments) contributions {
 	n := g.count(j)
-	got := make([][][]byte, n) // [segment][mate]
-	reqs := make([][]*comm.Request, n)
+	c := contributions{in: make([][][]byte, n), reqs: make([][]*comm.Request, n)}
 	for s := range n {
-		mine := g.piece(acc, j, s)
-		got[s] = make([][]byte, len(mates))
-		reqs[s] = make([]*comm.Request, len(mates))
-		for x, i := range mates {
-			if i == me {
-				got[s][x] = mine
+		mine := g.piece(buf, j, s)
+		c.in[s] = make([][]byte, len(from))
+		c.reqs[s] = make([]*comm.Request, len(from))
+		for x, r := range from {
+			if r == k.rank {
+				c.in[s][x] = mine
 				continue
 			}
-			got[s][x] = k.alloc(len(mine))
-			reqs[s][x] = k.irecv(got[s][x], plan.members[i], step3(phaseToAggregator, s))
+			c.in[s][x] = k.alloc(len(mine))
+			c.reqs[s][x] = k.irecv(c.in[s][x], r, step3(phase, s))
 		}
 	}
-	var sends []*comm.Request
-	for s := range n {
-		for x, rq := range reqs[s] {
-			if rq != nil {
-				if err := k.wait(rq, len(got[s][x])); err != nil {
-					return sends, err
-				}
+	return c
+}
+
+// sum waits for segment s's contributions and returns them combined in
+// order, in the call's memory.
+func (c contributions) sum(k *call, s int) ([]byte, error) {
+	for x, rq := range c.reqs[s] {
+		if rq != nil {
+			if err := k.wait(rq, len(c.in[s][x])); err != nil {
+				return nil, err
 			}
 		}
-		sum := k.clone(got[s][0])
-		for _, c := range got[s][1:] {
-			k.reduceLeft(sum, c)
+	}
+	sum := k.clone(c.in[s][0])
+	for _, b := range c.in[s][1:] {
+		k.reduceLeft(sum, b)
+	}
+	return sum, nil
+}
+
+// sendContributions is a Lanes allreduce's or reduce's step 1 for member
+// me: its piece of every other part j of buf to the owner or to its
+// host's aggregator for j, then the parts it combines for its host
+// (hostCombine; everyone's direct sends are posted before anyone waits).
+func sendContributions(k *call, p hostPlan, me, L int, buf []byte, g segments) ([]*comm.Request, error) {
+	var sends []*comm.Request
+	for j := 0; j < L; j++ {
+		if j == me || p.mates(me, j) != nil {
+			continue
 		}
-		sends = append(sends, k.isend(sum, plan.members[j], step3(0, s)))
+		to, ph := p.owes(me, j)
+		for s := range g.count(j) {
+			sends = append(sends, k.isend(g.piece(buf, j, s), to, step3(ph, s)))
+		}
+	}
+	for j := 0; j < L; j++ {
+		if mates := p.mates(me, j); mates != nil {
+			ss, err := hostCombine(k, p, me, j, mates, buf, g)
+			sends = append(sends, ss...)
+			if err != nil {
+				return sends, err
+			}
+		}
+	}
+	return sends, nil
+}
+
+// hostCombine is an aggregator's share of step 1 for part j: segment by
+// segment it combines its host's contributions (mates, member indices in
+// member order, itself among them; its own is part j of buf) and sends
+// the sum to the part's owner.
+func hostCombine(k *call, p hostPlan, me, j int, mates []int, buf []byte, g segments) ([]*comm.Request, error) {
+	from := make([]int, len(mates))
+	for x, i := range mates {
+		from[x] = p.members[i]
+	}
+	c := postContributions(k, from, buf, j, phaseToAggregator, g)
+	var sends []*comm.Request
+	for s := range g.count(j) {
+		sum, err := c.sum(k, s)
+		if err != nil {
+			return sends, err
+		}
+		sends = append(sends, k.isend(sum, p.members[j], step3(0, s)))
+	}
+	return sends, nil
+}
+
+// postFinished posts member me's receives of the finished parts j != me
+// of buf (from finishedFrom): those it passes on to its host, by part and
+// segment in fwd, the others in rest.
+func postFinished(k *call, p hostPlan, me, L int, buf []byte, g segments) (rest recvBatch, fwd [][]*comm.Request) {
+	fwd = make([][]*comm.Request, L)
+	for j := 0; j < L; j++ {
+		if j == me {
+			continue
+		}
+		from, ph := p.finishedFrom(me, j)
+		for s := range g.count(j) {
+			if p.mates(me, j) != nil {
+				fwd[j] = append(fwd[j], k.irecv(g.piece(buf, j, s), from, step3(ph, s)))
+				continue
+			}
+			rest.irecv(k, g.piece(buf, j, s), from, step3(ph, s))
+		}
+	}
+	return rest, fwd
+}
+
+// passOn sends segment s of part j of buf to member me's host-mates when
+// me aggregates j for them (all but skip, a rank that needs nothing).
+func passOn(k *call, p hostPlan, me, j, s int, buf []byte, g segments, skip int) []*comm.Request {
+	var sends []*comm.Request
+	for _, i := range p.mates(me, j) {
+		if m := p.members[i]; i != me && m != skip {
+			sends = append(sends, k.isend(g.piece(buf, j, s), m, step3(phaseFromAggregator, s)))
+		}
+	}
+	return sends
+}
+
+// passAll waits for the parts of fwd (postFinished) and passes each
+// segment on as it arrives.
+func passAll(k *call, p hostPlan, me int, buf []byte, g segments, fwd [][]*comm.Request, skip int) ([]*comm.Request, error) {
+	var sends []*comm.Request
+	for j, reqs := range fwd {
+		for s, rq := range reqs {
+			if err := k.wait(rq, len(g.piece(buf, j, s))); err != nil {
+				return sends, err
+			}
+			sends = append(sends, passOn(k, p, me, j, s, buf, g, skip)...)
+		}
 	}
 	return sends, nil
 }

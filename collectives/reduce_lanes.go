@@ -38,24 +38,9 @@ func reduceLanes(k *call, dst, src []byte, root int) error {
 	// 1. This rank's contributions to the other lanes: to the owner, or
 	// to the rank of this host that combines them for it; then the parts
 	// this rank combines for its host.
-	var sends []*comm.Request
-	for j := 0; j < L; j++ {
-		if j == me || plan.mates(me, j) != nil {
-			continue
-		}
-		to, ph := plan.owes(me, j)
-		for s := range g.count(j) {
-			sends = append(sends, k.isend(g.piece(src, j, s), to, step3(ph, s)))
-		}
-	}
-	for j := 0; j < L; j++ {
-		if mates := plan.mates(me, j); mates != nil {
-			ss, err := hostCombine(k, plan, me, j, mates, src, g)
-			sends = append(sends, ss...)
-			if err != nil {
-				return err
-			}
-		}
+	sends, err := sendContributions(k, plan, me, L, src, g)
+	if err != nil {
+		return err
 	}
 	if me < L {
 		if err := laneCombine(k, t.Members, own, rootRegion, rootLanes, plan.senders(me), me, root, dst, src, g); err != nil {
