@@ -99,9 +99,17 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 	// hands each of the k-1 other members a part of n/L: with c ranks on
 	// a host, the host steps (collectives' lanes_hosts.go) send the host's
 	// (k-c)/k of the vector across its link once, a c-th of it per rank.
+	// scatter is the same for the root's hand-out to its region's L
+	// lanes, c-1 of which share its host.
 	intra := float64(kmax-1) * nf / float64(L)
-	if c := net.RanksPerHost; c > 1 && kmax > c {
-		intra = min(intra, float64(kmax-c)/float64(kmax*c)*nf)
+	scatter := float64(L-1) * nf / float64(L)
+	if c := net.RanksPerHost; c > 1 {
+		if kmax > c {
+			intra = min(intra, float64(kmax-c)/float64(kmax*c)*nf)
+		}
+		if L > c {
+			scatter = min(scatter, float64(L-c)/float64(L*c)*nf)
+		}
 	}
 	var es []Estimate
 	add := func(alg string, d time.Duration) { es = append(es, Estimate{alg, d}) }
@@ -109,7 +117,7 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 	case "Bcast", "Reduce":
 		add(AlgHierarchical, aRoot+x(float64(R-1)*nf)+lg(kmax)*(l+x(nf)))
 		seg := nf / float64(L)
-		add(AlgLanes, step(L, l)+x(float64(L-1)*seg)+aRoot+x(float64(R-1)*seg)+step(kmax, l)+x(intra))
+		add(AlgLanes, step(L, l)+x(scatter)+aRoot+x(float64(R-1)*seg)+step(kmax, l)+x(intra))
 		if p > 2 {
 			// Direct: root to owner to the rest; the root sends n once,
 			// the others forward as they receive.

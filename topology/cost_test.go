@@ -139,3 +139,28 @@ func TestCostsSharedHosts(t *testing.T) {
 		}
 	}
 }
+
+// With two ranks per host the Lanes bcast's hand-out and spreading are
+// priced for what crosses host links (a quarter of the vector per rank
+// each on 2 hosts of 2), which makes it the pick over Direct at 4 MiB on
+// 3 regions x 2 hosts x 2 slots.
+func TestCostsSharedHostsBcast(t *testing.T) {
+	lab := FromLabels([]string{"us", "us", "us", "us", "sg", "sg", "sg", "sg", "eu", "eu", "eu", "eu"})
+	net := labNet()
+	net.BW /= 2
+	net.RanksPerHost = 2
+	in := 25 * time.Microsecond
+	x := func(b float64) time.Duration { return time.Duration(b / 6.25e6 * 1e9) }
+	M := float64(1 << 20)
+	es := lab.Costs("Bcast", 4<<20, 0, net)
+	for _, e := range es {
+		if e.Alg == AlgLanes {
+			if want := in + x(M) + 90*time.Millisecond + x(2*M) + in + x(M); e.Time-want > time.Microsecond || want-e.Time > time.Microsecond {
+				t.Errorf("Lanes bcast: %v, want %v", e.Time, want)
+			}
+		}
+	}
+	if b, _ := Best(es); b.Alg != AlgLanes {
+		t.Errorf("picked %v from %v, want Lanes", b, es)
+	}
+}
