@@ -143,7 +143,9 @@ func TestCostsSharedHosts(t *testing.T) {
 // With two ranks per host the Lanes bcast's hand-out and spreading are
 // priced for what crosses host links (a quarter of the vector per rank
 // each on 2 hosts of 2), which makes it the pick over Direct at 4 MiB on
-// 3 regions x 2 hosts x 2 slots.
+// 3 regions x 2 hosts x 2 slots. (Measured on 4 regions x 2 x 2: Lanes
+// 966-968 ms against Direct's 1541-1578, whose 30 streams per host lose packets;
+// bench/results/2026-11-22-lab4x2x2-host-steps/lanes-direct.)
 func TestCostsSharedHostsBcast(t *testing.T) {
 	lab := FromLabels([]string{"us", "us", "us", "us", "sg", "sg", "sg", "sg", "eu", "eu", "eu", "eu"})
 	net := labNet()
