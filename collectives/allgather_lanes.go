@@ -36,27 +36,30 @@ func allgatherLanes(k *call, dst []byte, n int) error {
 	order := nearestRegions(k, t, own)
 	inbound := func(i int) []int { return laneSources(t, order, len(members), i) }
 	plan := newHostPlan(members, func(r int) string { return k.c.Info(r).Host }, true)
-	// forwards lists the blocks member i passes to its region: its own,
-	// then its WAN blocks in order.
-	forwards := func(i int) []int { return append([]int{members[i]}, inbound(i)...) }
+	// forwards[i] lists the blocks member i passes to its region: its
+	// own, then its WAN blocks in order.
+	forwards := make([][]int, len(members))
+	for i, m := range members {
+		forwards[i] = append([]int{m}, inbound(i)...)
+	}
 	// takes reports whether member i gets block r from member x itself
-	// (rather than from the rank of its host that relays it).
+	// rather than from the rank of its host that relays it (the host's
+	// aggregator for r).
 	takes := func(i, x, r int) bool {
-		if !plan.aggregate || plan.host[i] == plan.host[x] {
-			return true
-		}
-		hs := plan.hosts[plan.host[i]]
-		return hs[r%len(hs)] == i
+		return !plan.aggregate || plan.host[i] == plan.host[x] || plan.aggregator(plan.host[i], r) == i
 	}
 	// relays lists what member i relays to its host-mates, in order.
 	relays := func(i int) []int {
+		if !plan.aggregate {
+			return nil
+		}
 		var out []int
 		for x := range members {
 			if plan.host[x] == plan.host[i] {
 				continue
 			}
-			for _, r := range forwards(x) {
-				if plan.aggregate && takes(i, x, r) && len(plan.hosts[plan.host[i]]) > 1 {
+			for _, r := range forwards[x] {
+				if takes(i, x, r) {
 					out = append(out, r)
 				}
 			}
@@ -78,7 +81,7 @@ func allgatherLanes(k *call, dst []byte, n int) error {
 		if m == k.rank {
 			continue
 		}
-		for _, r := range forwards(i) {
+		for _, r := range forwards[i] {
 			if takes(me, i, r) {
 				from[r] = k.irecv(block(r), m, 2)
 				local = append(local, from[r])
