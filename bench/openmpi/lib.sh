@@ -28,18 +28,24 @@ mpirun_flags() {
 # command prefix that runs on us-west-1: launchers run on a host of the
 # cluster, so their SSH connections and the ranks' wire-up cross the
 # WAN), SPMDRUN_LAB (spmdrun's host and key flags) and MPIRUN_LAB
-# (mpirun with the flags the lab needs). WORK must not be under /tmp:
-# lab hosts have their own.
+# (mpirun with the flags the lab needs, -np the hostfile's slots). WORK
+# must not be under /tmp: lab hosts have their own. Further arguments go
+# to spmdlab up after the defaults and override them (the last of a
+# repeated flag wins), e.g. --wan-mbit 100, or another --regions, --delay
+# and --slots (us-west stays the launching host, so keep a us-west region).
 lab_up() {
   local work=$1
+  shift
   go build -o "$work/spmdlab" ./cmd/spmdlab
   LAB=$work/lab
   "$work/spmdlab" up --regions us-west:2,ap-sg:2,eu-fra:2 \
-    --delay us-west/ap-sg=40ms,us-west/eu-fra=90ms,ap-sg/eu-fra=70ms --host-mbit 100 --dir "$LAB" >/dev/null
+    --delay us-west/ap-sg=40ms,us-west/eu-fra=90ms,ap-sg/eu-fra=70ms --host-mbit 100 --dir "$LAB" "$@" >/dev/null
   sed 's/ region=[^ ]*//' "$LAB/hostfile" > "$work/hosts-ompi"
   ON=("$work/spmdlab" exec us-west-1 --)
   SPMDRUN_LAB=(--hostfile "$LAB/hostfile" -i "$LAB/id_ed25519" --known-hosts "$LAB/known_hosts")
-  MPIRUN_LAB=(mpirun --allow-run-as-root --hostfile "$work/hosts-ompi" -np 6
+  local np
+  np=$(awk '{for (i = 2; i <= NF; i++) if ($i ~ /^slots=/) {sub(/slots=/, "", $i); n += $i}} END {print n}' "$LAB/hostfile")
+  MPIRUN_LAB=(mpirun --allow-run-as-root --hostfile "$work/hosts-ompi" -np "$np"
     --mca plm_rsh_agent "ssh -F $LAB/ssh_config"
     --mca btl self,tcp --mca btl_tcp_if_include 198.18.0.0/15 --mca oob_tcp_if_include 198.18.0.0/15)
 }
