@@ -119,3 +119,19 @@ func Heartbeat(c *Comm, r int) (idle, user time.Duration, err error) {
 	}
 	return time.Duration(i) * time.Second, time.Duration(u) * time.Millisecond, gerr
 }
+
+// SendBufferOf reads back SO_SNDBUF of c's connection to rank r.
+func SendBufferOf(c *Comm, r int) (int, error) {
+	raw, err := c.w.peers[c.group[r]].conn.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var v int
+	var gerr error
+	if err := raw.Control(func(fd uintptr) { v, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF) }); err != nil {
+		return 0, err
+	}
+	return v, gerr
+}
+
+const LocalSendBuffer = localSendBuffer

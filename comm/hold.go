@@ -78,9 +78,12 @@ func (p *peer) holdLocked(h wire.Header) bool {
 // that on loopback, which is why the host is asked too). The mesh sets
 // p.near from it once.
 func (p *peer) isNear() bool {
-	if p.rtt < nearRTT {
-		return true
-	}
+	return p.rtt < nearRTT || p.onThisHost()
+}
+
+// onThisHost reports whether p's end of the connection is on this host:
+// a loopback address, or this end's own.
+func (p *peer) onThisHost() bool {
 	l, lok := p.conn.LocalAddr().(*net.TCPAddr)
 	r, rok := p.conn.RemoteAddr().(*net.TCPAddr)
 	return lok && rok && (r.IP.IsLoopback() || r.IP.Equal(l.IP))

@@ -89,3 +89,43 @@ func TestWarmUp(t *testing.T) {
 		return nil
 	})
 }
+
+// Connections between ranks on one host have a fixed send buffer
+// (sockbuf.go; Linux reports twice what was set), and two ranks that
+// both send a message larger than it before receiving still finish.
+func TestLocalSendBuffer(t *testing.T) {
+	const n = 8 << 20
+	commtest.Run(t, 3, func(ctx context.Context, c *comm.Comm) error {
+		for r := range c.Size() {
+			if r == c.Rank() {
+				continue
+			}
+			got, err := comm.SendBufferOf(c, r)
+			if err != nil {
+				return err
+			}
+			if got != 2*comm.LocalSendBuffer {
+				return fmt.Errorf("rank %d: SO_SNDBUF to rank %d is %d, want %d", c.Rank(), r, got, 2*comm.LocalSendBuffer)
+			}
+		}
+		out := make([]byte, n)
+		for i := range out {
+			out[i] = byte(i*7 + c.Rank())
+		}
+		peer := (c.Rank() + 1) % c.Size()
+		from := (c.Rank() + c.Size() - 1) % c.Size()
+		if err := c.Send(ctx, out, peer, 5); err != nil {
+			return err
+		}
+		in := make([]byte, n)
+		if _, err := c.Recv(ctx, in, from, 5); err != nil {
+			return err
+		}
+		for i := range in {
+			if in[i] != byte(i*7+from) {
+				return fmt.Errorf("rank %d: byte %d from rank %d is %d", c.Rank(), i, from, in[i])
+			}
+		}
+		return nil
+	})
+}

@@ -170,6 +170,11 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 			p.comp = &compressor{}
 		}
 		p.near = p.isNear()
+		if p.onThisHost() {
+			if err := res.conn.SetWriteBuffer(localSendBuffer); err != nil {
+				w.log.Warn("comm: cannot size a local connection's send buffer", "rank", w.rank, "peer", res.rank, "err", err)
+			}
+		}
 		if err := setHeartbeat(res.conn, w.cfg.Heartbeat); err != nil {
 			w.log.Warn("comm: cannot set heartbeats; a silent peer may go unnoticed", "rank", w.rank, "peer", res.rank, "err", err)
 		}
