@@ -121,6 +121,15 @@ func (c *Comm) Encrypted(r int) bool {
 	return wr != c.w.rank && wr < len(c.w.peers) && c.w.peers[wr] != nil && c.w.peers[wr].seal != nil
 }
 
+// SingleCopy reports whether messages of 1 MiB or more from this rank to
+// rank r are read by r straight from this rank's memory (Config.SingleCopy;
+// ranks of one host whose memory r could read when the mesh came up).
+func (c *Comm) SingleCopy(r int) bool {
+	c.checkRank(r, "SingleCopy")
+	wr := c.group[r]
+	return wr != c.w.rank && wr < len(c.w.peers) && c.w.peers[wr] != nil && c.w.peers[wr].rs.remoteOK.Load()
+}
+
 // Collective returns the view of c used by collective operations: the same
 // group and ranks, but its own message context. Messages sent on it are
 // received only on it. Collective of a collective view is the view itself.

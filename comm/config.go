@@ -75,6 +75,13 @@ type Config struct {
 	// CompressNone (the default), CompressWAN (as EncryptWAN chooses),
 	// CompressAll. Receivers always understand compressed messages.
 	Compress CompressMode
+	// SingleCopy lets a rank read a large message (64 KiB or more) from
+	// a sender on its host straight out of the sender's memory
+	// (process_vm_readv; comm/remote.go): one copy instead of two through
+	// a loopback socket. It is used between two ranks only when the
+	// receiver could read the sender's memory when the mesh came up, and
+	// never on encrypted or compressing connections. On by default.
+	SingleCopy bool
 	// Logger receives connection events (rejected handshakes, lost peers).
 	// Nothing logged contains the job secret. Nil means slog.Default().
 	Logger *slog.Logger
@@ -92,6 +99,7 @@ func DefaultConfig() Config {
 		WarmUp:           1 << 20,
 		Heartbeat:        8 * time.Second,
 		Encrypt:          EncryptWAN,
+		SingleCopy:       true,
 	}
 }
 

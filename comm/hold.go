@@ -60,7 +60,7 @@ var errHeld = errors.New("message held")
 func (p *peer) holdLocked(h wire.Header) bool {
 	w := p.w
 	if h.Total < holdMin || !p.near || w.closing || p.flushHeld ||
-		p.writeWaits.Load() || w.wblocked.Load() > 0 || w.postedFromLocked(p.rank) {
+		p.writeWaits.Load() > 0 || w.wblocked.Load() > 0 || w.postedFromLocked(p.rank) {
 		return false
 	}
 	if !p.held {
@@ -171,7 +171,9 @@ func (p *peer) awaitPoke(until time.Time) {
 	}
 }
 
-// blockedWrite is a write to a peer that found no room in its socket.
+// blockedWrite is a write to a peer that found no room in its socket, or
+// descriptors sent to it that wait for its acknowledgement (remote.go):
+// either way this rank waits for the peer to read.
 type blockedWrite struct {
 	p     *peer
 	t     *time.Timer
@@ -184,7 +186,7 @@ type blockedWrite struct {
 // is read at once, and every held message if the wait lasts cycleWait.
 func (p *peer) writeBlocked() *blockedWrite {
 	b := &blockedWrite{p: p}
-	p.writeWaits.Store(true)
+	p.writeWaits.Add(1)
 	p.pokeHeld(false)
 	b.t = time.AfterFunc(cycleWait, func() {
 		b.mu.Lock()
@@ -209,5 +211,5 @@ func (b *blockedWrite) end() {
 		b.p.w.wblocked.Add(-1)
 	}
 	b.mu.Unlock()
-	b.p.writeWaits.Store(false)
+	b.p.writeWaits.Add(-1)
 }

@@ -25,9 +25,10 @@ import (
 // sets SpinWait; SPMD_WARMUP (bytes) sets WarmUp; SPMD_REGIONS=auto sets
 // InferRegions; SPMD_HEARTBEAT (a duration, 0 for the kernel's defaults)
 // sets Heartbeat; SPMD_ENCRYPT (none, wan or all) sets Encrypt;
-// SPMD_COMPRESS (none, wan or all) sets Compress; SPMD_CONNECT_TIMEOUT
-// sets ConnectTimeout. spmdrun sets SPMD_HEARTBEAT, SPMD_ENCRYPT and
-// SPMD_COMPRESS from --heartbeat, --encrypt and --compress.
+// SPMD_COMPRESS (none, wan or all) sets Compress; SPMD_SINGLE_COPY (on
+// or off) sets SingleCopy; SPMD_CONNECT_TIMEOUT sets ConnectTimeout.
+// spmdrun sets SPMD_HEARTBEAT, SPMD_ENCRYPT and SPMD_COMPRESS from
+// --heartbeat, --encrypt and --compress.
 //
 // A process started by another launcher (Open MPI's mpirun, Slurm's srun,
 // a PMI or torchrun-style one) joins its job from that launcher's
@@ -85,6 +86,15 @@ func (c *Config) ApplyEnv() error {
 			return fmt.Errorf("comm: SPMD_ENCRYPT: %v", err)
 		}
 		c.Encrypt = m
+	}
+	switch s := os.Getenv("SPMD_SINGLE_COPY"); s {
+	case "":
+	case "1", "on":
+		c.SingleCopy = true
+	case "0", "off":
+		c.SingleCopy = false
+	default:
+		return fmt.Errorf("comm: SPMD_SINGLE_COPY=%q: want on or off", s)
 	}
 	if err := warmUpFromEnv(c); err != nil {
 		return err

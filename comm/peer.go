@@ -66,6 +66,8 @@ type peer struct {
 	// comp compresses large messages (compress.go); nil when this
 	// connection does not. Used by the one writer.
 	comp *compressor
+	// rs is the single-copy state (remote.go).
+	rs remoteState
 
 	rmu         sync.Mutex // the read token; guards the fields below
 	br          *readBuffer
@@ -82,7 +84,7 @@ type peer struct {
 	hh         wire.Header
 	heldSince  time.Time
 	holding    atomic.Bool
-	writeWaits atomic.Bool   // a write to this peer waits for room
+	writeWaits atomic.Int32  // writes to this peer that wait for it to read (blockedWrite)
 	flushHeld  bool          // guarded by w.mu: buffer the held message now
 	poke       chan struct{} // wakes a reader that holds a message
 
@@ -141,9 +143,9 @@ func (p *peer) send(r *Request, blocking bool) {
 		r.complete(Status{}, withOp(err, "send"))
 		return
 	}
-	if !p.busy && len(p.sendq) == 0 && (blocking || len(r.payload) <= inlineMax) {
+	if !p.busy && len(p.sendq) == 0 && !p.ctrlPendingLocked() && (blocking || len(r.payload) <= inlineMax) {
 		err := p.writeOne(r)
-		if len(p.sendq) > 0 || p.sendErr != nil {
+		if len(p.sendq) > 0 || p.sendErr != nil || p.ctrlPendingLocked() {
 			p.kick()
 		}
 		p.smu.Unlock()
@@ -185,6 +187,9 @@ func (p *peer) finishSend(r *Request, err error) {
 		p.fail(pe)
 		return
 	}
+	if r.remote.Load() {
+		return // the peer's acknowledgement completes it (remote.go)
+	}
 	r.complete(Status{Len: len(r.payload)}, nil)
 }
 
@@ -193,7 +198,25 @@ func (p *peer) writeLoop() {
 	for {
 		<-p.wake
 		p.smu.Lock()
-		for len(p.sendq) > 0 && !p.busy && p.sendErr == nil {
+		for !p.busy && !p.wrClosed {
+			if p.ctrlPendingLocked() && (p.sendErr == nil || p.byeDue) {
+				// Control frames go first, and before the bye.
+				p.rs.ctrlOne[0] = p.ctrlFramesLocked()
+				p.busy = true
+				p.smu.Unlock()
+				err := p.writeOut(p.rs.ctrlOne[:])
+				p.smu.Lock()
+				p.busy = false
+				if err != nil {
+					p.smu.Unlock()
+					p.fail(p.peerErr("send", err))
+					p.smu.Lock()
+				}
+				continue
+			}
+			if len(p.sendq) == 0 || p.sendErr != nil {
+				break
+			}
 			r := p.sendq[0]
 			p.sendq[0] = nil
 			p.sendq = p.sendq[1:]
@@ -222,6 +245,9 @@ func (p *peer) writeLoop() {
 // write puts one message on the wire. Only the goroutine that set busy
 // calls it.
 func (p *peer) write(r *Request) error {
+	if p.sendsRemote(r) {
+		return p.writeRemote(r)
+	}
 	maxFrame := uint32(p.w.cfg.MaxFrame)
 	payload := r.payload
 	var flags byte
@@ -263,8 +289,17 @@ func (p *peer) cancelSend(r *Request, cause error) {
 		// Mark it first so finishSend knows why the write failed.
 		r.complete(Status{}, cause)
 		_ = p.conn.SetWriteDeadline(aLongTimeAgo)
+		p.smu.Unlock()
+		return
 	}
 	p.smu.Unlock()
+	if p.isAwaiting(r) {
+		// The peer may be reading the buffer now: the send cannot be
+		// taken back, and the caller gets the buffer back only once the
+		// connection that named it is gone.
+		r.complete(Status{}, cause)
+		p.fail(p.peerErr("send", errors.New("send cancelled while the receiver copies it: the connection is now unusable")))
+	}
 }
 
 // pendingSends returns the requests not yet written, and the one in flight.
@@ -275,6 +310,9 @@ func (p *peer) pendingSends() []*Request {
 	if p.inflight != nil {
 		out = append(out, p.inflight)
 	}
+	p.rs.amu.Lock()
+	out = append(out, p.rs.awaiting...)
+	p.rs.amu.Unlock()
 	return out
 }
 
@@ -467,6 +505,12 @@ func (p *peer) step() int {
 func (p *peer) receive(rd *wire.Reader, h wire.Header, scratch []byte) error {
 	w := p.w
 	tag := int(h.Tag)
+	if h.Context == ctxControl {
+		return p.control(rd, h)
+	}
+	if h.Flags&wire.FlagRemote != 0 {
+		return p.receiveRemote(rd, h)
+	}
 	if h.Flags&wire.FlagCompressed != 0 {
 		comp := bufpool.Get(int(h.Total))
 		err := p.readFull(rd, comp)
@@ -591,6 +635,11 @@ func (p *peer) gotBye() {
 	for _, r := range failed {
 		r.complete(Status{}, pe)
 	}
+	// The peer read every descriptor it will read; the rest it would have
+	// dropped, as a closed rank drops messages sent to it.
+	for _, r := range p.takeAwaiting() {
+		r.complete(Status{Len: len(r.payload)}, nil)
+	}
 	// Nobody will read what we would send: stop sending, half-close.
 	p.sendBye(p.peerErr("send", ErrPeerClosed))
 }
@@ -624,6 +673,9 @@ func (p *peer) fail(err *PeerError) {
 		r.complete(Status{}, withOp(err, "recv"))
 	}
 	for _, r := range queued {
+		r.complete(Status{}, withOp(err, "send"))
+	}
+	for _, r := range p.takeAwaiting() {
 		r.complete(Status{}, withOp(err, "send"))
 	}
 	if first && !closing {

@@ -48,6 +48,7 @@ type Request struct {
 	p       *peer
 	context uint32
 	payload []byte
+	remote  atomic.Bool // sent as a descriptor: the acknowledgement completes it
 }
 
 func newRequest(w *world, c *Comm) *Request {
@@ -80,9 +81,15 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 	}
 	r.w.enterWait()
 	defer r.w.exitWait()
-	if r.isRecv && r.src != AnySource && r.src != r.w.rank && r.w.cfg.SpinWait > 0 {
+	var p *peer
+	switch {
+	case r.isRecv && r.src != AnySource && r.src != r.w.rank:
+		p = r.w.peers[r.src]
+	case !r.isRecv && r.remote.Load():
+		p = r.p // the acknowledgement comes on the peer's connection
+	}
+	if p != nil && r.w.cfg.SpinWait > 0 {
 		// Read the peer's connection ourselves for a while.
-		p := r.w.peers[r.src]
 		start := time.Now()
 		for i := 1; ; i++ {
 			select {

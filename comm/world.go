@@ -85,7 +85,7 @@ func newWorld(cfg Config, rank, size int, jobID [wire.JobIDSize]byte, secret []b
 		peers:   make([]*peer, size),
 		queues:  make(map[uint32]*queue),
 		arrived: make(chan struct{}),
-		used:    map[uint32]bool{0: true}, // 0 and 1 belong to the world communicator
+		used:    map[uint32]bool{0: true, ctxControl &^ 1: true}, // 0 and 1 belong to the world communicator; the last pair holds ctxControl
 		started: time.Now(),
 	}
 }
@@ -217,9 +217,13 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 	wg.Wait()
 	for _, p := range w.peers {
 		if p != nil {
+			if w.offersRemote(p) {
+				p.offerRemote()
+			}
 			p.start()
 		}
 	}
+	w.awaitAnswers(w.cfg.HandshakeTimeout)
 	return nil
 }
 

@@ -12,10 +12,11 @@ ensure_openmpi() {
 }
 
 # mpirun_flags prints mpirun's flags for np ranks on this machine: the TCP
-# transport, --allow-run-as-root for root, --oversubscribe beyond the cores.
+# transport (OMPI_BTL overrides: self,vader for shared memory),
+# --allow-run-as-root for root, --oversubscribe beyond the cores.
 mpirun_flags() {
   local np=$1
-  echo "--mca btl self,tcp -np $np"
+  echo "--mca btl ${OMPI_BTL:-self,tcp} -np $np"
   [ "$(id -u)" = 0 ] && echo "--allow-run-as-root"
   [ "$np" -gt "$(nproc)" ] && echo "--oversubscribe"
   return 0

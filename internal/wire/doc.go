@@ -10,7 +10,7 @@
 //
 //	offset size field
 //	0      1    kind      KindData or KindBye
-//	1      1    flags     FlagFirst on the first frame, FlagLast on the last, FlagCompressed (first frame) for a compressed payload
+//	1      1    flags     FlagFirst on the first frame, FlagLast on the last, FlagCompressed (first frame) for a compressed payload, FlagRemote (one-frame message) for a descriptor of a message the receiver copies from the sender's memory
 //	2      2    reserved  zero
 //	4      4    context   communicator context id (little endian)
 //	8      4    tag       message tag (little endian, two's complement)

@@ -19,6 +19,10 @@ const (
 	// FlagCompressed, on the first frame of a message: its payload is the
 	// uncompressed length (8 bytes) and a zstd frame (comm/compress.go).
 	FlagCompressed byte = 1 << 2
+	// FlagRemote, on a one-frame message: its payload is a descriptor
+	// (address and length in the sender's memory) of a message the
+	// receiver copies itself (comm/remote.go).
+	FlagRemote byte = 1 << 3
 )
 
 // HeaderSize is the size in bytes of a frame header.
@@ -72,7 +76,7 @@ func Decode(b []byte, maxFrame uint32, maxMessage uint64) (Header, error) {
 	}
 	switch h.Kind {
 	case KindData:
-		if h.Flags&^(FlagFirst|FlagLast|FlagCompressed) != 0 {
+		if h.Flags&^(FlagFirst|FlagLast|FlagCompressed|FlagRemote) != 0 {
 			return h, fmt.Errorf("%w: unknown flags %#x", ErrCorrupt, h.Flags)
 		}
 		if h.Length > maxFrame {
