@@ -75,7 +75,7 @@ type Config struct {
 	// CompressNone (the default), CompressWAN (as EncryptWAN chooses),
 	// CompressAll. Receivers always understand compressed messages.
 	Compress CompressMode
-	// SingleCopy lets a rank read a large message (64 KiB or more) from
+	// SingleCopy lets a rank read a large message (2 MiB or more) from
 	// a sender on its host straight out of the sender's memory
 	// (process_vm_readv; comm/remote.go): one copy instead of two through
 	// a loopback socket. It is used between two ranks only when the

@@ -19,7 +19,7 @@ import (
 // to release a held message would show as an expired hold or a hang, not
 // pass by the backstop.
 
-const big = 1 << 20
+const big = 2 << 20 // sent single-copy when runHold asks for it
 
 func withHoldMax(t *testing.T, d time.Duration) {
 	restore := comm.SetHoldMax(d)

@@ -56,13 +56,20 @@ const (
 	ctrlMax   = offerSize
 
 	// remoteMin is the smallest message sent as a descriptor. The
-	// acknowledgement makes the send wait for the receiver, and the
 	// kernel's copy out of another process (about 19 GB/s here, a page at
-	// a time) is slower than memcpy; below 1 MiB the two copies through a
-	// socket, made by two cores at once, were as fast or faster (4 ranks
-	// on 2 cores: allgather of 128 KiB blocks 490-535 us single-copy
-	// from 64 KiB on, 209-235 through the socket).
-	remoteMin = 1 << 20
+	// a time, against memcpy's 80) is made by the receiver's core alone,
+	// while a socket's two copies run on both cores at once, and the
+	// acknowledgement makes the send wait for the receiver. Measured on
+	// this 2-core machine: 4 ranks, allgather of 128 KiB blocks, 490-535
+	// us single-copy from 64 KiB on against 209-235 through the socket;
+	// ping-pong half round trips, single-copy from 1 MiB / 2 MiB / 4 MiB /
+	// never: 1 MiB 115-117 / 92-99 / 94-95 / 92-93 us, 2 MiB 182-192 /
+	// 182-188 / 182-183 / 175-179, 8 MiB 683-686 / 651-665 / 659-682 /
+	// 704-729. The halved copying pays where every core is busy (4 ranks
+	// on 2 cores, bcast of 4 MiB: 683-848 us from 1 MiB on, 702-743 from
+	// 2 MiB on, 1321 never), and the 2 MiB threshold keeps ping-pongs as
+	// fast as through the socket at every size.
+	remoteMin = 2 << 20
 )
 
 var token struct {

@@ -33,12 +33,12 @@ func TestSingleCopyOnTheWire(t *testing.T) {
 	comms, tp := tappedPair(t, comm.DefaultConfig(), 0)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sizes := []int{1 << 20, 1<<20 + 5, 9 << 20}
+	sizes := []int{2 << 20, 2<<20 + 5, 9 << 20}
 	var large int
 	for _, n := range sizes {
 		large += n
 	}
-	const small = 64 << 10
+	const small = 1 << 20 // below the threshold
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
 	for r, c := range comms {
