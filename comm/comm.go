@@ -121,9 +121,10 @@ func (c *Comm) Encrypted(r int) bool {
 	return wr != c.w.rank && wr < len(c.w.peers) && c.w.peers[wr] != nil && c.w.peers[wr].seal != nil
 }
 
-// SingleCopy reports whether messages of 2 MiB or more from this rank to
-// rank r are read by r straight from this rank's memory (Config.SingleCopy;
-// ranks of one host whose memory r could read when the mesh came up).
+// SingleCopy reports whether messages of Config.SingleCopyMin bytes (2
+// MiB) or more from this rank to rank r are read by r straight from this
+// rank's memory (Config.SingleCopy; ranks of one host whose memory r
+// could read when the mesh came up).
 func (c *Comm) SingleCopy(r int) bool {
 	c.checkRank(r, "SingleCopy")
 	wr := c.group[r]

@@ -82,6 +82,10 @@ type Config struct {
 	// receiver could read the sender's memory when the mesh came up, and
 	// never on encrypted or compressing connections. On by default.
 	SingleCopy bool
+	// SingleCopyMin is the smallest message sent single-copy (2 MiB; at
+	// least 1). Below about 2 MiB the two copies through a loopback socket,
+	// made by two cores at once, are as fast (docs/algorithms.md).
+	SingleCopyMin int
 	// Logger receives connection events (rejected handshakes, lost peers).
 	// Nothing logged contains the job secret. Nil means slog.Default().
 	Logger *slog.Logger
@@ -100,6 +104,7 @@ func DefaultConfig() Config {
 		Heartbeat:        8 * time.Second,
 		Encrypt:          EncryptWAN,
 		SingleCopy:       true,
+		SingleCopyMin:    remoteMin,
 	}
 }
 
@@ -113,6 +118,9 @@ func (c *Config) validate() error {
 	}
 	if c.CloseTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("comm: CloseTimeout %v must be positive", c.CloseTimeout))
+	}
+	if c.SingleCopyMin < 1 {
+		errs = append(errs, fmt.Errorf("comm: SingleCopyMin %d must be at least 1", c.SingleCopyMin))
 	}
 	if c.MaxFrame < 1 || c.MaxFrame > 1<<30 {
 		errs = append(errs, fmt.Errorf("comm: MaxFrame %d must be in [1, 2^30]", c.MaxFrame))

@@ -26,7 +26,8 @@ import (
 // InferRegions; SPMD_HEARTBEAT (a duration, 0 for the kernel's defaults)
 // sets Heartbeat; SPMD_ENCRYPT (none, wan or all) sets Encrypt;
 // SPMD_COMPRESS (none, wan or all) sets Compress; SPMD_SINGLE_COPY (on
-// or off) sets SingleCopy; SPMD_CONNECT_TIMEOUT sets ConnectTimeout.
+// or off) sets SingleCopy and SPMD_SINGLE_COPY_MIN (bytes)
+// SingleCopyMin; SPMD_CONNECT_TIMEOUT sets ConnectTimeout.
 // spmdrun sets SPMD_HEARTBEAT, SPMD_ENCRYPT and SPMD_COMPRESS from
 // --heartbeat, --encrypt and --compress.
 //
@@ -95,6 +96,13 @@ func (c *Config) ApplyEnv() error {
 		c.SingleCopy = false
 	default:
 		return fmt.Errorf("comm: SPMD_SINGLE_COPY=%q: want on or off", s)
+	}
+	if s := os.Getenv("SPMD_SINGLE_COPY_MIN"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return fmt.Errorf("comm: SPMD_SINGLE_COPY_MIN=%q: want a size in bytes, at least 1", s)
+		}
+		c.SingleCopyMin = n
 	}
 	if err := warmUpFromEnv(c); err != nil {
 		return err

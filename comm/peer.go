@@ -201,13 +201,7 @@ func (p *peer) writeLoop() {
 		for !p.busy && !p.wrClosed {
 			if p.ctrlPendingLocked() && (p.sendErr == nil || p.byeDue) {
 				// Control frames go first, and before the bye.
-				p.rs.ctrlOne[0] = p.ctrlFramesLocked()
-				p.busy = true
-				p.smu.Unlock()
-				err := p.writeOut(p.rs.ctrlOne[:])
-				p.smu.Lock()
-				p.busy = false
-				if err != nil {
+				if err := p.writeCtrlLocked(); err != nil {
 					p.smu.Unlock()
 					p.fail(p.peerErr("send", err))
 					p.smu.Lock()

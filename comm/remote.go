@@ -55,7 +55,8 @@ const (
 	descSize  = 16 // address, length
 	ctrlMax   = offerSize
 
-	// remoteMin is the smallest message sent as a descriptor. The
+	// remoteMin is the smallest message sent as a descriptor by default
+	// (Config.SingleCopyMin). The
 	// kernel's copy out of another process (about 19 GB/s here, a page at
 	// a time, against memcpy's 80) is made by the receiver's core alone,
 	// while a socket's two copies run on both cores at once, and the
@@ -171,6 +172,18 @@ func (p *peer) ctrlFramesLocked() []byte {
 	return b
 }
 
+// writeCtrlLocked writes the due control frames as the connection's one
+// writer. smu is held on entry and on return, but not during the write.
+func (p *peer) writeCtrlLocked() error {
+	p.rs.ctrlOne[0] = p.ctrlFramesLocked()
+	p.busy = true
+	p.smu.Unlock()
+	err := p.writeOut(p.rs.ctrlOne[:])
+	p.smu.Lock()
+	p.busy = false
+	return err
+}
+
 // queueCtrl marks a control frame due and wakes the writer.
 func (p *peer) queueCtrl(f func(rs *remoteState)) {
 	p.smu.Lock()
@@ -254,7 +267,7 @@ func (p *peer) control(rd *wire.Reader, h wire.Header) error {
 // sendsRemote reports whether r goes as a descriptor. Only the writer
 // calls it.
 func (p *peer) sendsRemote(r *Request) bool {
-	return len(r.payload) >= remoteMin && p.rs.remoteOK.Load()
+	return len(r.payload) >= p.w.cfg.SingleCopyMin && p.rs.remoteOK.Load()
 }
 
 // writeRemote sends r's descriptor; the acknowledgement completes r.
@@ -389,12 +402,7 @@ func (p *peer) ack() {
 		p.kick()
 		return
 	}
-	p.rs.ctrlOne[0] = p.ctrlFramesLocked()
-	p.busy = true
-	p.smu.Unlock()
-	err := p.writeOut(p.rs.ctrlOne[:])
-	p.smu.Lock()
-	p.busy = false
+	err := p.writeCtrlLocked()
 	more := len(p.sendq) > 0 || p.ctrlPendingLocked() || p.sendErr != nil
 	p.smu.Unlock()
 	if more {

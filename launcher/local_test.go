@@ -496,8 +496,8 @@ func TestBadInput(t *testing.T) {
 }
 
 // --regions auto on one machine: the ranks share their round trips and
-// find one region; a bad SPMD_WARMUP or SPMD_REGIONS stops Init with the
-// variable named.
+// find one region; a bad SPMD_* setting (warm-up, regions, encryption,
+// heartbeat, single copy) stops Init with the variable named.
 func TestRegionsAutoLocal(t *testing.T) {
 	r := run(t, 3, "pingring", func(c *launcher.Config) { c.RegionsAuto = true })
 	if r.code != 0 {
@@ -506,7 +506,7 @@ func TestRegionsAutoLocal(t *testing.T) {
 	if !regexp.MustCompile(`spmd: regions inferred from round-trip times: auto0 = \S+ \(no gap of 4x`).MatchString(r.stderr) {
 		t.Errorf("no inferred grouping on stderr:\n%s", r.stderr)
 	}
-	for _, env := range []string{"SPMD_WARMUP=lots", "SPMD_REGIONS=guess", "SPMD_ENCRYPT=some", "SPMD_HEARTBEAT=-1s"} {
+	for _, env := range []string{"SPMD_WARMUP=lots", "SPMD_REGIONS=guess", "SPMD_ENCRYPT=some", "SPMD_HEARTBEAT=-1s", "SPMD_SINGLE_COPY=maybe", "SPMD_SINGLE_COPY_MIN=0"} {
 		r := run(t, 2, "pingring", nil, env)
 		name := env[:strings.IndexByte(env, '=')]
 		if r.code == 0 || !strings.Contains(r.stderr, name) {
