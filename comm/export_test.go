@@ -22,13 +22,18 @@ func Crash(c *Comm) {
 
 // MaxPacingOf reads back the pacing cap of c's connection to rank r.
 func MaxPacingOf(c *Comm, r int) (int, error) {
+	return sockoptInt(c, r, soMaxPacingRate)
+}
+
+// sockoptInt reads a SOL_SOCKET option of c's connection to rank r.
+func sockoptInt(c *Comm, r, opt int) (int, error) {
 	raw, err := c.w.peers[c.group[r]].conn.SyscallConn()
 	if err != nil {
 		return 0, err
 	}
 	var v int
 	var gerr error
-	if err := raw.Control(func(fd uintptr) { v, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, soMaxPacingRate) }); err != nil {
+	if err := raw.Control(func(fd uintptr) { v, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, opt) }); err != nil {
 		return 0, err
 	}
 	return v, gerr
@@ -122,16 +127,7 @@ func Heartbeat(c *Comm, r int) (idle, user time.Duration, err error) {
 
 // SendBufferOf reads back SO_SNDBUF of c's connection to rank r.
 func SendBufferOf(c *Comm, r int) (int, error) {
-	raw, err := c.w.peers[c.group[r]].conn.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var v int
-	var gerr error
-	if err := raw.Control(func(fd uintptr) { v, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF) }); err != nil {
-		return 0, err
-	}
-	return v, gerr
+	return sockoptInt(c, r, syscall.SO_SNDBUF)
 }
 
 const LocalSendBuffer = localSendBuffer
