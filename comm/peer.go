@@ -287,11 +287,11 @@ func (p *peer) cancelSend(r *Request, cause error) {
 		return
 	}
 	p.smu.Unlock()
-	if p.isAwaiting(r) && r.complete(Status{}, cause) {
-		// The peer may be reading the buffer now: the send cannot be
-		// taken back, and the caller gets the buffer back only once the
-		// connection that named it is gone. (If the acknowledgement
-		// came first, the send is complete and nothing is broken.)
+	if p.withdraw(r, cause) {
+		// The peer may be reading the buffer now; it will find the send
+		// withdrawn and drop what it copied, and the connection that
+		// named the buffer goes. (If the acknowledgement came first, the
+		// send is complete and nothing is broken.)
 		p.fail(p.peerErr("send", errors.New("send cancelled while the receiver copies it: the connection is now unusable")))
 	}
 }

@@ -21,11 +21,15 @@ import (
 // and out of it. Between ranks of one host the receiver can instead read
 // the sender's buffer itself (Linux's process_vm_readv, cross memory
 // attach): a large message then goes as a descriptor (its address and
-// length in the sender, a 16-byte message flagged wire.FlagRemote), the
-// receiver copies the payload straight into the posted receive (or, when
-// none is posted yet, into a buffer, as any early message), and tells the
-// sender with an acknowledgement, which completes the send. The sender's
-// buffer is the library's until then, as MPI says of any send.
+// length in the sender and the address of the send's withdrawn word, a
+// 24-byte message flagged wire.FlagRemote), the receiver copies the
+// payload straight into the posted receive (or, when none is posted yet,
+// into a buffer, as any early message), and tells the sender with an
+// acknowledgement, which completes the send. The sender's buffer is the
+// library's until then, as MPI says of any send; a send that completes
+// otherwise (cancelled, or the receiver lost or closing) is marked
+// withdrawn first, and a receiver that finds the mark after its copy
+// drops the message (copyRemote).
 //
 // Whether a receiver may read a sender's memory depends on the host
 // (ptrace rules: the same user; Yama's ptrace_scope; containers; other
@@ -52,7 +56,7 @@ const (
 
 	tokenSize = 32
 	offerSize = 16 + tokenSize
-	descSize  = 16 // address, length
+	descSize  = 24 // address, length, address of the send's withdrawn word
 	ctrlMax   = offerSize
 
 	// remoteMin is the smallest message sent as a descriptor by default
@@ -104,6 +108,12 @@ type remoteState struct {
 	acksDue   uint64
 	ctrlBuf   [3 * (wire.HeaderSize + ctrlMax)]byte
 	ctrlOne   [1][]byte
+
+	// retired: sends completed without an acknowledgement (failure,
+	// goodbye, cancellation). The receiver may still read their withdrawn
+	// word, so they are kept; it happens once per connection, which then
+	// ends.
+	retired []*Request
 
 	// receive side (under rmu): the peer's verified pid, once its offer
 	// checked out; the descriptor of a held message.
@@ -285,6 +295,7 @@ func (p *peer) writeRemote(r *Request) error {
 	var d [descSize]byte
 	binary.LittleEndian.PutUint64(d[0:], uint64(uintptr(unsafe.Pointer(&r.payload[0]))))
 	binary.LittleEndian.PutUint64(d[8:], uint64(len(r.payload)))
+	binary.LittleEndian.PutUint64(d[16:], uint64(uintptr(unsafe.Pointer(&r.withdrawn))))
 	h := wire.Header{Kind: wire.KindData, Flags: wire.FlagFirst | wire.FlagLast | wire.FlagRemote,
 		Context: r.context, Tag: int32(r.tag), Length: descSize, Total: descSize}
 	b := p.scratch[:wire.HeaderSize+descSize]
@@ -294,11 +305,17 @@ func (p *peer) writeRemote(r *Request) error {
 	return p.writeOut(p.one[:])
 }
 
-// takeAwaiting removes and returns the unacknowledged descriptors.
+// takeAwaiting removes and returns the unacknowledged descriptors, which
+// the caller completes without an acknowledgement: each is marked
+// withdrawn first (see withdraw).
 func (p *peer) takeAwaiting() []*Request {
 	p.rs.amu.Lock()
 	out, waits := p.rs.awaiting, p.rs.waits
 	p.rs.awaiting, p.rs.waits = nil, nil
+	for _, r := range out {
+		r.withdrawn.Store(1) // before the caller can have the buffer back
+	}
+	p.rs.retired = append(p.rs.retired, out...)
 	p.rs.amu.Unlock()
 	if waits != nil {
 		waits.end()
@@ -306,12 +323,18 @@ func (p *peer) takeAwaiting() []*Request {
 	return out
 }
 
-// isAwaiting reports whether r waits for its acknowledgement.
-func (p *peer) isAwaiting(r *Request) bool {
+// withdraw completes r, if it waits for its acknowledgement, with cause,
+// after marking it withdrawn, and reports whether it did.
+func (p *peer) withdraw(r *Request, cause error) bool {
 	p.rs.amu.Lock()
 	defer p.rs.amu.Unlock()
 	for _, x := range p.rs.awaiting {
 		if x == r {
+			r.withdrawn.Store(1)
+			if !r.complete(Status{}, cause) {
+				return false // acknowledged meanwhile
+			}
+			p.rs.retired = append(p.rs.retired, r)
 			return true
 		}
 	}
@@ -337,6 +360,7 @@ func (p *peer) receiveRemote(rd *wire.Reader, h wire.Header) error {
 	}
 	addr := binary.LittleEndian.Uint64(d[0:])
 	n := binary.LittleEndian.Uint64(d[8:])
+	flag := binary.LittleEndian.Uint64(d[16:])
 	if n > uint64(p.w.cfg.MaxMessage) {
 		return fmt.Errorf("%w: message of %d bytes exceeds the cap of %d", wire.ErrCorrupt, n, p.w.cfg.MaxMessage)
 	}
@@ -358,10 +382,9 @@ func (p *peer) receiveRemote(rd *wire.Reader, h wire.Header) error {
 	}
 	w.mu.Unlock()
 	if r != nil && n <= uint64(len(r.buf)) {
-		err := readRemote(p.rs.pid, addr, r.buf[:n])
+		err := p.copyRemote(addr, flag, r.buf[:n])
 		st := Status{Source: r.c.commRank(p.rank), Tag: tag, Len: int(n)}
 		if err != nil {
-			err = fmt.Errorf("reading the message from process %d: %w", p.rs.pid, err)
 			r.complete(st, p.peerErr("recv", err))
 			return err
 		}
@@ -370,9 +393,8 @@ func (p *peer) receiveRemote(rd *wire.Reader, h wire.Header) error {
 		return nil
 	}
 	data := bufpool.Get(int(n))
-	if err := readRemote(p.rs.pid, addr, data); err != nil {
+	if err := p.copyRemote(addr, flag, data); err != nil {
 		bufpool.Put(data)
-		err = fmt.Errorf("reading the message from process %d: %w", p.rs.pid, err)
 		if r != nil {
 			r.complete(Status{}, p.peerErr("recv", err))
 		}
@@ -384,6 +406,30 @@ func (p *peer) receiveRemote(rd *wire.Reader, h wire.Header) error {
 		return nil
 	}
 	w.deliver(p.rank, h.Context, tag, data)
+	return nil
+}
+
+// errWithdrawn: the sender completed the send without our
+// acknowledgement (it gave up on it or lost us) and may have reused the
+// buffer while we copied it.
+var errWithdrawn = errors.New("the sender withdrew the message while it was copied")
+
+// copyRemote copies a message out of the sender's memory and then reads
+// the send's withdrawn word. A sender sets that word before it completes
+// a send without our acknowledgement (withdraw), and only after that can
+// its program touch the buffer again; so if the word is still 0 after the
+// copy, no byte we copied had been changed.
+func (p *peer) copyRemote(addr, flag uint64, dst []byte) error {
+	if err := readRemote(p.rs.pid, addr, dst); err != nil {
+		return fmt.Errorf("reading the message from process %d: %w", p.rs.pid, err)
+	}
+	var w [4]byte
+	if err := readRemote(p.rs.pid, flag, w[:]); err != nil {
+		return fmt.Errorf("reading the message from process %d: %w", p.rs.pid, err)
+	}
+	if w != [4]byte{} {
+		return errWithdrawn
+	}
 	return nil
 }
 

@@ -132,7 +132,8 @@ func TestSingleCopyIsendThenClose(t *testing.T) {
 
 // A send waiting for its acknowledgement fails, rather than hangs, when
 // the receiver's process dies, and when the sender gives up on it (which
-// breaks the connection, as a half-written message does).
+// breaks the connection, as a half-written message does, and withdraws
+// the message: the receiver does not deliver what it copies then).
 func TestSingleCopyAwaitingFails(t *testing.T) {
 	singleCopyOrSkip(t)
 	withHoldMax(t, time.Hour) // the receiver holds the descriptor
@@ -164,6 +165,14 @@ func TestSingleCopyAwaitingFails(t *testing.T) {
 			// Either way the connection is gone for both.
 			if err := comms[1].Send(ctx, []byte{1}, 0, 2); !errors.As(err, &pe) || pe.Rank != 0 {
 				t.Fatalf("a later send: err %v, want a PeerError naming rank 0", err)
+			}
+			if how == "sender cancels" {
+				// The receiver still holds the descriptor; the sender may
+				// reuse the buffer, so the receive must not deliver it.
+				st, err := comms[0].Recv(ctx, make([]byte, n), 1, 1)
+				if !errors.As(err, &pe) || pe.Rank != 1 {
+					t.Fatalf("receive of the withdrawn message: status %+v, err %v, want a PeerError naming rank 1", st, err)
+				}
 			}
 		})
 	}

@@ -49,6 +49,10 @@ type Request struct {
 	context uint32
 	payload []byte
 	remote  atomic.Bool // sent as a descriptor: the acknowledgement completes it
+	// withdrawn is set (to 1) before a descriptor's send completes without
+	// the receiver's acknowledgement; the receiver reads it after copying
+	// (remote.go's copyRemote).
+	withdrawn atomic.Uint32
 }
 
 func newRequest(w *world, c *Comm) *Request {
