@@ -9,11 +9,7 @@ import "github.com/spmd-go/spmd/comm"
 //
 //  1. The root sends part j to lane j of its own region.
 //  2. Lane j of the root's region sends part j to lane j of every other
-//     region: L streams cross the WAN at once, each with n/L bytes. Or,
-//     where the cost model finds it faster (topology.BcastTree), along a
-//     tree over the regions: lane j of a region passes part j on to lane
-//     j of its child regions, so that the root's region sends each part
-//     fewer times at the price of a second crossing's latency.
+//     region: L streams cross the WAN at once, each with n/L bytes.
 //  3. Inside each region, lane j sends part j to every other member.
 //
 // The steps are pipelined: each part goes in segments (Options.SegmentSize,
@@ -35,7 +31,6 @@ func bcastLanes(k *call, buf []byte, root int) error {
 	members := t.Rotated(own, root)
 	me := indexOf(members, k.rank)
 	g := newSegments(blocks(len(buf), L, 1), max(k.opts.segment(), 1), 1)
-	tree := t.BcastTree(rootRegion, float64(len(buf))/float64(L), k.net())
 	plan := newHostPlan(members, func(r int) string { return k.c.Info(r).Host }, true)
 	var sends []*comm.Request
 	send := func(b []byte, to, st int) { sends = append(sends, k.isend(b, to, st)) }
@@ -77,12 +72,9 @@ func bcastLanes(k *call, buf []byte, root int) error {
 			from = -1
 		case own == rootRegion:
 			from, ph = root, 0
-		case tree.Parent[own] == rootRegion:
+		default:
 			from, ph = rootLanes[me], 1
-		default: // relayed by another region's lane
-			from, ph = t.Members[tree.Parent[own]][me], 1
 		}
-		children := tree.Children(own)
 		n := g.count(me)
 		recvs := make([]*comm.Request, n)
 		if from >= 0 {
@@ -97,8 +89,12 @@ func bcastLanes(k *call, buf []byte, root int) error {
 					return err
 				}
 			}
-			for _, r := range children {
-				send(b, t.Members[r][me], step3(1, s))
+			if own == rootRegion {
+				for r := range t.Members {
+					if r != rootRegion {
+						send(b, t.Members[r][me], step3(1, s))
+					}
+				}
 			}
 			for _, m := range plan.senders(me) {
 				if m != k.rank && m != root {

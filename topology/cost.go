@@ -117,14 +117,7 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 	case "Bcast", "Reduce":
 		add(AlgHierarchical, aRoot+x(float64(R-1)*nf)+lg(kmax)*(l+x(nf)))
 		seg := nf / float64(L)
-		// The lanes' parts leave the root's region along a tree over the
-		// regions (a Bcast's may relay; a Reduce's is the star).
-		out, fan := aRoot, R-1
-		if op == "Bcast" && root >= 0 && root < p {
-			tr := t.BcastTree(t.RegionOf[root], seg, net)
-			out, fan = tr.Arrival, tr.Fanout
-		}
-		add(AlgLanes, step(L, l)+x(scatter)+out+x(float64(fan)*seg)+step(kmax, l)+x(intra))
+		add(AlgLanes, step(L, l)+x(scatter)+aRoot+x(float64(R-1)*seg)+step(kmax, l)+x(intra))
 		if p > 2 {
 			// Direct: root to owner to the rest; the root sends n once,
 			// the others forward as they receive.
