@@ -62,7 +62,7 @@ func holdStats(c *comm.Comm) string {
 // A large message whose receive comes late is read straight into it.
 func TestHeldMessageReadDirect(t *testing.T) {
 	withHoldMax(t, time.Minute)
-	runHold(t, 2, func(ctx context.Context, c *comm.Comm) error {
+	runPaths(t, 2, func(ctx context.Context, c *comm.Comm) error {
 		if err := lateReceiver(ctx, c); err != nil {
 			return err
 		}
@@ -83,7 +83,7 @@ func TestHeldMessageReadDirect(t *testing.T) {
 // context) makes the reader buffer the held one at once.
 func TestHeldReceiveBehind(t *testing.T) {
 	withHoldMax(t, time.Minute)
-	runHold(t, 2, func(ctx context.Context, c *comm.Comm) error {
+	runPaths(t, 2, func(ctx context.Context, c *comm.Comm) error {
 		d, err := c.Dup(ctx)
 		if err != nil {
 			return err
@@ -133,7 +133,7 @@ func TestHeldSendsBeforeRecvs(t *testing.T) {
 	for _, n := range []int{2, 3} {
 		t.Run(fmt.Sprint(n, " ranks"), func(t *testing.T) {
 			const size = 48 << 20
-			runHold(t, n, func(ctx context.Context, c *comm.Comm) error {
+			runPaths(t, n, func(ctx context.Context, c *comm.Comm) error {
 				r := c.Rank()
 				if err := c.Send(ctx, pattern(size, r), (r+1)%n, 1); err != nil {
 					return err
@@ -154,7 +154,7 @@ func TestHeldSendsBeforeRecvs(t *testing.T) {
 // Probe and Iprobe see a held message.
 func TestHeldProbe(t *testing.T) {
 	withHoldMax(t, time.Minute)
-	runHold(t, 2, func(ctx context.Context, c *comm.Comm) error {
+	runPaths(t, 2, func(ctx context.Context, c *comm.Comm) error {
 		if err := lateReceiver(ctx, c); err != nil {
 			return err
 		}
@@ -202,7 +202,7 @@ func TestHeldProbe(t *testing.T) {
 // held one) waits at most holdMax.
 func TestHeldExpires(t *testing.T) {
 	withHoldMax(t, 20*time.Millisecond)
-	runHold(t, 2, func(ctx context.Context, c *comm.Comm) error {
+	runPaths(t, 2, func(ctx context.Context, c *comm.Comm) error {
 		if c.Rank() == 0 {
 			if err := c.Send(ctx, pattern(big, 1), 1, 1); err != nil {
 				return err
@@ -229,7 +229,7 @@ func TestHeldExpires(t *testing.T) {
 // when a receiver closes while a large Send is still being written).
 func TestHeldAtClose(t *testing.T) {
 	withHoldMax(t, time.Minute)
-	runHold(t, 2, func(ctx context.Context, c *comm.Comm) error {
+	runPaths(t, 2, func(ctx context.Context, c *comm.Comm) error {
 		if c.Rank() == 0 {
 			for i := 0; i < 8; i++ {
 				if err := c.Send(ctx, pattern(big, i), 1, 1); err != nil {
@@ -250,10 +250,10 @@ func TestHeldAtClose(t *testing.T) {
 // instead of the test, as CI's encrypted pass does.
 var envSetsPath = os.Getenv("SPMD_SINGLE_COPY")+os.Getenv("SPMD_ENCRYPT")+os.Getenv("SPMD_COMPRESS") != ""
 
-// runHold runs f twice: with large messages through the socket, and sent
-// as descriptors the receiver copies itself (remote.go), which are held
-// by the same rules. Each checks that the path it meant was taken.
-func runHold(t *testing.T, n int, f func(ctx context.Context, c *comm.Comm) error) {
+// runPaths runs f twice: with large messages through the socket, and sent
+// as descriptors the receiver copies itself (remote.go; held by the same
+// rules). Each checks that the path it meant was taken.
+func runPaths(t *testing.T, n int, f func(ctx context.Context, c *comm.Comm) error) {
 	t.Helper()
 	for _, single := range []bool{false, true} {
 		name := map[bool]string{false: "socket", true: "single-copy"}[single]

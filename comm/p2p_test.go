@@ -57,7 +57,7 @@ func TestHugeMessage(t *testing.T) {
 		t.Skip("256 MiB message skipped in -short mode")
 	}
 	const n = 256 << 20
-	commtest.Run(t, 2, func(ctx context.Context, c *comm.Comm) error {
+	runPaths(t, 2, func(ctx context.Context, c *comm.Comm) error { // through the socket, and single-copy
 		if c.Rank() == 0 {
 			b := make([]byte, n)
 			for i := 0; i < n; i += 4096 {
