@@ -25,7 +25,9 @@ import (
 // one, so the held message is read into a buffer after all, at once, when
 //   - a receive from this peer that does not match it is posted, on any
 //     context (it may need a message behind it);
-//   - a Probe or Iprobe looks (it must see every message that arrived);
+//   - a Probe or Iprobe looks (it must see every message that arrived),
+//     and a message is not held at all while a Probe waits (it arrived
+//     after the Probe looked, which only a delivered message would wake);
 //   - a write to the same peer waits for room in its socket (the peer
 //     may be sending to us and waiting in turn: two ranks that both Send
 //     large messages before they Recv must not deadlock);
@@ -59,7 +61,7 @@ var errHeld = errors.New("message held")
 // h, which no posted receive matches, and if so records it. w.mu is held.
 func (p *peer) holdLocked(h wire.Header) bool {
 	w := p.w
-	if h.Total < holdMin || !p.near || w.closing || p.flushHeld ||
+	if h.Total < holdMin || !p.near || w.closing || p.flushHeld || w.arrivedTaken ||
 		p.writeWaits.Load() > 0 || w.wblocked.Load() > 0 || w.postedFromLocked(p.rank) {
 		return false
 	}

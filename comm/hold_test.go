@@ -198,6 +198,26 @@ func TestHeldProbe(t *testing.T) {
 	})
 }
 
+// A Probe that waits before the message arrives sees it: the message is
+// not held from a waiting Probe (which only a delivered message wakes).
+func TestHeldProbeFirst(t *testing.T) {
+	withHoldMax(t, time.Minute)
+	runPaths(t, 2, func(ctx context.Context, c *comm.Comm) error {
+		if c.Rank() == 0 {
+			time.Sleep(30 * time.Millisecond) // the Probe waits first
+			return c.Send(ctx, pattern(big, 1), 1, 7)
+		}
+		st, err := c.Probe(ctx, comm.AnySource, comm.AnyTag)
+		if err != nil {
+			return err
+		}
+		if st.Source != 0 || st.Tag != 7 || st.Len != big {
+			return fmt.Errorf("Probe: %+v", st)
+		}
+		return recvCheck(ctx, c, big, 1, 0, 7)
+	})
+}
+
 // What no rule sees (an AnySource receive that wants a message behind a
 // held one) waits at most holdMax.
 func TestHeldExpires(t *testing.T) {
