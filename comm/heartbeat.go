@@ -16,11 +16,14 @@ import (
 // Heartbeat. The reader then sees ETIMEDOUT and the peer is lost as for
 // any broken connection: every pending operation with it fails.
 //
-// The peer's kernel answers the probes, so a rank busy computing (or
-// stopped in a debugger) is not mistaken for a dead one, and a receiver
-// that does not read (a full window) keeps answering the sender's
-// zero-window probes, which keep the connection (Linux 5.11 and later).
-// A slow link is not silent: its acknowledgements keep coming.
+// The peer's kernel answers the probes, so a rank busy computing is not
+// mistaken for a dead one (its reader goroutine keeps reading). A slow
+// link is not silent: its acknowledgements keep coming. But data that
+// waits on a zero window for Heartbeat does end the connection, probes
+// answered or not (measured on Linux 6.18; docs/failure.md): a peer
+// stopped in a debugger with data queued for it is lost. comm's readers
+// hold a message in the socket for at most holdMax, so a running peer's
+// window does not stay shut.
 
 // setHeartbeat turns on the probing of conn's peer; d <= 0 leaves the
 // kernel's defaults.
