@@ -164,14 +164,7 @@ func TestHeldProbe(t *testing.T) {
 			}
 			return c.Send(ctx, pattern(big, 2), 1, 8)
 		}
-		st, err := c.Probe(ctx, comm.AnySource, comm.AnyTag)
-		if err != nil {
-			return err
-		}
-		if st.Source != 0 || st.Tag != 7 || st.Len != big {
-			return fmt.Errorf("Probe: %+v", st)
-		}
-		if err := recvCheck(ctx, c, big, 1, 0, 7); err != nil {
+		if err := probeThenRecv(ctx, c); err != nil {
 			return err
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -207,15 +200,21 @@ func TestHeldProbeFirst(t *testing.T) {
 			time.Sleep(30 * time.Millisecond) // the Probe waits first
 			return c.Send(ctx, pattern(big, 1), 1, 7)
 		}
-		st, err := c.Probe(ctx, comm.AnySource, comm.AnyTag)
-		if err != nil {
-			return err
-		}
-		if st.Source != 0 || st.Tag != 7 || st.Len != big {
-			return fmt.Errorf("Probe: %+v", st)
-		}
-		return recvCheck(ctx, c, big, 1, 0, 7)
+		return probeThenRecv(ctx, c)
 	})
+}
+
+// probeThenRecv: Probe(AnySource, AnyTag) finds rank 0's big message
+// (seed 1, tag 7), which a receive then gets whole.
+func probeThenRecv(ctx context.Context, c *comm.Comm) error {
+	st, err := c.Probe(ctx, comm.AnySource, comm.AnyTag)
+	if err != nil {
+		return err
+	}
+	if st.Source != 0 || st.Tag != 7 || st.Len != big {
+		return fmt.Errorf("Probe: %+v", st)
+	}
+	return recvCheck(ctx, c, big, 1, 0, 7)
 }
 
 // What no rule sees (an AnySource receive that wants a message behind a

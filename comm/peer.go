@@ -253,18 +253,26 @@ func (p *peer) write(r *Request) error {
 	}
 	n := len(payload)
 	if n <= inlineMax && n <= int(maxFrame) {
-		h := wire.Header{Kind: wire.KindData, Flags: wire.FlagFirst | wire.FlagLast | flags,
-			Context: r.context, Tag: int32(r.tag), Length: uint32(n), Total: uint64(n)}
-		b := p.scratch[:wire.HeaderSize+n]
-		h.Put(b)
-		copy(b[wire.HeaderSize:], payload)
-		p.one[0] = b
-		return p.writeOut(p.one[:])
+		return p.writeOneFrame(r, flags, payload)
 	}
 	hdrs := make([]byte, wire.Frames(uint64(n), maxFrame)*wire.HeaderSize)
 	bufs := wire.AppendMessage(make([][]byte, 0, 2*len(hdrs)/wire.HeaderSize), hdrs, r.context, int32(r.tag), payload, maxFrame)
 	hdrs[1] |= flags // the first frame's
 	return p.writeOut(bufs)
+}
+
+// writeOneFrame writes a one-frame message of r's context and tag with
+// payload (at most inlineMax bytes), copied with its header into scratch
+// so that it takes one write. Only the writer (busy) calls it.
+func (p *peer) writeOneFrame(r *Request, flags byte, payload []byte) error {
+	n := len(payload)
+	h := wire.Header{Kind: wire.KindData, Flags: wire.FlagFirst | wire.FlagLast | flags,
+		Context: r.context, Tag: int32(r.tag), Length: uint32(n), Total: uint64(n)}
+	b := p.scratch[:wire.HeaderSize+n]
+	h.Put(b)
+	copy(b[wire.HeaderSize:], payload)
+	p.one[0] = b
+	return p.writeOut(p.one[:])
 }
 
 // cancelSend withdraws a queued send, or breaks the connection under a

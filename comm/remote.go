@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -248,22 +249,9 @@ func (p *peer) control(rd *wire.Reader, h wire.Header) error {
 		if len(payload) != 8 {
 			return fmt.Errorf("%w: acknowledgement of %d bytes", errControl, len(payload))
 		}
-		n := binary.LittleEndian.Uint64(payload)
-		p.rs.amu.Lock()
-		if n > uint64(len(p.rs.awaiting)) {
-			p.rs.amu.Unlock()
-			return fmt.Errorf("%w: %d acknowledgements for %d descriptors", errControl, n, len(p.rs.awaiting))
-		}
-		done := append([]*Request(nil), p.rs.awaiting[:n]...)
-		clear(p.rs.awaiting[:n])
-		p.rs.awaiting = p.rs.awaiting[n:]
-		var waits *blockedWrite
-		if len(p.rs.awaiting) == 0 {
-			waits, p.rs.waits = p.rs.waits, nil
-		}
-		p.rs.amu.Unlock()
-		if waits != nil {
-			waits.end()
+		done, err := p.popAwaiting(binary.LittleEndian.Uint64(payload), false)
+		if err != nil {
+			return err
 		}
 		for _, r := range done {
 			r.complete(Status{Len: len(r.payload)}, nil)
@@ -296,31 +284,50 @@ func (p *peer) writeRemote(r *Request) error {
 	binary.LittleEndian.PutUint64(d[0:], uint64(uintptr(unsafe.Pointer(&r.payload[0]))))
 	binary.LittleEndian.PutUint64(d[8:], uint64(len(r.payload)))
 	binary.LittleEndian.PutUint64(d[16:], uint64(uintptr(unsafe.Pointer(&r.withdrawn))))
-	h := wire.Header{Kind: wire.KindData, Flags: wire.FlagFirst | wire.FlagLast | wire.FlagRemote,
-		Context: r.context, Tag: int32(r.tag), Length: descSize, Total: descSize}
-	b := p.scratch[:wire.HeaderSize+descSize]
-	h.Put(b)
-	copy(b[wire.HeaderSize:], d[:])
-	p.one[0] = b
-	return p.writeOut(p.one[:])
+	return p.writeOneFrame(r, wire.FlagRemote, d[:])
 }
 
 // takeAwaiting removes and returns the unacknowledged descriptors, which
 // the caller completes without an acknowledgement: each is marked
 // withdrawn first (see withdraw).
 func (p *peer) takeAwaiting() []*Request {
+	out, _ := p.popAwaiting(math.MaxUint64, true)
+	return out
+}
+
+// popAwaiting removes the first n unacknowledged descriptors (all of them
+// when there are fewer and withdrawn is set; too many acknowledged is an
+// error) and, once none is left, ends the wait they stood for. withdrawn
+// marks them withdrawn and keeps them (retired), for a caller that
+// completes them without an acknowledgement.
+func (p *peer) popAwaiting(n uint64, withdrawn bool) ([]*Request, error) {
 	p.rs.amu.Lock()
-	out, waits := p.rs.awaiting, p.rs.waits
-	p.rs.awaiting, p.rs.waits = nil, nil
-	for _, r := range out {
-		r.withdrawn.Store(1) // before the caller can have the buffer back
+	if n > uint64(len(p.rs.awaiting)) {
+		if !withdrawn {
+			k := len(p.rs.awaiting)
+			p.rs.amu.Unlock()
+			return nil, fmt.Errorf("%w: %d acknowledgements for %d descriptors", errControl, n, k)
+		}
+		n = uint64(len(p.rs.awaiting))
 	}
-	p.rs.retired = append(p.rs.retired, out...)
+	out := append([]*Request(nil), p.rs.awaiting[:n]...)
+	clear(p.rs.awaiting[:n])
+	p.rs.awaiting = p.rs.awaiting[n:]
+	var waits *blockedWrite
+	if len(p.rs.awaiting) == 0 {
+		waits, p.rs.waits = p.rs.waits, nil
+	}
+	if withdrawn {
+		for _, r := range out {
+			r.withdrawn.Store(1) // before the caller can have the buffer back
+		}
+		p.rs.retired = append(p.rs.retired, out...)
+	}
 	p.rs.amu.Unlock()
 	if waits != nil {
 		waits.end()
 	}
-	return out
+	return out, nil
 }
 
 // withdraw completes r, if it waits for its acknowledgement, with cause,
