@@ -128,7 +128,7 @@ func (c *Comm) Encrypted(r int) bool {
 func (c *Comm) SingleCopy(r int) bool {
 	c.checkRank(r, "SingleCopy")
 	wr := c.group[r]
-	return wr != c.w.rank && wr < len(c.w.peers) && c.w.peers[wr] != nil && c.w.peers[wr].rs.remoteOK.Load()
+	return c.w.cfg.SingleCopy && wr != c.w.rank && wr < len(c.w.peers) && c.w.peers[wr] != nil && c.w.peers[wr].rs.remoteOK.Load()
 }
 
 // Collective returns the view of c used by collective operations: the same

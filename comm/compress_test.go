@@ -62,6 +62,7 @@ func TestCompression(t *testing.T) {
 			cfg := comm.DefaultConfig()
 			cfg.Compress = mode
 			cfg.SingleCopy = false // the tap counts what crosses the socket
+			cfg.SharedMemory = false
 			comms, tp := tappedPair(t, cfg, 0)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()

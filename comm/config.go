@@ -86,6 +86,14 @@ type Config struct {
 	// least 1). Below about 2 MiB the two copies through a loopback socket,
 	// made by two cores at once, are as fast (docs/algorithms.md).
 	SingleCopyMin int
+	// SharedMemory sends every message to a rank on this host through a
+	// ring in memory both processes map (comm/shm.go) instead of the
+	// loopback socket, which then only wakes a sleeping reader and reports
+	// the peer's end: a small message costs no system call while the
+	// receiver polls. Like SingleCopy it is used only between ranks that
+	// may read each other's memory, and never on encrypted or compressing
+	// connections. On by default.
+	SharedMemory bool
 	// Logger receives connection events (rejected handshakes, lost peers).
 	// Nothing logged contains the job secret. Nil means slog.Default().
 	Logger *slog.Logger
@@ -105,6 +113,7 @@ func DefaultConfig() Config {
 		Encrypt:          EncryptWAN,
 		SingleCopy:       true,
 		SingleCopyMin:    remoteMin,
+		SharedMemory:     true,
 	}
 }
 

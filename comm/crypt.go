@@ -207,6 +207,9 @@ func (p *peer) writeOut(bufs [][]byte) error {
 	if p.seal != nil {
 		return p.writeSealed(bufs)
 	}
+	if rg := p.ringOut.Load(); rg != nil {
+		return p.writeRing(rg, bufs)
+	}
 	return p.writeAll(bufs)
 }
 

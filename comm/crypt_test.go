@@ -107,6 +107,7 @@ func TestEncryptionOnTheWire(t *testing.T) {
 			cfg := comm.DefaultConfig()
 			cfg.Encrypt = mode
 			cfg.SingleCopy = false // the tap must see every message
+			cfg.SharedMemory = false
 			comms, tp := tappedPair(t, cfg, 0)
 			// Every way a message is framed: small, inline, several
 			// frames and records, large.

@@ -267,22 +267,30 @@ func TestHeldAtClose(t *testing.T) {
 
 // envSetsPath: the environment (commtest applies it) chooses the path
 // instead of the test, as CI's encrypted pass does.
-var envSetsPath = os.Getenv("SPMD_SINGLE_COPY")+os.Getenv("SPMD_ENCRYPT")+os.Getenv("SPMD_COMPRESS") != ""
+var envSetsPath = os.Getenv("SPMD_SINGLE_COPY")+os.Getenv("SPMD_ENCRYPT")+os.Getenv("SPMD_COMPRESS")+os.Getenv("SPMD_SHM") != ""
 
-// runPaths runs f twice: with large messages through the socket, and sent
-// as descriptors the receiver copies itself (remote.go; held by the same
-// rules). Each checks that the path it meant was taken.
+// runPaths runs f three times: with every message through the socket;
+// with large messages sent as descriptors the receiver copies itself
+// (remote.go; held by the same rules) and the rest through the socket; and
+// with every message through shared-memory rings (shm.go), large ones as
+// descriptors. Each checks that the path it meant was taken.
 func runPaths(t *testing.T, n int, f func(ctx context.Context, c *comm.Comm) error) {
 	t.Helper()
-	for _, single := range []bool{false, true} {
-		name := map[bool]string{false: "socket", true: "single-copy"}[single]
-		t.Run(name, func(t *testing.T) {
+	for _, path := range []struct {
+		name         string
+		single, ring bool
+	}{{"socket", false, false}, {"single-copy", true, false}, {"ring", true, true}} {
+		t.Run(path.name, func(t *testing.T) {
 			cfg := comm.DefaultConfig()
-			cfg.SingleCopy = single
+			cfg.SingleCopy, cfg.SharedMemory = path.single, path.ring
 			commtest.RunConfig(t, n, cfg, func(ctx context.Context, c *comm.Comm) error {
 				for r := range c.Size() {
-					if r != c.Rank() && c.SingleCopy(r) != single && !envSetsPath {
-						return fmt.Errorf("rank %d: SingleCopy(%d) = %v, want %v", c.Rank(), r, c.SingleCopy(r), single)
+					if r == c.Rank() || envSetsPath {
+						continue
+					}
+					if c.SingleCopy(r) != path.single || c.SharedMemory(r) != path.ring {
+						return fmt.Errorf("rank %d: SingleCopy(%d) = %v, SharedMemory = %v, want %v, %v",
+							c.Rank(), r, c.SingleCopy(r), c.SharedMemory(r), path.single, path.ring)
 					}
 				}
 				return f(ctx, c)

@@ -27,7 +27,8 @@ import (
 // sets Heartbeat; SPMD_ENCRYPT (none, wan or all) sets Encrypt;
 // SPMD_COMPRESS (none, wan or all) sets Compress; SPMD_SINGLE_COPY (on
 // or off) sets SingleCopy and SPMD_SINGLE_COPY_MIN (bytes)
-// SingleCopyMin; SPMD_CONNECT_TIMEOUT sets ConnectTimeout.
+// SingleCopyMin; SPMD_SHM (on or off) sets SharedMemory;
+// SPMD_CONNECT_TIMEOUT sets ConnectTimeout.
 // spmdrun sets SPMD_HEARTBEAT, SPMD_ENCRYPT and SPMD_COMPRESS from
 // --heartbeat, --encrypt and --compress.
 //
@@ -96,6 +97,15 @@ func (c *Config) ApplyEnv() error {
 		c.SingleCopy = false
 	default:
 		return fmt.Errorf("comm: SPMD_SINGLE_COPY=%q: want on or off", s)
+	}
+	switch s := os.Getenv("SPMD_SHM"); s {
+	case "":
+	case "1", "on":
+		c.SharedMemory = true
+	case "0", "off":
+		c.SharedMemory = false
+	default:
+		return fmt.Errorf("comm: SPMD_SHM=%q: want on or off", s)
 	}
 	if s := os.Getenv("SPMD_SINGLE_COPY_MIN"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -49,6 +49,7 @@ type peer struct {
 	wake                chan struct{}
 	scratch             []byte     // header+payload of small messages, used while busy
 	one                 [1][]byte  // writeAll's argument for a small message
+	bell                [1][]byte  // writeAll's argument for a doorbell (shm.go)
 	ws                  writeState // writeAll's, used by the one writer
 
 	// receive side; recvErr and crashed are guarded by w.mu
@@ -68,6 +69,13 @@ type peer struct {
 	comp *compressor
 	// rs is the single-copy state (remote.go).
 	rs remoteState
+	// The shared-memory rings (shm.go): ringOut, set by the writer when it
+	// switches, takes every frame we write; ringIn, set by the reader when
+	// the peer switches, is read instead of the socket. ringStop stops a
+	// write that waits for room in ringOut.
+	ringOut  atomic.Pointer[shmRing]
+	ringIn   atomic.Pointer[shmRing]
+	ringStop atomic.Int32
 
 	rmu         sync.Mutex // the read token; guards the fields below
 	br          *readBuffer
@@ -291,6 +299,7 @@ func (p *peer) cancelSend(r *Request, cause error) {
 		// Mark it first so finishSend knows why the write failed.
 		r.complete(Status{}, cause)
 		_ = p.conn.SetWriteDeadline(aLongTimeAgo)
+		p.stopRing(ringCancelled)
 		p.smu.Unlock()
 		return
 	}
@@ -397,6 +406,10 @@ func (p *peer) pump() {
 // waitReadable parks until the socket has data, an end or an error,
 // without consuming anything.
 func (p *peer) waitReadable() {
+	if rg := p.ringIn.Load(); rg != nil {
+		_ = p.br.src.parkRing(rg, false) // a read deadline: the cancellation's reader handles it
+		return
+	}
 	_ = p.raw.Read(func(fd uintptr) bool {
 		e := rawPeek(fd)
 		if e != 0 && e != syscall.EAGAIN {
@@ -410,6 +423,14 @@ func (p *peer) waitReadable() {
 
 func (p *peer) readLoop() {
 	defer close(p.readerDone)
+	defer func() {
+		// A ring the peer never answered for: nobody will map it now.
+		p.rmu.Lock()
+		if rg := p.rs.ringMine; rg != nil {
+			rg.closeFD()
+		}
+		p.rmu.Unlock()
+	}()
 	var (
 		held  bool
 		until time.Time
@@ -421,6 +442,9 @@ func (p *peer) readLoop() {
 			p.waitReadable()
 		}
 		p.rmu.Lock()
+		if p.ringIn.Load() != nil {
+			p.br.src.drainRing() // what woke us
+		}
 		p.pump()
 		stopped := p.readStopped
 		held, until = p.held, p.heldSince.Add(time.Duration(holdMax.Load()))
@@ -440,8 +464,17 @@ func (p *peer) readLoop() {
 // reader, mid-message), it yields the P to it: with few Ps a spinning
 // waiter would otherwise keep the reader from running and the payload
 // would pile up in the socket instead of being copied as it arrives.
-func (p *peer) tryPump() {
+func (p *peer) tryPump() { p.tryPumpPolling(false) }
+
+// tryPumpPolling is tryPump; polling says the caller polls the peer's
+// shared-memory ring (Request.spin), which then needs no doorbell while
+// it does; it clears rsleep only under the read token, and spin sets it
+// again when it stops (parkRing).
+func (p *peer) tryPumpPolling(polling bool) {
 	if p.rmu.TryLock() {
+		if rg := p.ringIn.Load(); polling && rg != nil {
+			rg.rsleep.Store(0)
+		}
 		p.pump()
 		p.rmu.Unlock()
 		return
@@ -670,6 +703,7 @@ func (p *peer) fail(err *PeerError) {
 	p.byeDue = false
 	p.smu.Unlock()
 	p.kick()
+	p.stopRing(ringClosed)
 	_ = p.conn.Close()
 	for _, r := range failed {
 		r.complete(Status{}, withOp(err, "recv"))

@@ -19,6 +19,14 @@ type pollReader struct {
 	spin time.Duration
 	stop *atomic.Bool // set with a read deadline that must interrupt reading
 
+	// ring, once the peer switched its writes to a shared-memory ring
+	// (shm.go; set under the read token); end is how the socket under it
+	// ended.
+	ring    *shmRing
+	end     ringEnd
+	drainFn func(uintptr) bool
+	peekFn  func(uintptr) bool
+
 	// one read's state (see Read)
 	readFn func(uintptr) bool
 	pollFn func(uintptr)
@@ -32,6 +40,8 @@ func newPollReader(raw syscall.RawConn, w *world, stop *atomic.Bool) *pollReader
 	c := &pollReader{raw: raw, w: w, spin: w.cfg.SpinWait, stop: stop}
 	c.readFn = c.readOnce
 	c.pollFn = func(fd uintptr) { c.done = c.readOnce(fd) }
+	c.drainFn = c.drainOnce
+	c.peekFn = c.peekOnce
 	return c
 }
 
@@ -49,6 +59,9 @@ func newPollReader(raw syscall.RawConn, w *world, stop *atomic.Bool) *pollReader
 func (c *pollReader) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
+	}
+	if c.ring != nil {
+		return c.readRing(c.ring, b)
 	}
 	c.buf, c.n, c.err = b, 0, nil
 	defer func() { c.buf = nil }()
@@ -177,6 +190,9 @@ func (b *readBuffer) tryFill() bool {
 // done is false when it holds nothing (EAGAIN); n == 0 with done is the
 // end of the stream.
 func (c *pollReader) tryRead(buf []byte) (n int, done bool, err error) {
+	if c.ring != nil {
+		return c.tryReadRing(c.ring, buf)
+	}
 	c.buf, c.n, c.err, c.done = buf, 0, nil, false
 	err = c.raw.Control(c.pollFn)
 	c.buf = nil

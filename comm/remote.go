@@ -54,6 +54,10 @@ const (
 	tagOffer   = 1 // pid (8 bytes), token address (8), token (tokenSize)
 	tagAnswer  = 2 // 1 byte: 1 if the offer checked out (its sender may send descriptors), else 0
 	tagAck     = 3 // count (8 bytes): that many descriptors were read, in order
+	// shared-memory rings (shm.go)
+	tagRing       = 4 // the writer's memfd number (8 bytes), after its offer
+	tagRingAnswer = 5 // 1 byte: 1 if the ring was mapped and checked, else 0
+	tagSwitch     = 6 // no payload: every later frame comes through the ring
 
 	tokenSize = 32
 	offerSize = 16 + tokenSize
@@ -107,8 +111,18 @@ type remoteState struct {
 	answerDue bool
 	answerOK  bool
 	acksDue   uint64
-	ctrlBuf   [3 * (wire.HeaderSize + ctrlMax)]byte
-	ctrlOne   [1][]byte
+	// shared-memory ring (shm.go): ringMine is the ring we made for our
+	// writes, offered with ringDue; ringAnswered is closed when the peer
+	// answered and we switched or not; switchDue makes the writer send
+	// tagSwitch and switch. ringAnswerDue/OK answer the peer's ring.
+	ringMine      *shmRing
+	ringDue       bool
+	ringAnswered  chan struct{}
+	switchDue     bool
+	ringAnswerDue bool
+	ringAnswerOK  bool
+	ctrlBuf       [6 * (wire.HeaderSize + ctrlMax)]byte
+	ctrlOne       [1][]byte
 
 	// retired: sends completed without an acknowledgement (failure,
 	// goodbye, cancellation). The receiver may still read their withdrawn
@@ -120,28 +134,44 @@ type remoteState struct {
 	// checked out; the descriptor of a held message.
 	readable bool
 	pid      int
+	peerTok  [tokenSize]byte // the token of the peer's offer
+	ringPeer *shmRing        // the peer's ring, mapped, until it switches
 	heldDesc [descSize]byte
 }
 
-// offersRemote reports whether this rank offers p single-copy transfers:
-// p is on this host (by its address and by the launcher's table), not
-// labelled with another region, and its connection neither encrypts nor
-// compresses.
+// offersRemote reports whether this rank offers p single-copy transfers
+// or a shared-memory ring (or both): p is on this host (by its address and
+// by the launcher's table), not labelled with another region, and its
+// connection neither encrypts nor compresses.
 func (w *world) offersRemote(p *peer) bool {
 	sameRegion := len(w.regions) != w.size || w.regions[p.rank] == w.regions[w.rank]
-	return w.cfg.SingleCopy && p.onThisHost() && w.sameHost(w.rank, p.rank) && sameRegion &&
+	return (w.cfg.SingleCopy || w.cfg.SharedMemory && shmSupported()) && p.onThisHost() && w.sameHost(w.rank, p.rank) && sameRegion &&
 		p.seal == nil && p.comp == nil
 }
 
 // offerRemote queues the offer; called before the peer starts.
 func (p *peer) offerRemote() {
 	p.rs.answered = make(chan struct{})
-	p.queueCtrl(func(rs *remoteState) { rs.offerDue = true })
+	var ring *shmRing
+	if p.w.cfg.SharedMemory && shmSupported() {
+		var err error
+		if ring, err = makeRing(offerToken()); err != nil {
+			p.w.log.Debug("comm: cannot make a shared-memory ring; messages to this peer go through the socket",
+				"rank", p.w.rank, "peer", p.rank, "err", err)
+		}
+	}
+	p.queueCtrl(func(rs *remoteState) {
+		rs.offerDue = true
+		if ring != nil {
+			rs.ringMine, rs.ringDue, rs.ringAnswered = ring, true, make(chan struct{})
+		}
+	})
 }
 
 // ctrlPendingLocked reports whether a control frame is due. smu is held.
 func (p *peer) ctrlPendingLocked() bool {
-	return p.rs.offerDue || p.rs.answerDue || p.rs.acksDue > 0
+	rs := &p.rs
+	return rs.offerDue || rs.answerDue || rs.acksDue > 0 || rs.ringDue || rs.ringAnswerDue || rs.switchDue
 }
 
 // ctrlFramesLocked encodes the due control frames into ctrlBuf and clears
@@ -166,6 +196,12 @@ func (p *peer) ctrlFramesLocked() []byte {
 		put(tagOffer, o[:])
 		rs.offerDue = false
 	}
+	if rs.ringDue {
+		var f [8]byte
+		binary.LittleEndian.PutUint64(f[:], uint64(rs.ringMine.fd))
+		put(tagRing, f[:])
+		rs.ringDue = false
+	}
 	if rs.answerDue {
 		a := []byte{0}
 		if rs.answerOK {
@@ -174,11 +210,23 @@ func (p *peer) ctrlFramesLocked() []byte {
 		put(tagAnswer, a)
 		rs.answerDue = false
 	}
+	if rs.ringAnswerDue {
+		a := []byte{0}
+		if rs.ringAnswerOK {
+			a[0] = 1
+		}
+		put(tagRingAnswer, a)
+		rs.ringAnswerDue = false
+	}
 	if rs.acksDue > 0 {
 		var a [8]byte
 		binary.LittleEndian.PutUint64(a[:], rs.acksDue)
 		put(tagAck, a[:])
 		rs.acksDue = 0
+	}
+	if rs.switchDue {
+		put(tagSwitch, nil) // last: what follows goes through the ring
+		rs.switchDue = false
 	}
 	return b
 }
@@ -186,10 +234,17 @@ func (p *peer) ctrlFramesLocked() []byte {
 // writeCtrlLocked writes the due control frames as the connection's one
 // writer. smu is held on entry and on return, but not during the write.
 func (p *peer) writeCtrlLocked() error {
+	switching := p.rs.switchDue
 	p.rs.ctrlOne[0] = p.ctrlFramesLocked()
 	p.busy = true
 	p.smu.Unlock()
 	err := p.writeOut(p.rs.ctrlOne[:])
+	if switching {
+		if err == nil {
+			p.ringOut.Store(p.rs.ringMine)
+		}
+		close(p.rs.ringAnswered)
+	}
 	p.smu.Lock()
 	p.busy = false
 	return err
@@ -228,6 +283,7 @@ func (p *peer) control(rd *wire.Reader, h wire.Header) error {
 			err := readRemote(pid, addr, got[:])
 			if ok = err == nil && got == [tokenSize]byte(payload[16:]); ok {
 				p.rs.readable, p.rs.pid = true, pid
+				p.rs.peerTok = got
 			} else {
 				p.w.log.Debug("comm: cannot read this peer's memory; its large messages come through the socket",
 					"rank", p.w.rank, "peer", p.rank, "err", err)
@@ -256,6 +312,8 @@ func (p *peer) control(rd *wire.Reader, h wire.Header) error {
 		for _, r := range done {
 			r.complete(Status{Len: len(r.payload)}, nil)
 		}
+	case tagRing, tagRingAnswer, tagSwitch:
+		return p.ringControl(h.Tag, payload)
 	default:
 		return fmt.Errorf("%w: unknown tag %d", errControl, h.Tag)
 	}
@@ -265,7 +323,7 @@ func (p *peer) control(rd *wire.Reader, h wire.Header) error {
 // sendsRemote reports whether r goes as a descriptor. Only the writer
 // calls it.
 func (p *peer) sendsRemote(r *Request) bool {
-	return len(r.payload) >= p.w.cfg.SingleCopyMin && p.rs.remoteOK.Load()
+	return p.w.cfg.SingleCopy && len(r.payload) >= p.w.cfg.SingleCopyMin && p.rs.remoteOK.Load()
 }
 
 // writeRemote sends r's descriptor; the acknowledgement completes r.
@@ -474,14 +532,19 @@ func (w *world) awaitAnswers(d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	for _, p := range w.peers {
-		if p == nil || p.rs.answered == nil {
+		if p == nil {
 			continue
 		}
-		select {
-		case <-p.rs.answered:
-		case <-p.readerDone:
-		case <-t.C:
-			return
+		for _, ch := range []chan struct{}{p.rs.answered, p.rs.ringAnswered} {
+			if ch == nil {
+				continue
+			}
+			select {
+			case <-ch:
+			case <-p.readerDone:
+			case <-t.C:
+				return
+			}
 		}
 	}
 }

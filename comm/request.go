@@ -92,28 +92,8 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 	case !r.isRecv && r.remote.Load():
 		p = r.p // the acknowledgement comes on the peer's connection
 	}
-	if p != nil && r.w.cfg.SpinWait > 0 {
-		// Read the peer's connection ourselves for a while.
-		start := time.Now()
-		for i := 1; ; i++ {
-			select {
-			case <-r.done:
-				return r.st, r.err
-			default:
-			}
-			p.tryPump()
-			if r.w.cfg.SpinYield {
-				yield()
-			} else {
-				// Let other goroutines (another rank of an in-process
-				// job, the goroutine that will send what we wait for)
-				// have the P; returns at once when none is runnable.
-				runtime.Gosched()
-			}
-			if i%16 == 0 && (time.Since(start) > r.w.cfg.SpinWait || ctx.Err() != nil) {
-				break
-			}
-		}
+	if p != nil && r.w.cfg.SpinWait > 0 && r.spin(ctx, p) {
+		return r.st, r.err
 	}
 	select {
 	case <-r.done:
@@ -122,6 +102,40 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 		r.cancel(ctx.Err())
 		<-r.done
 		return r.st, r.err
+	}
+}
+
+// spin reads the peer's connection for up to SpinWait and reports whether
+// r completed meanwhile. While it polls a shared-memory ring (shm.go) the
+// peer need not ring the doorbell; when it stops it asks for the doorbell
+// again and looks once more, so that nothing that came in between waits
+// for a reader that sleeps.
+func (r *Request) spin(ctx context.Context, p *peer) bool {
+	defer func() {
+		if rg := p.ringIn.Load(); rg != nil {
+			rg.rsleep.Store(1)
+			p.tryPump()
+		}
+	}()
+	start := time.Now()
+	for i := 1; ; i++ {
+		select {
+		case <-r.done:
+			return true
+		default:
+		}
+		p.tryPumpPolling(true)
+		if r.w.cfg.SpinYield {
+			yield()
+		} else {
+			// Let other goroutines (another rank of an in-process
+			// job, the goroutine that will send what we wait for)
+			// have the P; returns at once when none is runnable.
+			runtime.Gosched()
+		}
+		if i%16 == 0 && (time.Since(start) > r.w.cfg.SpinWait || ctx.Err() != nil) {
+			return false
+		}
 	}
 }
 

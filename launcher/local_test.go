@@ -3,6 +3,7 @@ package launcher_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -198,13 +199,36 @@ func playRole(role string) int {
 			}
 			return b
 		}
-		var single []string
+		var single, shm []string
 		for p := range n {
 			if w.SingleCopy(p) {
 				single = append(single, strconv.Itoa(p))
 			}
+			if w.SharedMemory(p) {
+				shm = append(shm, strconv.Itoa(p))
+			}
 		}
 		fmt.Printf("rank %d single-copy [%s]\n", me, strings.Join(single, " "))
+		fmt.Printf("rank %d shared-memory [%s]\n", me, strings.Join(shm, " "))
+		// Small messages, many, both ways round the ring (each rank's
+		// readers sleep and wake through the doorbell).
+		small, got := make([]byte, 8), make([]byte, 8)
+		for i := 0; i < 3000; i++ {
+			binary.LittleEndian.PutUint64(small, uint64(i*n+me))
+			sreq := w.Isend(small, right, 3)
+			if _, err := w.Recv(ctx, got, left, 3); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 2
+			}
+			if v := binary.LittleEndian.Uint64(got); v != uint64(i*n+left) {
+				fmt.Fprintf(os.Stderr, "rank %d: small message %d from rank %d carried %d\n", me, i, left, v)
+				return 3
+			}
+			if _, err := sreq.Wait(ctx); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 2
+			}
+		}
 		in := make([]byte, size)
 		rreq := w.Irecv(in, left, 1)
 		if err := w.Send(ctx, fill(make([]byte, size), me+1), right, 1); err != nil {
@@ -377,21 +401,27 @@ func TestEncryptLocal(t *testing.T) {
 }
 
 // Ranks in separate processes read each other's large messages straight
-// from the sender's memory (comm/remote.go), unless told not to; either
+// from the sender's memory (comm/remote.go) and send every message
+// through shared-memory rings (comm/shm.go), unless told not to; either
 // way every byte arrives, also of a message sent just before Close.
 func TestSingleCopyLocal(t *testing.T) {
-	for env, want := range map[string][]string{
-		"SPMD_SINGLE_COPY=on":  {"[1 2]", "[0 2]", "[0 1]"},
-		"SPMD_SINGLE_COPY=off": {"[]", "[]", "[]"},
-		"SPMD_ENCRYPT=all":     {"[]", "[]", "[]"},
+	all := []string{"[1 2]", "[0 2]", "[0 1]"}
+	none := []string{"[]", "[]", "[]"}
+	for env, want := range map[string][2][]string{ // single-copy, shared-memory
+		"SPMD_SINGLE_COPY=on":  {all, all},
+		"SPMD_SINGLE_COPY=off": {none, all},
+		"SPMD_SHM=off":         {all, none},
+		"SPMD_ENCRYPT=all":     {none, none},
 	} {
 		r := run(t, 3, "bigring", nil, env)
 		if r.code != 0 {
 			t.Fatalf("%s: exit %d\n%s", env, r.code, r.stderr)
 		}
-		for rk, list := range want {
-			if line := fmt.Sprintf("rank %d single-copy %s\n", rk, list); !strings.Contains(r.stdout, line) {
-				t.Errorf("%s: no line %q in\n%s", env, line, r.stdout)
+		for i, what := range []string{"single-copy", "shared-memory"} {
+			for rk, list := range want[i] {
+				if line := fmt.Sprintf("rank %d %s %s\n", rk, what, list); !strings.Contains(r.stdout, line) {
+					t.Errorf("%s: no line %q in\n%s", env, line, r.stdout)
+				}
 			}
 		}
 	}

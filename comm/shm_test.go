@@ -1,0 +1,192 @@
+package comm_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spmd-go/spmd/comm"
+	"github.com/spmd-go/spmd/comm/commtest"
+)
+
+// Shared-memory rings (comm/shm.go). The ranks of these tests share a
+// process; the launcher's TestSingleCopyLocal checks the rings across
+// processes.
+
+// Messages of every framing, both ways, arrive whole through the rings
+// while the socket carries only the set-up and doorbells (at most one
+// byte per message).
+func TestSharedMemoryOnTheWire(t *testing.T) {
+	singleCopyOrSkip(t)
+	comms, tp := tappedPair(t, comm.DefaultConfig(), 0)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sizes := []int{0, 8, 3000, 64<<10 + 7, 1<<20 + 5, 9 << 20} // 9 MiB: a descriptor through the ring
+	const smalls = 2000
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for r, c := range comms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			if !c.SharedMemory(1 - r) {
+				errs[r] = fmt.Errorf("rank %d: SharedMemory(%d) false", r, 1-r)
+				return
+			}
+			errs[r] = func() error {
+				for i, n := range sizes {
+					if r == 1 {
+						if err := c.Send(ctx, pattern(n, i), 0, i); err != nil {
+							return err
+						}
+						if err := recvCheck(ctx, c, n, i+100, 0, i); err != nil {
+							return err
+						}
+						continue
+					}
+					if err := recvCheck(ctx, c, n, i, 1, i); err != nil {
+						return err
+					}
+					if err := c.Send(ctx, pattern(n, i+100), 1, i); err != nil {
+						return err
+					}
+				}
+				b := make([]byte, 8)
+				for i := 0; i < smalls; i++ {
+					if r == 1 {
+						if err := c.Send(ctx, []byte(fmt.Sprintf("%08d", i)), 0, 1000); err != nil {
+							return err
+						}
+						continue
+					}
+					if _, err := c.Recv(ctx, b, 1, 1000); err != nil {
+						return err
+					}
+					if string(b) != fmt.Sprintf("%08d", i) {
+						return fmt.Errorf("small message %d arrived as %q", i, b)
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	to, from := tp.seen()
+	msgs := 2*len(sizes) + smalls
+	if len(to)+len(from) > 4096+msgs {
+		t.Fatalf("the tap saw %d and %d bytes: want the set-up and at most a doorbell per message (%d)", len(to), len(from), msgs)
+	}
+	if bytes.Contains([]byte(to), pattern(3000, 0)[:64]) {
+		t.Fatal("a message crossed the socket")
+	}
+}
+
+// A send that waits for room in a ring (its receiver holds the message
+// and does not read) fails when the receiver dies and when it is
+// cancelled, instead of hanging; either way the connection is gone.
+func TestSharedMemoryWriterWaits(t *testing.T) {
+	singleCopyOrSkip(t)
+	withHoldMax(t, time.Hour) // the receiver holds the message: the ring fills
+	const n = 1 << 20         // below the single-copy threshold: through the ring
+	for _, how := range []string{"receiver dies", "sender cancels"} {
+		t.Run(how, func(t *testing.T) {
+			comms := commtest.Start(t, 2)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if !comms[1].SharedMemory(0) {
+				t.Fatal("SharedMemory(0) false")
+			}
+			sctx := ctx
+			if how == "sender cancels" {
+				var scancel context.CancelFunc
+				sctx, scancel = context.WithTimeout(ctx, 100*time.Millisecond)
+				defer scancel()
+			} else {
+				time.AfterFunc(100*time.Millisecond, func() { comm.Crash(comms[0]) })
+			}
+			// Isend: a blocking Send writes the message itself, and only
+			// the connection's loss ends that write (as on a socket).
+			_, err := comms[1].Isend(pattern(n, 1), 0, 1).Wait(sctx)
+			var pe *comm.PeerError
+			switch {
+			case how == "sender cancels" && !errors.Is(err, context.DeadlineExceeded):
+				t.Fatalf("cancelled send: err %v, want the deadline", err)
+			case how == "receiver dies" && !errors.As(err, &pe):
+				t.Fatalf("send to a dead receiver: err %v, want a PeerError", err)
+			}
+			if err := comms[1].Send(ctx, []byte{1}, 0, 2); !errors.As(err, &pe) || pe.Rank != 0 {
+				t.Fatalf("a later send: err %v, want a PeerError naming rank 0", err)
+			}
+		})
+	}
+}
+
+// Many goroutines send small and large messages on many tags through the
+// rings at once; each tag's messages arrive in order (the rings fill and
+// empty many times, and readers sleep and wake).
+// With SpinWait 0 every wait sleeps (the doorbell path); with the default,
+// waiting goroutines poll the rings and read messages themselves, parking
+// in the middle of one while the reader goroutine waits for the socket.
+func TestSharedMemoryBusy(t *testing.T) {
+	for _, spin := range []time.Duration{0, comm.DefaultConfig().SpinWait} {
+		t.Run(fmt.Sprintf("spin=%v", spin), func(t *testing.T) { sharedMemoryBusy(t, spin) })
+	}
+}
+
+func sharedMemoryBusy(t *testing.T, spin time.Duration) {
+	const senders, per = 6, 80
+	cfg := comm.DefaultConfig()
+	cfg.SpinWait = spin
+	commtest.RunConfig(t, 3, cfg, func(ctx context.Context, c *comm.Comm) error {
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*senders*c.Size())
+		for peer := range c.Size() {
+			if peer == c.Rank() {
+				continue
+			}
+			if !c.SharedMemory(peer) && !envSetsPath {
+				return fmt.Errorf("rank %d: SharedMemory(%d) false", c.Rank(), peer)
+			}
+			for g := 0; g < senders; g++ {
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < per; i++ {
+						n := 16 + i*97
+						if i%9 == 4 {
+							n = 300 << 10 // more than a ring
+						}
+						if err := c.Send(ctx, pattern(n, i+1000*g), peer, g); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+				go func() {
+					defer wg.Done()
+					for i := 0; i < per; i++ {
+						n := 16 + i*97
+						if i%9 == 4 {
+							n = 300 << 10
+						}
+						if err := recvCheck(ctx, c, n, i+1000*g, peer, g); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		close(errs)
+		return <-errs
+	})
+}
