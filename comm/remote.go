@@ -155,7 +155,7 @@ func (p *peer) offerRemote() {
 	var ring *shmRing
 	if p.w.cfg.SharedMemory && shmSupported() {
 		var err error
-		if ring, err = makeRing(offerToken()); err != nil {
+		if ring, err = makeRing(offerToken(), p.w.ringSize()); err != nil {
 			p.w.log.Debug("comm: cannot make a shared-memory ring; messages to this peer go through the socket",
 				"rank", p.w.rank, "peer", p.rank, "err", err)
 		}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -59,7 +60,7 @@ import (
 // the same ptrace rule.)
 
 const (
-	ringSize     = 256 << 10 // bytes of frames in one direction
+	ringMinSize  = 256 << 10 // bytes of frames in one direction, at least
 	ringHdr      = 4096      // header page: magic, token, and the words below
 	ringMagic    = "spmdring"
 	ringDoorbell = 0xDB
@@ -83,12 +84,14 @@ type shmRing struct {
 	rsleep *atomic.Uint32 // the reader sleeps: ring the doorbell
 	wsleep *atomic.Uint32 // the writer waits for room: wake it
 	fd     int            // the maker's memfd until the peer has answered, else -1
+	size   uint64         // len(data)
 }
 
 func newShmRing(mem []byte, fd int) *shmRing {
 	r := &shmRing{
 		mem:    mem,
 		data:   mem[ringHdr:],
+		size:   uint64(len(mem) - ringHdr),
 		tail:   (*atomic.Uint64)(unsafe.Pointer(&mem[ringTailOff])),
 		head:   (*atomic.Uint64)(unsafe.Pointer(&mem[ringHeadOff])),
 		rsleep: (*atomic.Uint32)(unsafe.Pointer(&mem[ringRSleepOff])),
@@ -103,8 +106,8 @@ func newShmRing(mem []byte, fd int) *shmRing {
 
 // makeRing makes this process's ring for one direction, with tok in its
 // header for the peer to check.
-func makeRing(tok *[tokenSize]byte) (*shmRing, error) {
-	fd, mem, err := shmCreate(ringHdr + ringSize)
+func makeRing(tok *[tokenSize]byte, size int) (*shmRing, error) {
+	fd, mem, err := shmCreate(ringHdr + size)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +123,7 @@ func makeRing(tok *[tokenSize]byte) (*shmRing, error) {
 // openRing maps the peer's ring (its process pid, its memfd fd) and checks
 // that its header carries tok.
 func openRing(pid, fd int, tok []byte) (*shmRing, error) {
-	mem, err := shmOpen(pid, fd, ringHdr+ringSize)
+	mem, err := shmOpen(pid, fd, ringHdr+ringMinSize, ringHdr+ringMaxSize)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +149,7 @@ var errRingCorrupt = errors.New("shared-memory ring: head and tail out of order"
 func (r *shmRing) used() (head, tail, n uint64, err error) {
 	head, tail = r.head.Load(), r.tail.Load()
 	n = tail - head
-	if n > ringSize {
+	if n > r.size {
 		return 0, 0, 0, errRingCorrupt
 	}
 	return head, tail, n, nil
@@ -167,7 +170,7 @@ func (r *shmRing) read(b []byte) (int, error) {
 		return 0, err
 	}
 	n = min(n, uint64(len(b)))
-	off := head % ringSize
+	off := head % r.size
 	k := copy(b[:n], r.data[off:])
 	copy(b[k:n], r.data)
 	r.head.Store(head + n)
@@ -204,7 +207,7 @@ func (p *peer) writeRing(rg *shmRing, bufs [][]byte) error {
 			if err != nil {
 				return err
 			}
-			room := ringSize - used
+			room := rg.size - used
 			if room == 0 {
 				if err := p.ringBell(rg); err != nil {
 					return err
@@ -218,7 +221,7 @@ func (p *peer) writeRing(rg *shmRing, bufs [][]byte) error {
 				continue
 			}
 			n := min(uint64(len(b)), room, ringChunk)
-			off := tail % ringSize
+			off := tail % rg.size
 			k := copy(rg.data[off:], b[:n])
 			copy(rg.data, b[k:n])
 			rg.tail.Store(tail + n)
@@ -250,7 +253,7 @@ func (p *peer) waitRoom(rg *shmRing) error {
 			return err
 		}
 		rg.wsleep.Store(1)
-		if _, _, used, err := rg.used(); err != nil || used < ringSize {
+		if _, _, used, err := rg.used(); err != nil || used < rg.size {
 			return err
 		}
 		futexWait(rg.wsleep, 1, roomWait)
@@ -482,4 +485,31 @@ func (p *peer) ringControl(tag int32, payload []byte) error {
 		p.ringIn.Store(rg)
 	}
 	return nil
+}
+
+// ringMaxSize bounds a ring; ringBudget is what this rank's rings to all
+// its peers on the host may take together.
+const (
+	ringMaxSize = 4 << 20
+	ringBudget  = 8 << 20
+)
+
+// ringSize is the size of each ring this rank makes: ringBudget shared by
+// its peers on this host, a power of two from ringMinSize to ringMaxSize
+// (SPMD_SHM_RING overrides it, for measurements).
+func (w *world) ringSize() int {
+	if s, err := strconv.Atoi(os.Getenv("SPMD_SHM_RING")); err == nil && s >= ringMinSize && s <= ringMaxSize {
+		return s
+	}
+	local := 0
+	for r := range w.size {
+		if r != w.rank && w.sameHost(w.rank, r) {
+			local++
+		}
+	}
+	size := ringMaxSize
+	for size > ringMinSize && size*max(local, 1) > ringBudget {
+		size /= 2
+	}
+	return size
 }

@@ -31,8 +31,8 @@ func shmCreate(size int) (fd int, mem []byte, err error) {
 // shmOpen maps the shared-memory file that process pid holds as fd,
 // through /proc/pid/fd, which the kernel opens only for a process that may
 // ptrace pid (the rule process_vm_readv follows). The file must have size
-// bytes.
-func shmOpen(pid, fd, size int) ([]byte, error) {
+// bytes, from min to max.
+func shmOpen(pid, fd, min, max int) ([]byte, error) {
 	path := fmt.Sprintf("/proc/%d/fd/%d", pid, fd)
 	f, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -43,10 +43,10 @@ func shmOpen(pid, fd, size int) ([]byte, error) {
 	if err := unix.Fstat(f, &st); err != nil {
 		return nil, fmt.Errorf("stat %s: %w", path, err)
 	}
-	if st.Size != int64(size) {
-		return nil, fmt.Errorf("%s has %d bytes, want %d", path, st.Size, size)
+	if st.Size < int64(min) || st.Size > int64(max) {
+		return nil, fmt.Errorf("%s has %d bytes, want %d to %d", path, st.Size, min, max)
 	}
-	mem, err := unix.Mmap(f, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	mem, err := unix.Mmap(f, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		return nil, fmt.Errorf("mmap %s: %w", path, err)
 	}

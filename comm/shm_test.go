@@ -95,9 +95,10 @@ func TestSharedMemoryOnTheWire(t *testing.T) {
 func TestSharedMemoryWriterWaits(t *testing.T) {
 	singleCopyOrSkip(t)
 	withHoldMax(t, time.Hour) // the receiver holds the message: the ring fills
-	const n = 1 << 20         // below the single-copy threshold: through the ring
+	const n = 9 << 20         // more than the largest ring
 	for _, how := range []string{"receiver dies", "sender cancels"} {
 		t.Run(how, func(t *testing.T) {
+			t.Setenv("SPMD_SINGLE_COPY", "off") // through the ring, not as a descriptor
 			comms := commtest.Start(t, 2)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
