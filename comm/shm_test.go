@@ -191,3 +191,44 @@ func sharedMemoryBusy(t *testing.T, spin time.Duration) {
 		return <-errs
 	})
 }
+
+// A lost doorbell (rsleep cleared while the reader sleeps) costs a
+// watchdog period, not a hang: watchRings reads the ring and counts it.
+func TestSharedMemoryLostDoorbell(t *testing.T) {
+	singleCopyOrSkip(t)
+	cfg := comm.DefaultConfig()
+	cfg.SpinWait = 0 // Recv sleeps: only the doorbell or the watchdog wakes it
+	comms, err := comm.Local(context.Background(), 2, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		var wg sync.WaitGroup
+		for _, c := range comms {
+			wg.Add(1)
+			go func() { defer wg.Done(); c.Close() }()
+		}
+		wg.Wait()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	time.Sleep(20 * time.Millisecond) // the readers park
+	if !comm.SilenceDoorbell(comms[0], 1) {
+		t.Fatal("no ring from rank 1")
+	}
+	start := time.Now()
+	if err := comms[1].Send(ctx, []byte("after a lost doorbell"), 0, 5); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 64)
+	st, err := comms[0].Recv(ctx, b, 1, 5)
+	if err != nil {
+		t.Fatalf("receive after a lost doorbell: %v (after %v)", err, time.Since(start))
+	}
+	if string(b[:st.Len]) != "after a lost doorbell" {
+		t.Fatalf("got %q", b[:st.Len])
+	}
+	if n := comm.RingRescues(comms[0]); n < 1 {
+		t.Fatalf("RingRescues = %d, want at least 1 (a doorbell came after all?)", n)
+	}
+}

@@ -50,6 +50,9 @@ type world struct {
 	statsStop chan struct{}
 	wblocked  atomic.Int32 // writes waiting for room in a socket (hold.go)
 	holdStats holdStats
+	// ringRescues counts rings watchRings had to read (shm.go; 0 unless
+	// a doorbell was lost).
+	ringRescues atomic.Int64
 
 	hookMu sync.Mutex
 	hooks  []closeHook // OnClose functions, in registration order
@@ -224,6 +227,12 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 		}
 	}
 	w.awaitAnswers(w.cfg.HandshakeTimeout)
+	for _, p := range w.peers {
+		if p != nil && p.rs.ringMine != nil {
+			go w.watchRings() // shm.go
+			break
+		}
+	}
 	return nil
 }
 
