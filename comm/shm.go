@@ -551,16 +551,17 @@ func (w *world) ringSize() int {
 // ringWatchEvery is how often watchRings looks at the rings.
 const ringWatchEvery = 50 * time.Millisecond
 
-// watchRings is a safety net under the doorbell protocol: a ring that has
-// held unread bytes for a whole period while nobody read it (not a held
-// message, whose payload waits there by design) is read by this goroutine
-// itself, and the first such rescue per peer is logged as the bug it is.
+// watchRings is a safety net under the doorbell protocol: a ring whose
+// unread bytes of one look are still unread, and nothing read, at the
+// next (not a held message, whose payload waits there by design) is read
+// by this goroutine itself, and the first such rescue per peer is logged as the bug it is.
 // A lost doorbell then costs at most a period instead of hanging a job.
 // It ends when every connection's reader has.
 func (w *world) watchRings() {
 	t := time.NewTicker(ringWatchEvery)
 	defer t.Stop()
-	last := make([]uint64, len(w.peers))
+	lastHead := make([]uint64, len(w.peers))
+	lastTail := make([]uint64, len(w.peers)) // unread then: [lastHead, lastTail)
 	warned := make([]bool, len(w.peers))
 	for range t.C {
 		live := false
@@ -579,7 +580,10 @@ func (w *world) watchRings() {
 				continue
 			}
 			h := rg.head.Load()
-			if h == last[i] && rg.readable() && !p.holding.Load() && p.rmu.TryLock() {
+			// Bytes that were there a period ago are still unread, and
+			// nothing was read meanwhile.
+			stuck := h == lastHead[i] && h < lastTail[i]
+			if stuck && !p.holding.Load() && p.rmu.TryLock() {
 				if !p.held {
 					p.pump()
 				}
@@ -593,7 +597,7 @@ func (w *world) watchRings() {
 					}
 				}
 			}
-			last[i] = rg.head.Load()
+			lastHead[i], lastTail[i] = rg.head.Load(), rg.tail.Load()
 		}
 		if !live {
 			return
