@@ -202,20 +202,18 @@ func (p *peer) ctrlFramesLocked() []byte {
 		put(tagRing, f[:])
 		rs.ringDue = false
 	}
-	if rs.answerDue {
-		a := []byte{0}
-		if rs.answerOK {
-			a[0] = 1
+	yes := func(ok bool) []byte {
+		if ok {
+			return []byte{1}
 		}
-		put(tagAnswer, a)
+		return []byte{0}
+	}
+	if rs.answerDue {
+		put(tagAnswer, yes(rs.answerOK))
 		rs.answerDue = false
 	}
 	if rs.ringAnswerDue {
-		a := []byte{0}
-		if rs.ringAnswerOK {
-			a[0] = 1
-		}
-		put(tagRingAnswer, a)
+		put(tagRingAnswer, yes(rs.ringAnswerOK))
 		rs.ringAnswerDue = false
 	}
 	if rs.acksDue > 0 {

@@ -53,25 +53,8 @@ func TestSingleCopyOnTheWire(t *testing.T) {
 				return
 			}
 			errs[r] = func() error {
-				for i, n := range sizes {
-					if r == 1 {
-						if err := c.Send(ctx, pattern(n, i), 0, i); err != nil {
-							return err
-						}
-						if err := recvCheck(ctx, c, n, i+100, 0, i); err != nil {
-							return err
-						}
-						continue
-					}
-					if i == 1 {
-						time.Sleep(20 * time.Millisecond) // late: the descriptor waits (held)
-					}
-					if err := recvCheck(ctx, c, n, i, 1, i); err != nil {
-						return err
-					}
-					if err := c.Send(ctx, pattern(n, i+100), 1, i); err != nil {
-						return err
-					}
+				if err := exchangeSizes(ctx, c, sizes, 1); err != nil {
+					return err
 				}
 				// Below the threshold: through the socket.
 				if r == 1 {
@@ -90,6 +73,33 @@ func TestSingleCopyOnTheWire(t *testing.T) {
 		t.Fatalf("the tap saw %d and %d bytes: want the %d-byte message and at most 64 KiB of control besides, not the %d bytes of large messages",
 			len(to), len(from), small, 2*large)
 	}
+}
+
+// exchangeSizes sends a message of each size from rank 1 to rank 0 and
+// one back, checking their bytes; rank 0 posts its receive of message
+// late (when not negative) 20 ms late, so that it arrives first.
+func exchangeSizes(ctx context.Context, c *comm.Comm, sizes []int, late int) error {
+	for i, n := range sizes {
+		if c.Rank() == 1 {
+			if err := c.Send(ctx, pattern(n, i), 0, i); err != nil {
+				return err
+			}
+			if err := recvCheck(ctx, c, n, i+100, 0, i); err != nil {
+				return err
+			}
+			continue
+		}
+		if i == late {
+			time.Sleep(20 * time.Millisecond) // late: the message waits (held)
+		}
+		if err := recvCheck(ctx, c, n, i, 1, i); err != nil {
+			return err
+		}
+		if err := c.Send(ctx, pattern(n, i+100), 1, i); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // A receive smaller than the message fails with ErrTruncated, and an

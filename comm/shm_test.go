@@ -39,22 +39,8 @@ func TestSharedMemoryOnTheWire(t *testing.T) {
 				return
 			}
 			errs[r] = func() error {
-				for i, n := range sizes {
-					if r == 1 {
-						if err := c.Send(ctx, pattern(n, i), 0, i); err != nil {
-							return err
-						}
-						if err := recvCheck(ctx, c, n, i+100, 0, i); err != nil {
-							return err
-						}
-						continue
-					}
-					if err := recvCheck(ctx, c, n, i, 1, i); err != nil {
-						return err
-					}
-					if err := c.Send(ctx, pattern(n, i+100), 1, i); err != nil {
-						return err
-					}
+				if err := exchangeSizes(ctx, c, sizes, 4); err != nil {
+					return err
 				}
 				b := make([]byte, 8)
 				for i := 0; i < smalls; i++ {
