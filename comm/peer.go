@@ -472,7 +472,9 @@ func (p *peer) tryPump() { p.tryPumpPolling(false) }
 // again when it stops (parkRing).
 func (p *peer) tryPumpPolling(polling bool) {
 	if p.rmu.TryLock() {
-		if rg := p.ringIn.Load(); polling && rg != nil {
+		// Loaded first: a store on every poll would pull the word's
+		// cache line away from the writer, which reads it per message.
+		if rg := p.ringIn.Load(); polling && rg != nil && rg.rsleep.Load() != 0 {
 			rg.rsleep.Store(0)
 		}
 		p.pump()

@@ -65,13 +65,9 @@ func (c *pollReader) Read(b []byte) (int, error) {
 	}
 	c.buf, c.n, c.err = b, 0, nil
 	defer func() { c.buf = nil }()
-	var (
-		start time.Time
-		spun  int
-	)
+	var s spinState
 	for {
-		if c.spin <= 0 || c.w.waiting.Load() == 0 || c.stop.Load() ||
-			(spun > 0 && spun&31 == 0 && time.Since(start) > c.spin) {
+		if c.shouldPark(&s) {
 			if err := c.raw.Read(c.readFn); err != nil {
 				return 0, err
 			}
@@ -83,13 +79,7 @@ func (c *pollReader) Read(b []byte) (int, error) {
 		if c.done {
 			break
 		}
-		if spun == 0 {
-			start = time.Now()
-		}
-		spun++
-		if c.w.cfg.SpinYield {
-			yield()
-		}
+		c.polled(&s)
 	}
 	if c.err != nil {
 		return 0, &readError{c.err}
@@ -98,6 +88,32 @@ func (c *pollReader) Read(b []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return c.n, nil
+}
+
+// spinState is one read's polling: how many polls found nothing, since when.
+type spinState struct {
+	start time.Time
+	n     int
+}
+
+// shouldPark reports whether a read that found nothing parks now rather
+// than polls again: polling is off, nobody waits for a message, a
+// cancellation interrupts the read, or it has polled for SpinWait.
+func (c *pollReader) shouldPark(s *spinState) bool {
+	return c.spin <= 0 || c.w.waiting.Load() == 0 || c.stop.Load() ||
+		(s.n > 0 && s.n&31 == 0 && time.Since(s.start) > c.spin)
+}
+
+// polled counts a poll that found nothing and, on a host with more ranks
+// than cores, gives the processor away.
+func (c *pollReader) polled(s *spinState) {
+	if s.n == 0 {
+		s.start = time.Now()
+	}
+	s.n++
+	if c.w.cfg.SpinYield {
+		yield()
+	}
 }
 
 // readOnce reads into c.buf and reports whether it got something (bytes,

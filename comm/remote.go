@@ -149,13 +149,14 @@ func (w *world) offersRemote(p *peer) bool {
 		p.seal == nil && p.comp == nil
 }
 
-// offerRemote queues the offer; called before the peer starts.
-func (p *peer) offerRemote() {
+// offerRemote queues the offer, with a ring of ringSize bytes when
+// Config.SharedMemory; called before the peer starts.
+func (p *peer) offerRemote(ringSize int) {
 	p.rs.answered = make(chan struct{})
 	var ring *shmRing
 	if p.w.cfg.SharedMemory && shmSupported() {
 		var err error
-		if ring, err = makeRing(offerToken(), p.w.ringSize()); err != nil {
+		if ring, err = makeRing(offerToken(), ringSize); err != nil {
 			p.w.log.Debug("comm: cannot make a shared-memory ring; messages to this peer go through the socket",
 				"rank", p.w.rank, "peer", p.rank, "err", err)
 		}

@@ -406,10 +406,7 @@ func (c *pollReader) parkRing(rg *shmRing, holder bool) error {
 // readRing is Read on a ring: what it holds, else polling as Read polls
 // the socket, else parking until a doorbell.
 func (c *pollReader) readRing(rg *shmRing, b []byte) (int, error) {
-	var (
-		start time.Time
-		spun  int
-	)
+	var s spinState
 	for {
 		n, err := rg.read(b)
 		if err != nil {
@@ -421,20 +418,13 @@ func (c *pollReader) readRing(rg *shmRing, b []byte) (int, error) {
 		if err := c.end.get(); err != nil {
 			return 0, err
 		}
-		if c.spin <= 0 || c.w.waiting.Load() == 0 || c.stop.Load() ||
-			(spun > 0 && spun&31 == 0 && time.Since(start) > c.spin) {
+		if c.shouldPark(&s) {
 			if err := c.parkRing(rg, true); err != nil {
 				return 0, err
 			}
 			continue
 		}
-		if spun == 0 {
-			start = time.Now()
-		}
-		spun++
-		if c.w.cfg.SpinYield {
-			yield()
-		}
+		c.polled(&s)
 	}
 }
 
@@ -465,11 +455,6 @@ func (c *Comm) SharedMemory(r int) bool {
 	return wr != c.w.rank && wr < len(c.w.peers) && c.w.peers[wr] != nil && c.w.peers[wr].ringOut.Load() != nil
 }
 
-// ringErr describes a failure to set up a ring, for the debug log.
-func ringErr(pid, fd int, err error) error {
-	return fmt.Errorf("mapping process %d's ring (fd %d): %w", pid, fd, err)
-}
-
 // ringControl handles the ring's control frames (see the top of this
 // file). rmu is held.
 func (p *peer) ringControl(tag int32, payload []byte) error {
@@ -486,7 +471,7 @@ func (p *peer) ringControl(tag int32, payload []byte) error {
 			if err != nil {
 				ok = false
 				p.w.log.Debug("comm: cannot map this peer's ring; its messages come through the socket",
-					"rank", p.w.rank, "peer", p.rank, "err", ringErr(rs.pid, int(fd), err))
+					"rank", p.w.rank, "peer", p.rank, "pid", rs.pid, "fd", fd, "err", err)
 			} else {
 				rs.ringPeer = rg
 			}
@@ -530,7 +515,8 @@ const (
 
 // ringSize is the size of each ring this rank makes: ringBudget shared by
 // its peers on this host, a power of two from ringMinSize to ringMaxSize
-// (SPMD_SHM_RING overrides it, for measurements).
+// (SPMD_SHM_RING overrides it, for measurements). connect computes it
+// once for all the peers.
 func (w *world) ringSize() int {
 	if s, err := strconv.Atoi(os.Getenv("SPMD_SHM_RING")); err == nil && s >= ringMinSize && s <= ringMaxSize {
 		return s

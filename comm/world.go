@@ -218,10 +218,11 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 	cancel()
 	ln.Close()
 	wg.Wait()
+	ringSize := w.ringSize()
 	for _, p := range w.peers {
 		if p != nil {
 			if w.offersRemote(p) {
-				p.offerRemote()
+				p.offerRemote(ringSize)
 			}
 			p.start()
 		}
