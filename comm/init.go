@@ -89,23 +89,19 @@ func (c *Config) ApplyEnv() error {
 		}
 		c.Encrypt = m
 	}
-	switch s := os.Getenv("SPMD_SINGLE_COPY"); s {
-	case "":
-	case "1", "on":
-		c.SingleCopy = true
-	case "0", "off":
-		c.SingleCopy = false
-	default:
-		return fmt.Errorf("comm: SPMD_SINGLE_COPY=%q: want on or off", s)
-	}
-	switch s := os.Getenv("SPMD_SHM"); s {
-	case "":
-	case "1", "on":
-		c.SharedMemory = true
-	case "0", "off":
-		c.SharedMemory = false
-	default:
-		return fmt.Errorf("comm: SPMD_SHM=%q: want on or off", s)
+	for _, v := range []struct {
+		name string
+		dst  *bool
+	}{{"SPMD_SINGLE_COPY", &c.SingleCopy}, {"SPMD_SHM", &c.SharedMemory}} {
+		switch s := os.Getenv(v.name); s {
+		case "":
+		case "1", "on":
+			*v.dst = true
+		case "0", "off":
+			*v.dst = false
+		default:
+			return fmt.Errorf("comm: %s=%q: want on or off", v.name, s)
+		}
 	}
 	if s := os.Getenv("SPMD_SINGLE_COPY_MIN"); s != "" {
 		n, err := strconv.Atoi(s)
