@@ -132,16 +132,25 @@ func SendBufferOf(c *Comm, r int) (int, error) {
 
 const LocalSendBuffer = localSendBuffer
 
-// SilenceDoorbell clears the rsleep word of the ring c reads from rank r,
-// as a lost doorbell would leave it: the writer will not ring.
-func SilenceDoorbell(c *Comm, r int) bool {
-	rg := c.w.peers[c.group[r]].ringIn.Load()
-	if rg == nil {
-		return false
+// LoseDoorbell waits (up to 10 s) until c reads a ring from rank r and
+// its reader goroutine has parked for a doorbell, then makes rank r's
+// next doorbell to c be lost: from is rank r's Comm. False when that
+// never happened.
+func LoseDoorbell(c, from *Comm, r int) bool {
+	p := c.w.peers[c.group[r]]
+	for end := time.Now().Add(10 * time.Second); p.ringIn.Load() == nil || !p.br.src.peeking.Load(); {
+		if time.Now().After(end) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
 	}
-	rg.rsleep.Store(0)
+	from.w.peers[c.w.rank].bellsLost.Store(1)
 	return true
 }
+
+// WritesWaiting reports how many of c's writes to rank r wait for it to
+// read (a full socket or ring).
+func WritesWaiting(c *Comm, r int) int32 { return c.w.peers[c.group[r]].writeWaits.Load() }
 
 // RingRescues reports how often c's ring watchdog read a ring nobody woke for.
 func RingRescues(c *Comm) int64 { return c.w.ringRescues.Load() }

@@ -76,6 +76,14 @@ type peer struct {
 	ringOut  atomic.Pointer[shmRing]
 	ringIn   atomic.Pointer[shmRing]
 	ringStop atomic.Int32
+	// lookAgain asks whoever holds rmu to read the ring once more after
+	// it lets go (unlockRead): set by a goroutine that stopped polling
+	// the ring and found the read token taken (Request.spin).
+	lookAgain atomic.Bool
+	pollers   atomic.Int32 // goroutines in Request.spin on this peer
+	// bellsLost is how many doorbells to this peer's reader are to be
+	// lost (tests of the ring watchdog); always 0 otherwise.
+	bellsLost atomic.Int32
 
 	rmu         sync.Mutex // the read token; guards the fields below
 	br          *readBuffer
@@ -448,7 +456,7 @@ func (p *peer) readLoop() {
 		p.pump()
 		stopped := p.readStopped
 		held, until = p.held, p.heldSince.Add(time.Duration(holdMax.Load()))
-		p.rmu.Unlock()
+		p.unlockRead()
 		if stopped {
 			return
 		}
@@ -459,29 +467,81 @@ func (p *peer) readLoop() {
 	}
 }
 
-// tryPump is pump for a goroutine waiting on this peer: it reads only if
-// nobody else is. When another goroutine holds the connection (the
-// reader, mid-message), it yields the P to it: with few Ps a spinning
-// waiter would otherwise keep the reader from running and the payload
-// would pile up in the socket instead of being copied as it arrives.
-func (p *peer) tryPump() { p.tryPumpPolling(false) }
-
-// tryPumpPolling is tryPump; polling says the caller polls the peer's
-// shared-memory ring (Request.spin), which then needs no doorbell while
-// it does; it clears rsleep only under the read token, and spin sets it
-// again when it stops (parkRing).
-func (p *peer) tryPumpPolling(polling bool) {
+// pollOnce is pump for a goroutine that polls this peer while it waits
+// (Request.spin): it reads only if nobody else is. When another goroutine
+// holds the connection (the reader, mid-message), it yields the P to it:
+// with few Ps a spinning waiter would otherwise keep the reader from
+// running and the payload would pile up in the socket instead of being
+// copied as it arrives. A shared-memory ring needs no doorbell while it
+// is polled: rsleep is cleared, only under the read token, and set again
+// when polling stops (stopPolling).
+func (p *peer) pollOnce() {
 	if p.rmu.TryLock() {
 		// Loaded first: a store on every poll would pull the word's
 		// cache line away from the writer, which reads it per message.
-		if rg := p.ringIn.Load(); polling && rg != nil && rg.rsleep.Load() != 0 {
+		if rg := p.ringIn.Load(); rg != nil && rg.rsleep.Load() != 0 {
 			rg.rsleep.Store(0)
 		}
 		p.pump()
-		p.rmu.Unlock()
+		p.unlockRead()
 		return
 	}
 	runtime.Gosched()
+}
+
+// stopPolling ends a Request.spin's polling of the ring rg: rsleep is set
+// again, so that what is written from now on rings, and what was written
+// while it was clear is read, by this goroutine, or when the read token
+// is taken, by its holder as it lets go (lookAgain, unlockRead). Left
+// to the holder's pump, it could be missed: that pump may have found the
+// ring empty just before the write, and the reader goroutine parks for a
+// doorbell that never comes.
+func (p *peer) stopPolling(rg *shmRing) {
+	rg.rsleep.Store(1)
+	p.lookAgain.Store(true)
+	if p.rmu.TryLock() {
+		p.lookAgain.Store(false)
+		p.pump()
+		p.unlockRead()
+	}
+}
+
+// unlockRead lets go of the read token (rmu, held), then reads once more
+// while a goroutine asked for it (lookAgain) and the token is free. When
+// it is not, its new holder does the same as it lets go: whoever set
+// lookAgain before a holder let go has that holder, or a later one, read
+// the ring.
+//
+// A holder that took doorbells from the socket (parked mid-message) took
+// the wake-up of the reader goroutine too, which may have set rsleep and
+// parked on the socket meanwhile: the writer cleared rsleep as it rang,
+// and would not ring again. So such a holder sets rsleep and reads what
+// came first.
+func (p *peer) unlockRead() {
+	p.rebell()
+	p.rmu.Unlock()
+	for p.lookAgain.Load() {
+		if !p.rmu.TryLock() {
+			return
+		}
+		p.lookAgain.Store(false)
+		p.pump()
+		p.rebell()
+		p.rmu.Unlock()
+	}
+}
+
+// rebell is unlockRead's part under rmu: after doorbells were taken, rsleep
+// set and the ring read, until no more were.
+func (p *peer) rebell() {
+	c := p.br.src
+	for c.tookBell {
+		c.tookBell = false
+		if rg := p.ringIn.Load(); rg != nil {
+			rg.rsleep.Store(1)
+			p.pump()
+		}
+	}
 }
 
 // What step did: read on, reading has ended, or a message is held.

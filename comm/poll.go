@@ -26,6 +26,12 @@ type pollReader struct {
 	end     ringEnd
 	drainFn func(uintptr) bool
 	peekFn  func(uintptr) bool
+	// peeking: the reader goroutine is parked on the socket for a
+	// doorbell (parkRing, not holder); for the ring watchdog.
+	peeking atomic.Bool
+	// tookBell: a holder of the read token took doorbells from the
+	// socket (unlockRead); guarded by the token.
+	tookBell bool
 
 	// one read's state (see Read)
 	readFn func(uintptr) bool

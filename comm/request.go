@@ -111,11 +111,12 @@ func (r *Request) Wait(ctx context.Context) (Status, error) {
 // again and looks once more, so that nothing that came in between waits
 // for a reader that sleeps.
 func (r *Request) spin(ctx context.Context, p *peer) bool {
+	p.pollers.Add(1)
 	defer func() {
 		if rg := p.ringIn.Load(); rg != nil {
-			rg.rsleep.Store(1)
-			p.tryPump()
+			p.stopPolling(rg)
 		}
+		p.pollers.Add(-1)
 	}()
 	start := time.Now()
 	for i := 1; ; i++ {
@@ -124,7 +125,7 @@ func (r *Request) spin(ctx context.Context, p *peer) bool {
 			return true
 		default:
 		}
-		p.tryPumpPolling(true)
+		p.pollOnce()
 		if r.w.cfg.SpinYield {
 			yield()
 		} else {

@@ -36,8 +36,13 @@ import (
 // writer that moves the tail and finds rsleep set clears it and writes one
 // byte (ringDoorbell) on the socket, which wakes the reader parked in Go's
 // poller. A goroutine that polls the ring (Request.Wait's spin) clears
-// rsleep while it polls and sets it, then looks once more, when it stops,
-// so a polled ring costs no system call per message. A writer that finds
+// rsleep while it polls and sets it, then looks once more, when it stops
+// (or has the read token's holder look as it lets go), so a polled ring
+// costs no system call per message. A goroutine that parks in the middle
+// of a message, holding the read token, takes the doorbells from the
+// socket, the reader goroutine's among them: it sets rsleep and looks once
+// more as it lets go of the token. The ring watchdog (watchRings) reads a
+// ring nobody will, should this protocol ever lose a doorbell. A writer that finds
 // the ring full sets wsleep, looks again, and sleeps on it as a futex
 // (shared between the processes); a reader that frees room and finds
 // wsleep set clears it and wakes it. The peer's death still ends the
@@ -71,6 +76,7 @@ const (
 	ringHeadOff   = 128
 	ringRSleepOff = 192
 	ringWSleepOff = 256
+	ringRangOff   = 320
 
 	ringChunk = 64 << 10 // the most a writer copies before it moves the tail
 	roomWait  = 10 * time.Millisecond
@@ -84,8 +90,13 @@ type shmRing struct {
 	head   *atomic.Uint64
 	rsleep *atomic.Uint32 // the reader sleeps: ring the doorbell
 	wsleep *atomic.Uint32 // the writer waits for room: wake it
-	fd     int            // the maker's memfd until the peer has answered, else -1
-	size   uint64         // len(data)
+	// rang is the tail up to which the writer has decided on the
+	// doorbell (rung or found no sleeper): a tail beyond it is the
+	// writer's, between its store and the bell, not a lost doorbell.
+	// Only the writer stores it; the ring watchdog reads it.
+	rang *atomic.Uint64
+	fd   int    // the maker's memfd until the peer has answered, else -1
+	size uint64 // len(data)
 	// hb orders a writer's copies before what its reader does once it
 	// has seen them, for the race detector, which does not see atomics
 	// on memory outside Go's heap. In-process jobs share the ring object
@@ -103,6 +114,7 @@ func newShmRing(mem []byte, fd int) *shmRing {
 		head:   (*atomic.Uint64)(unsafe.Pointer(&mem[ringHeadOff])),
 		rsleep: (*atomic.Uint32)(unsafe.Pointer(&mem[ringRSleepOff])),
 		wsleep: (*atomic.Uint32)(unsafe.Pointer(&mem[ringWSleepOff])),
+		rang:   (*atomic.Uint64)(unsafe.Pointer(&mem[ringRangOff])),
 		fd:     fd,
 	}
 	// Unmapped when nothing refers to the ring any more: a goroutine that
@@ -263,6 +275,7 @@ func (p *peer) writeRing(rg *shmRing, bufs [][]byte) error {
 			if err := p.ringBell(rg); err != nil {
 				return err
 			}
+			rg.rang.Store(tail + n)
 		}
 	}
 	return nil
@@ -273,6 +286,9 @@ var doorbell = []byte{ringDoorbell}
 // ringBell wakes the peer's reader if it sleeps.
 func (p *peer) ringBell(rg *shmRing) error {
 	if rg.rsleep.Load() == 0 || !rg.rsleep.CompareAndSwap(1, 0) {
+		return nil
+	}
+	if p.bellsLost.Load() > 0 && p.bellsLost.Add(-1) >= 0 {
 		return nil
 	}
 	p.bell[0] = doorbell
@@ -344,6 +360,8 @@ func (c *pollReader) drainOnce(fd uintptr) bool {
 		c.end.set(&readError{e})
 	case n == 0:
 		c.end.set(io.EOF)
+	default:
+		c.tookBell = true
 	}
 	return true
 }
@@ -395,7 +413,13 @@ func (c *pollReader) parkRing(rg *shmRing, holder bool) error {
 	if holder {
 		fn = c.drainFn
 	}
+	if !holder {
+		c.peeking.Store(true)
+	}
 	err := c.raw.Read(fn)
+	if !holder {
+		c.peeking.Store(false)
+	}
 	if err != nil && !isTimeout(err) {
 		c.end.set(&readError{err})
 		return nil
@@ -537,11 +561,21 @@ func (w *world) ringSize() int {
 // ringWatchEvery is how often watchRings looks at the rings.
 const ringWatchEvery = 50 * time.Millisecond
 
-// watchRings is a safety net under the doorbell protocol: a ring whose
+// watchRings is a safety net under the doorbell protocol. A ring whose
 // unread bytes of one look are still unread, and nothing read, at the
-// next (not a held message, whose payload waits there by design) is read
-// by this goroutine itself, and the first such rescue per peer is logged as the bug it is.
-// A lost doorbell then costs at most a period instead of hanging a job.
+// next, while nothing will read them, is read by this goroutine itself,
+// and the first such rescue per peer is logged as the bug it is: a lost
+// doorbell then costs a period or two instead of hanging a job.
+//
+// "Nothing will read them" is precise, for unread bytes alone are not a
+// lost doorbell: a held message's payload waits there by design, and on
+// a busy host (the race detector's 70 runnable goroutines on 2 cores) a
+// goroutine can wait a whole period for a CPU: a reader that was rung, a
+// polling Wait, a writer between its tail and its doorbell. So the ring is
+// read only when the reader goroutine is parked on the socket, no
+// doorbell or end is in the socket, nobody polls the ring, no message is
+// held, the writer has decided on the doorbell for every byte it wrote
+// (rang), and, under the read token, nothing was read since.
 // It ends when every connection's reader has.
 func (w *world) watchRings() {
 	t := time.NewTicker(ringWatchEvery)
@@ -566,21 +600,12 @@ func (w *world) watchRings() {
 				continue
 			}
 			h := rg.head.Load()
-			// Bytes that were there a period ago are still unread, and
-			// nothing was read meanwhile.
-			stuck := h == lastHead[i] && h < lastTail[i]
-			if stuck && !p.holding.Load() && p.rmu.TryLock() {
-				if !p.held {
-					p.pump()
-				}
-				p.rmu.Unlock()
-				if moved := rg.head.Load() != h; moved {
-					w.ringRescues.Add(1)
-					if !warned[i] {
-						warned[i] = true
-						w.log.Warn("comm: a shared-memory ring had unread bytes and no reader awake; read them (a lost doorbell: please report)",
-							"rank", w.rank, "peer", p.rank)
-					}
+			if h == lastHead[i] && h < lastTail[i] && p.ringForgotten(rg, h) {
+				w.ringRescues.Add(1)
+				if !warned[i] {
+					warned[i] = true
+					w.log.Warn("comm: a shared-memory ring had unread bytes and no reader awake; read them (a lost doorbell: please report)",
+						"rank", w.rank, "peer", p.rank)
 				}
 			}
 			lastHead[i], lastTail[i] = rg.head.Load(), rg.tail.Load()
@@ -589,4 +614,31 @@ func (w *world) watchRings() {
 			return
 		}
 	}
+}
+
+// ringForgotten reads p's ring rg, whose head was h a period ago too, if
+// nothing will (see watchRings), and reports whether it did.
+func (p *peer) ringForgotten(rg *shmRing, h uint64) bool {
+	if !p.br.src.peeking.Load() || p.pollers.Load() != 0 || p.holding.Load() ||
+		rg.rang.Load() != rg.tail.Load() || p.bellPending() || !p.rmu.TryLock() {
+		return false
+	}
+	read := false
+	if !p.held && rg.head.Load() == h {
+		// The lost doorbell's rsleep is clear: set, the next write
+		// rings again.
+		rg.rsleep.Store(1)
+		p.pump()
+		read = rg.head.Load() != h
+	}
+	p.unlockRead()
+	return read
+}
+
+// bellPending reports whether p's socket holds a doorbell (or its end),
+// which will wake the reader.
+func (p *peer) bellPending() bool {
+	pending := true
+	_ = p.raw.Control(func(fd uintptr) { pending = rawPeek(fd) != syscall.EAGAIN })
+	return pending
 }
