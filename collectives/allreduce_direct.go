@@ -23,7 +23,7 @@ import (
 func allreduceDirect(k *call, acc []byte) error {
 	p, me := k.size, k.rank
 	piece := blocks(len(acc)/k.esize, p, k.esize)
-	seg := k.segBytes()
+	seg := k.segBytes(piece[1]-piece[0], 2, k.esize)
 	nseg := max(1, (piece[1]-piece[0]+seg-1)/seg) // piece 0 is the largest
 	// segOf is segment s of b, a piece-sized buffer (possibly empty).
 	segOf := func(b []byte, s int) []byte {

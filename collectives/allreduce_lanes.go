@@ -19,8 +19,8 @@ import (
 //  3. Inside each region, lane j's member sends the finished part j to
 //     every other member (a direct allgather).
 //
-// The steps are pipelined: parts go in segments (Options.SegmentSize,
-// 64 KiB by default); a lane sends a segment across the WAN as soon as its
+// The steps are pipelined: parts go in segments (Options.SegmentSize, or
+// the cost model's size, segBytes); a lane sends a segment across the WAN as soon as its
 // region's contributions to it are in and combined, and hands a finished
 // segment to its region as soon as every region's share of it is in, so
 // the two steps inside the region overlap the one across it.
@@ -43,7 +43,8 @@ func allreduceLanes(k *call, acc []byte, rounds int) error {
 	own := t.RegionOf[k.rank]
 	members := t.Members[own]
 	L := t.Lanes()
-	g := newSegments(blocks(len(acc)/k.esize, L, k.esize), k.segBytes(), k.esize)
+	off := blocks(len(acc)/k.esize, L, k.esize)
+	g := newSegments(off, k.segBytes(off[1]-off[0], 2+rounds, k.esize), k.esize)
 	me := indexOf(members, k.rank)
 	plan := newHostPlan(members, func(r int) string { return k.c.Info(r).Host }, k.op.commutative)
 

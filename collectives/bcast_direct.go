@@ -18,7 +18,8 @@ type pieces struct {
 }
 
 func (k *call) pieces(count, root int) pieces {
-	pc := pieces{segments: segments{off: blocks(count, max(k.size-1, 1), k.esize), seg: k.segBytes()}, root: root, p: k.size}
+	off := blocks(count, max(k.size-1, 1), k.esize)
+	pc := pieces{segments: segments{off: off, seg: k.segBytes(off[1]-off[0], 2, k.esize)}, root: root, p: k.size}
 	pc.nseg = max(1, pc.count(0))
 	return pc
 }

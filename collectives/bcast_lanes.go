@@ -13,7 +13,7 @@ import "github.com/spmd-go/spmd/comm"
 //  3. Inside each region, lane j sends part j to every other member.
 //
 // The steps are pipelined: each part goes in segments (Options.SegmentSize,
-// 64 KiB by default), and a lane passes a segment on as soon as it has it,
+// or the cost model's size, segBytes), and a lane passes a segment on as soon as it has it,
 // so the scatter in the root's region and the copies inside every region
 // overlap the WAN step instead of adding to it.
 //
@@ -30,7 +30,8 @@ func bcastLanes(k *call, buf []byte, root int) error {
 	rootLanes := t.Rotated(rootRegion, root) // the root is lane 0
 	members := t.Rotated(own, root)
 	me := indexOf(members, k.rank)
-	g := newSegments(blocks(len(buf), L, 1), max(k.opts.segment(), 1), 1)
+	off := blocks(len(buf), L, 1)
+	g := newSegments(off, k.segBytes(off[1]-off[0], 3, 1), 1)
 	plan := newHostPlan(members, func(r int) string { return k.c.Info(r).Host }, true)
 	var sends []*comm.Request
 	send := func(b []byte, to, st int) { sends = append(sends, k.isend(b, to, st)) }

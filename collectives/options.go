@@ -10,7 +10,9 @@ type Options struct {
 	// operation does not have is an error.
 	Algorithm Algorithm
 	// SegmentSize is the segment size in bytes for pipelined algorithms;
-	// 0 means the default (64 KiB).
+	// 0 lets the cost model choose it for the algorithms across regions
+	// (Lanes, Lanes2, Direct: topology.Segment, from the part's size and
+	// the host's bandwidth) and means 64 KiB for the flat Pipeline ones.
 	SegmentSize int
 	// Check chooses how the ranks' arguments are compared (see
 	// MismatchError). The default, CheckAsync, costs no waiting. Every

@@ -32,7 +32,8 @@ func reduceLanes(k *call, dst, src []byte, root int) error {
 	rootLanes := t.Rotated(rootRegion, root) // the root is lane 0
 	members := t.Rotated(own, root)
 	me := indexOf(members, k.rank)
-	g := newSegments(blocks(len(src)/k.esize, L, k.esize), k.segBytes(), k.esize)
+	off := blocks(len(src)/k.esize, L, k.esize)
+	g := newSegments(off, k.segBytes(off[1]-off[0], 3, k.esize), k.esize)
 	plan := newHostPlan(members, func(r int) string { return k.c.Info(r).Host }, true)
 
 	// 1. This rank's contributions to the other lanes: to the owner, or

@@ -1,5 +1,7 @@
 package collectives
 
+import "github.com/spmd-go/spmd/topology"
+
 // segments lays a buffer out for a pipelined algorithm: parts (off[j] to
 // off[j+1], as blocks returns them), each cut into pieces of seg bytes,
 // the last of a part shorter.
@@ -8,9 +10,20 @@ type segments struct {
 	seg int
 }
 
-// segBytes is the call's segment size (Options.SegmentSize) in whole
-// elements.
-func (k *call) segBytes() int { return max(k.opts.segment()/k.esize, 1) * k.esize }
+// segBytes is the segment size of a pipeline that moves parts of up to
+// part bytes through stages store-and-forward steps, in whole elements of
+// esize: Options.SegmentSize when the caller gave one, else the cost
+// model's choice (topology.Segment) at a rank's share of its host's
+// bandwidth. Every rank computes the same: part, stages, the bandwidth
+// and the ranks per host are the same on all.
+func (k *call) segBytes(part, stages, esize int) int {
+	seg := k.opts.SegmentSize
+	if seg <= 0 {
+		most, _ := k.hostShare()
+		seg = topology.Segment(part, stages, k.net().BW/float64(most))
+	}
+	return max(seg/esize, 1) * esize
+}
 
 // maxSegs is how many pieces a part may have in a pipeline of up to six
 // phases (step3): the phases' tags fit.

@@ -166,3 +166,41 @@ func TestCostsSharedHostsBcast(t *testing.T) {
 		t.Errorf("picked %v from %v, want Lanes", b, es)
 	}
 }
+
+func TestSegment(t *testing.T) {
+	const mbit100, gbit = 12.5e6, 125e6
+	for _, c := range []struct {
+		n, stages int
+		bw        float64
+		want      int
+	}{
+		// s = sqrt((stages-1) n / (bw 50us)); n/s rounded up to 4 KiB.
+		{256 << 10, 3, mbit100, 12 << 10},  // s = 28.96: 9052 bytes
+		{2 << 20, 3, mbit100, 28 << 10},    // s = 81.9: 25600
+		{4 << 20, 3, mbit100, 36 << 10},    // s = 115.9: 36204
+		{2 << 20, 3, gbit, 80 << 10},       // s = 25.9: 80954
+		{4 << 20, 4, mbit100, 32 << 10},    // s = 141.9: 29560
+		{4 << 20, 2, gbit, 160 << 10},      // s = 25.9: 161908
+		{16 << 10, 3, mbit100, MinSegment}, // s = 7.2: 2263, raised
+		{64 << 20, 2, 10 * gbit, MaxSegment},
+		{0, 3, mbit100, MaxSegment},
+		{1 << 20, 1, mbit100, MaxSegment}, // one step: nothing to overlap
+		{1 << 20, 3, 0, MaxSegment},
+	} {
+		if got := Segment(c.n, c.stages, c.bw); got != c.want {
+			t.Errorf("Segment(%d, %d, %g) = %d, want %d", c.n, c.stages, c.bw, got, c.want)
+		}
+	}
+	// Larger parts, slower links and fewer steps take larger segments.
+	for n := 64 << 10; n <= 32<<20; n *= 2 {
+		if a, b := Segment(n, 3, mbit100), Segment(2*n, 3, mbit100); a > b {
+			t.Errorf("Segment(%d) = %d > Segment(%d) = %d", n, a, 2*n, b)
+		}
+		if a, b := Segment(n, 3, mbit100), Segment(n, 3, gbit); a > b {
+			t.Errorf("Segment(%d) at 100 Mbit/s = %d > at 1 Gbit/s %d", n, a, b)
+		}
+		if a, b := Segment(n, 4, gbit), Segment(n, 2, gbit); a > b {
+			t.Errorf("Segment(%d) over 4 steps = %d > over 2 %d", n, a, b)
+		}
+	}
+}
