@@ -12,7 +12,8 @@ import (
 // rank passes a src of the same length.
 //
 // Algorithms: Binomial (default), Linear, Hierarchical (default across
-// regions: one WAN message per region).
+// regions: one WAN message per region), Lanes (across regions: a message
+// per region from each of L lanes, for links one flow cannot fill).
 func Gather[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, root int, opts ...Options) error {
 	checkRoot(c, root, "Gather")
 	if c.Rank() == root {
@@ -36,6 +37,8 @@ func Gather[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, root
 			return gatherLinear(k, d, s, blocks(k.size*len(src), k.size, k.esize), root)
 		case Hierarchical:
 			return gatherHier(k, d, s, root)
+		case Lanes:
+			return gatherLanes(k, d, s, root)
 		}
 		return gatherBinomial(k, d, s, root)
 	})

@@ -103,13 +103,20 @@ func TestHierarchical(t *testing.T) {
 								return fmt.Errorf("rank %d: Bcast %v from %d of %d differs", r, o.Algorithm, root, n)
 							}
 						}
-						// Gather to and scatter from every root.
-						for _, o := range []collectives.Options{hier, {}} {
+						// Gather to and scatter from every root (Lanes also
+						// in place at the root).
+						for x, o := range []collectives.Options{hier, lanes, {}, lanes} {
+							inPlace := x == 3
 							var all []int64
+							mine := src
 							if r == root {
 								all = make([]int64, p*n)
+								if inPlace {
+									mine = all[root*n : (root+1)*n]
+									copy(mine, src)
+								}
 							}
-							if err := collectives.Gather(ctx, c, all, src, root, o); err != nil {
+							if err := collectives.Gather(ctx, c, all, mine, root, o); err != nil {
 								return err
 							}
 							for q := 0; r == root && q < p; q++ {
@@ -124,7 +131,10 @@ func TestHierarchical(t *testing.T) {
 									copy(from[q*n:], in(11, q, n))
 								}
 							}
-							mine := make([]int64, n)
+							mine = make([]int64, n)
+							if r == root && inPlace {
+								mine = from[root*n : (root+1)*n]
+							}
 							if err := collectives.Scatter(ctx, c, mine, from, root, o); err != nil {
 								return err
 							}

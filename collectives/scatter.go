@@ -12,7 +12,8 @@ import (
 // dst of the same length.
 //
 // Algorithms: Binomial (default), Linear, Hierarchical (default across
-// regions: one WAN message per region).
+// regions: one WAN message per region), Lanes (across regions: a message
+// per region to each of L lanes, for links one flow cannot fill).
 func Scatter[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, root int, opts ...Options) error {
 	checkRoot(c, root, "Scatter")
 	if c.Rank() == root {
@@ -36,6 +37,8 @@ func Scatter[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, roo
 			return scatterLinear(k, d, s, blocks(k.size*len(dst), k.size, k.esize), root)
 		case Hierarchical:
 			return scatterHier(k, d, s, root)
+		case Lanes:
+			return scatterLanes(k, d, s, root)
 		}
 		return scatterBinomial(k, d, s, root)
 	})
