@@ -11,9 +11,10 @@ import (
 // elsewhere); root's src may be its own block of dst (in place). Every
 // rank passes a src of the same length.
 //
-// Algorithms: Binomial (default), Linear, Hierarchical (default across
-// regions: one WAN message per region), Lanes (across regions: a message
-// per region from each of L lanes, for links one flow cannot fill).
+// Algorithms: Binomial (default), Linear, Hierarchical (across regions:
+// one WAN message per region), Lanes (across regions: a message per region
+// from each of L lanes, which need not wait for a leader to pack its
+// region). Across regions the cost model picks one of the last two.
 func Gather[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, root int, opts ...Options) error {
 	checkRoot(c, root, "Gather")
 	if c.Rank() == root {
@@ -22,8 +23,8 @@ func Gather[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, root
 	e := sigElem[T]()
 	k := newCall(ctx, c, "Gather", int(e.esize), nil, opts)
 	alg, err := k.choose(kGather, func() Algorithm {
-		if k.multiRegion() {
-			return Hierarchical
+		if a, ok := k.modelled(kGather, len(src)*int(e.esize), root); ok {
+			return a
 		}
 		return Binomial
 	})

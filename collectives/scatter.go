@@ -11,9 +11,10 @@ import (
 // root's dst may be its own block of src (in place). Every rank passes a
 // dst of the same length.
 //
-// Algorithms: Binomial (default), Linear, Hierarchical (default across
-// regions: one WAN message per region), Lanes (across regions: a message
-// per region to each of L lanes, for links one flow cannot fill).
+// Algorithms: Binomial (default), Linear, Hierarchical (across regions:
+// one WAN message per region), Lanes (across regions: a message per region
+// to each of L lanes, none of which waits for a leader to unpack its
+// region). Across regions the cost model picks one of the last two.
 func Scatter[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, root int, opts ...Options) error {
 	checkRoot(c, root, "Scatter")
 	if c.Rank() == root {
@@ -22,8 +23,8 @@ func Scatter[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, roo
 	e := sigElem[T]()
 	k := newCall(ctx, c, "Scatter", int(e.esize), nil, opts)
 	alg, err := k.choose(kScatter, func() Algorithm {
-		if k.multiRegion() {
-			return Hierarchical
+		if a, ok := k.modelled(kScatter, len(dst)*int(e.esize), root); ok {
+			return a
 		}
 		return Binomial
 	})

@@ -40,8 +40,9 @@ type Estimate struct {
 	Time time.Duration
 }
 
-// Costs prices the algorithms of op ("Bcast", "Reduce", "Allreduce" or
-// "Allgather") for n bytes (per rank for Allgather) with the given root
+// Costs prices the algorithms of op ("Bcast", "Reduce", "Allreduce",
+// "Allgather", "Gather" or "Scatter") for n bytes (per rank for Allgather,
+// Gather and Scatter) with the given root
 // (ignored when the op has none) on t's regions, in order of preference
 // on a tie (fewer, simpler steps first; see Best). The formulas are those of
 // docs/algorithms.md ("The cost model"): latency terms from Net.Lat, a
@@ -157,11 +158,70 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 		fwd := nb * (1 + math.Ceil(float64(p-kmin)/float64(kmin)))
 		add(AlgLanes, A+step(kmax, l)+x(max(float64(R-1)+fwd, in)*nf))
 		add(AlgRing, time.Duration(p-1)*(A+x(nf)))
+	case "Gather", "Scatter":
+		if root < 0 || root >= p {
+			break
+		}
+		// What the root's link receives (Gather; Scatter is the same
+		// schedule backwards: what it sends, each part by when it must
+		// have left): blocks of its own region after a LAN step, and each
+		// other region's blocks once they are packed and have crossed.
+		ρ := t.RegionOf[root]
+		kρ := len(t.Members[ρ])
+		own := rootJob{step(kρ, l), float64(kρ-1) * nf}
+		hier := []rootJob{own}
+		lanes := []rootJob{own}
+		for s, m := range t.Members {
+			if s == ρ {
+				continue
+			}
+			k := len(m)
+			// Hierarchical: the leader takes in its region, then sends
+			// all k blocks in one message.
+			hier = append(hier, rootJob{step(k, l) + x(float64(k-1)*nf) + net.Lat[ρ][s], float64(k) * nf})
+			// Lanes: lane j takes in its c members' blocks, sends them to
+			// lane j of the root's region, which passes them on (a LAN
+			// step but for lane 0, the root itself).
+			for j := range L {
+				c := (k - j + L - 1) / L
+				var pack time.Duration
+				if c > 1 {
+					pack = l + x(float64(c-1)*nf)
+				}
+				if j > 0 {
+					pack += l
+				}
+				lanes = append(lanes, rootJob{pack + net.Lat[ρ][s], float64(c) * nf})
+			}
+		}
+		add(AlgHierarchical, rootSchedule(hier, x))
+		add(AlgLanes, rootSchedule(lanes, x))
 	}
 	if R == 1 { // no regions to cross: the region-aware forms are the flat trees
 		es = slices.DeleteFunc(es, func(e Estimate) bool { return e.Alg == AlgHierarchical || e.Alg == AlgLanes })
 	}
 	return es
+}
+
+// rootJob is bytes a root's link takes in that cannot start before
+// release.
+type rootJob struct {
+	release time.Duration
+	bytes   float64
+}
+
+// rootSchedule is the earliest a link that carries x(b) for b bytes has
+// taken in every job: for each release time r, r plus the time of every
+// job released at r or later.
+func rootSchedule(jobs []rootJob, x func(float64) time.Duration) time.Duration {
+	slices.SortFunc(jobs, func(a, b rootJob) int { return int(a.release - b.release) })
+	var best time.Duration
+	var tail float64
+	for i := len(jobs) - 1; i >= 0; i-- {
+		tail += jobs[i].bytes
+		best = max(best, jobs[i].release+x(tail))
+	}
+	return best
 }
 
 // Tie is how close two estimates must be for the model to call them

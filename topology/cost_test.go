@@ -55,6 +55,10 @@ func TestCosts(t *testing.T) {
 		{"one region: flat forms only (Auto does not ask the model there)", one, "Allreduce", 8, -1, Net{Lat: [][]time.Duration{{25 * time.Microsecond}}, BW: 1e9}, AlgDirect},
 		{"one region, bcast", one, "Bcast", 4 * M, 0, Net{Lat: [][]time.Duration{{25 * time.Microsecond}}, BW: 1e9}, AlgDirect},
 		{"two ranks, bcast", FromLabels([]string{"a", "b"}), "Bcast", 4 * M, 0, labNet2(), AlgHierarchical},
+		{"gather 8 B: one message per region", lab, "Gather", 8, 0, labNet(), AlgHierarchical},
+		{"gather 1 MiB: lanes skip the leaders' packing", lab, "Gather", M, 0, labNet(), AlgLanes},
+		{"scatter 256 KiB from eu", lab, "Scatter", 256 * K, 4, labNet(), AlgLanes},
+		{"gather 1 MiB, uneven 3+1+2: one lane is the hierarchy", uneven, "Gather", M, 0, labNet(), AlgHierarchical},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,6 +205,31 @@ func TestSegment(t *testing.T) {
 		}
 		if a, b := Segment(n, 4, gbit), Segment(n, 2, gbit); a > b {
 			t.Errorf("Segment(%d) over 4 steps = %d > over 2 %d", n, a, b)
+		}
+	}
+}
+
+// Gather's estimates are the schedule of what the root's link takes in:
+// on the lab with 1 MiB blocks to us-west, Hierarchical waits for the
+// leaders (84 ms each) and the farthest pack, Lanes only for the bytes.
+func TestCostsGather(t *testing.T) {
+	lab := FromLabels([]string{"us", "us", "sg", "sg", "eu", "eu"})
+	x := func(blocks float64) time.Duration { return time.Duration(blocks * (1 << 20) / (100e6 / 8) * 1e9) }
+	l := 25 * time.Microsecond
+	want := map[string]time.Duration{
+		// sg's pack is released at l + x(1) + 40 ms, with 4 blocks
+		// behind it (sg's 2, eu's 2).
+		AlgHierarchical: max(l+x(5), l+x(1)+40*time.Millisecond+x(4)),
+		// the link is busy from the start: all 5 blocks.
+		AlgLanes: l + x(5),
+	}
+	es := lab.Costs("Gather", 1<<20, 0, labNet())
+	if len(es) != 2 {
+		t.Fatalf("estimates %v, want Hierarchical and Lanes", es)
+	}
+	for _, e := range es {
+		if d := e.Time - want[e.Alg]; d < -time.Microsecond || d > time.Microsecond {
+			t.Errorf("%s: %v, want %v", e.Alg, e.Time, want[e.Alg])
 		}
 	}
 }
