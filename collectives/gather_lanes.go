@@ -40,21 +40,15 @@ func gatherLanes(k *call, dst, src []byte, root int) error {
 				return k.send(src, root, 1)
 			}
 			// Lane j: its own block, then each region's pack as it
-			// comes (posted first, all at once).
-			packs := make([][]byte, len(t.Members))
-			var rqs []*comm.Request
-			for _, s := range order {
-				packs[s] = k.alloc(laneCount(len(t.Members[s]), L, j) * n)
-				rqs = append(rqs, k.irecv(packs[s], t.Members[s][j], 2))
+			// comes.
+			mine := k.isend(src, root, 1)
+			sends, err := relayPacks(k, order, L, j, n,
+				func(s int) (int, int) { return t.Members[s][j], 2 },
+				func(s int) (int, int) { return root, 3 + s })
+			if err != nil {
+				return err
 			}
-			sends := []*comm.Request{k.isend(src, root, 1)}
-			for x, s := range order {
-				if err := k.wait(rqs[x], len(packs[s])); err != nil {
-					return err
-				}
-				sends = append(sends, k.isend(packs[s], root, 3+s))
-			}
-			return k.waitSends(sends)
+			return k.waitSends(append(sends, mine))
 		}
 		// The root: its region's blocks in place, every other region's
 		// from its L lanes (lane 0 straight, the others through the
@@ -152,19 +146,12 @@ func scatterLanes(k *call, dst, src []byte, root int) error {
 		if j >= L {
 			return k.recv(dst, root, 1)
 		}
-		packs := make([][]byte, len(t.Members))
-		var rqs []*comm.Request
-		for _, s := range order {
-			packs[s] = k.alloc(laneCount(len(t.Members[s]), L, j) * n)
-			rqs = append(rqs, k.irecv(packs[s], root, 3+s))
-		}
 		mine := k.irecv(dst, root, 1)
-		var sends []*comm.Request
-		for x, s := range order {
-			if err := k.wait(rqs[x], len(packs[s])); err != nil {
-				return err
-			}
-			sends = append(sends, k.isend(packs[s], t.Members[s][j], 2))
+		sends, err := relayPacks(k, order, L, j, n,
+			func(s int) (int, int) { return root, 3 + s },
+			func(s int) (int, int) { return t.Members[s][j], 2 })
+		if err != nil {
+			return err
 		}
 		if err := k.wait(mine, n); err != nil {
 			return err
@@ -195,6 +182,30 @@ func scatterLanes(k *call, dst, src []byte, root int) error {
 		sends = append(sends, k.isend(b, members[y], 1))
 	}
 	return k.waitSends(sends)
+}
+
+// relayPacks is lane j (j > 0) of the root's region passing each other
+// region's pack of lane j's blocks (n bytes each) on as it arrives, in
+// order: region s's pack comes from rank and step from(s) and goes to
+// to(s). Every receive is posted first; the sends are returned.
+func relayPacks(k *call, order []int, L, j, n int, from, to func(s int) (rank, step int)) ([]*comm.Request, error) {
+	t := k.topo()
+	packs := make([][]byte, len(order))
+	rqs := make([]*comm.Request, len(order))
+	for x, s := range order {
+		packs[x] = k.alloc(laneCount(len(t.Members[s]), L, j) * n)
+		r, st := from(s)
+		rqs[x] = k.irecv(packs[x], r, st)
+	}
+	var sends []*comm.Request
+	for x, s := range order {
+		if err := k.wait(rqs[x], len(packs[x])); err != nil {
+			return sends, err
+		}
+		r, st := to(s)
+		sends = append(sends, k.isend(packs[x], r, st))
+	}
+	return sends, nil
 }
 
 // laneCount is how many of a region's k members belong to lane j of L:
