@@ -454,6 +454,9 @@ func (p *peer) readLoop() {
 			p.br.src.drainRing() // what woke us
 		}
 		p.pump()
+		// The doorbells this goroutine took were its own wake-ups: it
+		// sets rsleep itself before it parks again (no rebell).
+		p.br.src.tookBell = false
 		stopped := p.readStopped
 		held, until = p.held, p.heldSince.Add(time.Duration(holdMax.Load()))
 		p.unlockRead()
