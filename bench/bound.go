@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/spmd-go/spmd/topology"
 )
 
 // Network is what the lower bound of DESIGN.md ("Measuring a collective")
@@ -25,31 +27,6 @@ func (n Network) transfer(h int, bytes float64) time.Duration {
 		return 0
 	}
 	return time.Duration(bytes / n.Bandwidth[h] * float64(time.Second))
-}
-
-// job is bytes a host must receive, which cannot start arriving before
-// release.
-type job struct {
-	release time.Duration
-	bytes   float64
-}
-
-// schedule returns the earliest time host h can have received every job:
-// it receives at most its bandwidth, and no byte before its release, so
-// the finish is at least, for every release time r, r plus the transfer
-// time of every job released at r or later.
-func (n Network) schedule(h int, jobs []job) time.Duration {
-	slices.SortFunc(jobs, func(a, b job) int { return int(a.release - b.release) })
-	var best time.Duration
-	var tail float64
-	for k := len(jobs) - 1; k >= 0; k-- {
-		tail += jobs[k].bytes
-		if k > 0 && jobs[k-1].release == jobs[k].release {
-			continue
-		}
-		best = max(best, jobs[k].release+n.transfer(h, tail))
-	}
-	return best
 }
 
 // Bound returns the lower bound on the time of op with m bytes (per rank
@@ -226,7 +203,7 @@ func hostBound(op string, net Network, hostOf []int, m int) (time.Duration, erro
 			if op == "gather" && h != root {
 				continue
 			}
-			var jobs []job
+			var jobs []topology.Release
 			for _, src := range hostOf {
 				if src == h {
 					continue
@@ -235,9 +212,11 @@ func hostBound(op string, net Network, hostOf []int, m int) (time.Duration, erro
 				if op == "alltoall" {
 					bytes = fm * float64(perHost[h])
 				}
-				jobs = append(jobs, job{net.Latency[src][h], bytes})
+				jobs = append(jobs, topology.Release{At: net.Latency[src][h], Bytes: bytes})
 			}
-			b = max(b, net.schedule(h, jobs))
+			// it receives at most its bandwidth, and no byte before
+			// its release
+			b = max(b, topology.Schedule(jobs, func(bytes float64) time.Duration { return net.transfer(h, bytes) }))
 		}
 		return b, nil
 	case "scatter":

@@ -168,9 +168,9 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 		// other region's blocks once they are packed and have crossed.
 		ρ := t.RegionOf[root]
 		kρ := len(t.Members[ρ])
-		own := rootJob{step(kρ, l), float64(kρ-1) * nf}
-		hier := []rootJob{own}
-		lanes := []rootJob{own}
+		own := Release{step(kρ, l), float64(kρ-1) * nf}
+		hier := []Release{own}
+		lanes := []Release{own}
 		for s, m := range t.Members {
 			if s == ρ {
 				continue
@@ -178,7 +178,7 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 			k := len(m)
 			// Hierarchical: the leader takes in its region, then sends
 			// all k blocks in one message.
-			hier = append(hier, rootJob{step(k, l) + x(float64(k-1)*nf) + net.Lat[ρ][s], float64(k) * nf})
+			hier = append(hier, Release{step(k, l) + x(float64(k-1)*nf) + net.Lat[ρ][s], float64(k) * nf})
 			// Lanes: lane j takes in its c members' blocks, sends them to
 			// lane j of the root's region, which passes them on (a LAN
 			// step but for lane 0, the root itself).
@@ -191,11 +191,11 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 				if j > 0 {
 					pack += l
 				}
-				lanes = append(lanes, rootJob{pack + net.Lat[ρ][s], float64(c) * nf})
+				lanes = append(lanes, Release{pack + net.Lat[ρ][s], float64(c) * nf})
 			}
 		}
-		add(AlgHierarchical, rootSchedule(hier, x))
-		add(AlgLanes, rootSchedule(lanes, x))
+		add(AlgHierarchical, Schedule(hier, x))
+		add(AlgLanes, Schedule(lanes, x))
 	}
 	if R == 1 { // no regions to cross: the region-aware forms are the flat trees
 		es = slices.DeleteFunc(es, func(e Estimate) bool { return e.Alg == AlgHierarchical || e.Alg == AlgLanes })
@@ -203,23 +203,22 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 	return es
 }
 
-// rootJob is bytes a root's link takes in that cannot start before
-// release.
-type rootJob struct {
-	release time.Duration
-	bytes   float64
+// Release is bytes a link must carry that cannot start before At.
+type Release struct {
+	At    time.Duration
+	Bytes float64
 }
 
-// rootSchedule is the earliest a link that carries x(b) for b bytes has
-// taken in every job: for each release time r, r plus the time of every
-// job released at r or later.
-func rootSchedule(jobs []rootJob, x func(float64) time.Duration) time.Duration {
-	slices.SortFunc(jobs, func(a, b rootJob) int { return int(a.release - b.release) })
+// Schedule is the earliest a link that carries b bytes in x(b) has carried
+// every job: for each release time r, r plus the time of every job
+// released at r or later. It sorts jobs.
+func Schedule(jobs []Release, x func(bytes float64) time.Duration) time.Duration {
+	slices.SortFunc(jobs, func(a, b Release) int { return int(a.At - b.At) })
 	var best time.Duration
 	var tail float64
 	for i := len(jobs) - 1; i >= 0; i-- {
-		tail += jobs[i].bytes
-		best = max(best, jobs[i].release+x(tail))
+		tail += jobs[i].Bytes
+		best = max(best, jobs[i].At+x(tail))
 	}
 	return best
 }
