@@ -3,6 +3,7 @@ package collectives
 import (
 	"github.com/spmd-go/spmd/comm"
 	"github.com/spmd-go/spmd/internal/mem"
+	"github.com/spmd-go/spmd/topology"
 )
 
 // Gather and Scatter on lanes, for long blocks across regions. L lanes, L
@@ -26,13 +27,8 @@ import (
 // below bandwidth × round trip) and costs a store-and-forward step on a
 // LAN otherwise.
 func gatherLanes(k *call, dst, src []byte, root int) error {
-	t := k.topo()
-	n := len(src)
-	rho := t.RegionOf[root]
-	own := t.RegionOf[k.rank]
-	L := t.Lanes()
-	rootLanes := t.Rotated(rho, root)
-	order := nearestRegions(k, t, rho)
+	t, n := k.topo(), len(src)
+	rho, own, L, rootLanes, order := laneLayout(k, t, root)
 	if own == rho {
 		if k.rank != root {
 			j := indexOf(rootLanes, k.rank)
@@ -112,13 +108,8 @@ func gatherLanes(k *call, dst, src []byte, root int) error {
 // the others through lane j of the root's region, which passes them on);
 // each lane hands its members their blocks.
 func scatterLanes(k *call, dst, src []byte, root int) error {
-	t := k.topo()
-	n := len(dst)
-	rho := t.RegionOf[root]
-	own := t.RegionOf[k.rank]
-	L := t.Lanes()
-	rootLanes := t.Rotated(rho, root)
-	order := nearestRegions(k, t, rho)
+	t, n := k.topo(), len(dst)
+	rho, own, L, rootLanes, order := laneLayout(k, t, root)
 	if own == rho {
 		if k.rank == root {
 			var sends []*comm.Request
@@ -182,6 +173,14 @@ func scatterLanes(k *call, dst, src []byte, root int) error {
 		sends = append(sends, k.isend(b, members[y], 1))
 	}
 	return k.waitSends(sends)
+}
+
+// laneLayout is what both directions need: the root's region, this
+// rank's, the lanes, the root's region from the root on (its lanes), and
+// the other regions nearest the root's first.
+func laneLayout(k *call, t topology.Topology, root int) (rho, own, L int, rootLanes, order []int) {
+	rho = t.RegionOf[root]
+	return rho, t.RegionOf[k.rank], t.Lanes(), t.Rotated(rho, root), nearestRegions(k, t, rho)
 }
 
 // relayPacks is lane j (j > 0) of the root's region passing each other
