@@ -21,6 +21,7 @@ import (
 // (2 k_a k_b n/p each way per region pair against n) — the right trade
 // when hosts' own links, not tunnels between regions, are the limit.
 func allreduceDirect(k *call, acc []byte) error {
+	k.oneStream = true // see call.on
 	p, me := k.size, k.rank
 	piece := blocks(len(acc)/k.esize, p, k.esize)
 	seg := k.segBytes(piece[1]-piece[0], 2, k.esize)

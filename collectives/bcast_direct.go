@@ -48,6 +48,7 @@ func others(p, me, skip int) []int {
 // price: p-2 streams per rank and, across regions, about k_a k_b n/(p-1)
 // bytes per region pair more than Lanes.
 func bcastDirect(k *call, buf []byte, root int) error {
+	k.oneStream = true // see call.on
 	pc := k.pieces(len(buf)/k.esize, root)
 	p := k.size
 	if k.rank == root {
@@ -95,6 +96,7 @@ func bcastDirect(k *call, buf []byte, root int) error {
 // result segment to the root. The root sends its vector once and receives
 // the result once.
 func reduceDirect(k *call, dst, src []byte, root int) error {
+	k.oneStream = true // see call.on
 	pc := k.pieces(len(src)/k.esize, root)
 	p := k.size
 	if p == 1 {

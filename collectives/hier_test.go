@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +20,15 @@ func runRegions(t *testing.T, regions []string, f func(ctx context.Context, c *c
 	t.Helper()
 	cfg := comm.DefaultConfig()
 	cfg.Regions = regions
+	if os.Getenv("SPMD_STREAMS") != "" {
+		// Streams join ranks of different hosts only: a host per rank,
+		// so that SPMD_STREAMS (CI's second pass) puts every region-aware
+		// algorithm's traffic between regions on several streams.
+		cfg.Hosts = make([]string, len(regions))
+		for r := range regions {
+			cfg.Hosts[r] = fmt.Sprintf("h%d", r)
+		}
+	}
 	commtest.RunConfig(t, len(regions), cfg, f)
 }
 
@@ -393,24 +403,40 @@ func TestLanesSharedHosts(t *testing.T) {
 	layouts := []struct {
 		name           string
 		regions, hosts []string
+		streams        int
 	}{
 		{"3 regions x 2 hosts x 2 slots",
 			[]string{"a", "a", "a", "a", "b", "b", "b", "b", "c", "c", "c", "c"},
-			[]string{"a1", "a1", "a2", "a2", "b1", "b1", "b2", "b2", "c1", "c1", "c2", "c2"}},
+			[]string{"a1", "a1", "a2", "a2", "b1", "b1", "b2", "b2", "c1", "c1", "c2", "c2"}, 0},
+		{"3 regions x 2 hosts x 2 slots, 3 streams between regions",
+			[]string{"a", "a", "a", "a", "b", "b", "b", "b", "c", "c", "c", "c"},
+			[]string{"a1", "a1", "a2", "a2", "b1", "b1", "b2", "b2", "c1", "c1", "c2", "c2"}, 3},
 		{"uneven slots and hosts",
 			[]string{"a", "a", "a", "b", "b", "c", "c", "c", "c"},
-			[]string{"a1", "a1", "a1", "b1", "b2", "c1", "c1", "c2", "c3"}},
+			[]string{"a1", "a1", "a1", "b1", "b2", "c1", "c1", "c2", "c3"}, 0},
 		{"hosts interleaved within a region",
 			[]string{"a", "a", "a", "a", "b", "b"},
-			[]string{"a1", "a2", "a1", "a2", "b1", "b1"}},
+			[]string{"a1", "a2", "a1", "a2", "b1", "b1"}, 0},
 	}
 	for _, l := range layouts {
 		t.Run(l.name, func(t *testing.T) {
 			cfg := comm.DefaultConfig()
 			cfg.Regions, cfg.Hosts = l.regions, l.hosts
+			if l.streams > 0 {
+				cfg.Streams = l.streams
+			}
 			p := len(l.regions)
 			commtest.RunConfig(t, p, cfg, func(ctx context.Context, c *comm.Comm) error {
 				r := c.Rank()
+				for q := range p {
+					want := 1
+					if l.streams > 1 && l.regions[q] != l.regions[r] {
+						want = l.streams
+					}
+					if got := c.Streams(q); l.streams > 0 && got != want {
+						return fmt.Errorf("rank %d: Streams(%d) = %d, want %d", r, q, got, want)
+					}
+				}
 				for _, n := range []int{0, 5, 1000, 100 << 10} {
 					want := make([]int64, n)
 					for q := range p {

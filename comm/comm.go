@@ -41,6 +41,7 @@ type Comm struct {
 	attrs   *sync.Map     // shared by a comm and its collective view
 	world   bool          // this is the world communicator
 	shrinks *atomic.Int64 // Shrinks called, shared by a comm and its collective view
+	stream  int           // the stream its sends take (Stream; streams.go)
 }
 
 func newComm(w *world, context uint32, group []int, isWorld bool) *Comm {
@@ -287,7 +288,7 @@ func (c *Comm) isend(buf []byte, dst, tag int, blocking bool) *Request {
 		r.complete(Status{Len: len(buf)}, nil)
 		return r
 	}
-	r.p = c.w.peers[wr]
+	r.p = c.w.peers[wr].on(c.stream)
 	r.p.send(r, blocking)
 	return r
 }

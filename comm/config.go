@@ -94,6 +94,25 @@ type Config struct {
 	// may read each other's memory, and never on encrypted or compressing
 	// connections. On by default.
 	SharedMemory bool
+	// Streams is how many TCP connections carry the messages between two
+	// ranks that may be in different regions (comm/streams.go): one TCP
+	// flow moves at most its window per round trip, so on a long path a
+	// single flow cannot fill a fast link. 1 (the default) is one
+	// connection per pair; 0 lets the cost model choose per pair from the
+	// round trip the handshake timed, LinkBandwidth and the kernel's
+	// buffer caps (topology.Streams); n opens n to every such peer (at
+	// most topology.MaxStreams). Messages go on a stream only when the
+	// sender picks one (Comm.Stream); package collectives spreads the
+	// segments of its pipelined algorithms across them. One is the
+	// default because on the lab more streams sped up one transfer but
+	// not the collectives (docs/algorithms.md).
+	Streams int
+	// LinkBandwidth is each host's bandwidth in bytes per second, for
+	// choosing Streams (0: take 100 Mbit/s, a common VPS plan) and, when
+	// given, pacing a pair's streams at its share (streams.go). Init sets
+	// it from SPMD_BW_MBIT (spmdrun --bw-mbit), which package collectives'
+	// cost model also reads.
+	LinkBandwidth float64
 	// Logger receives connection events (rejected handshakes, lost peers).
 	// Nothing logged contains the job secret. Nil means slog.Default().
 	Logger *slog.Logger
@@ -114,6 +133,7 @@ func DefaultConfig() Config {
 		SingleCopy:       true,
 		SingleCopyMin:    remoteMin,
 		SharedMemory:     true,
+		Streams:          1,
 	}
 }
 
@@ -148,6 +168,12 @@ func (c *Config) validate() error {
 	}
 	if c.Compress < CompressNone || c.Compress > CompressAll {
 		errs = append(errs, fmt.Errorf("comm: Compress %d is not CompressNone, CompressWAN or CompressAll", c.Compress))
+	}
+	if c.Streams < 0 || c.Streams > maxStreams {
+		errs = append(errs, fmt.Errorf("comm: Streams %d must be 0 (chosen per pair) or 1 to %d", c.Streams, maxStreams))
+	}
+	if c.LinkBandwidth < 0 {
+		errs = append(errs, fmt.Errorf("comm: LinkBandwidth %g must not be negative", c.LinkBandwidth))
 	}
 	if c.MaxMessage < 0 {
 		errs = append(errs, fmt.Errorf("comm: MaxMessage %d must not be negative", c.MaxMessage))

@@ -154,3 +154,34 @@ func WritesWaiting(c *Comm, r int) int32 { return c.w.peers[c.group[r]].writeWai
 
 // RingRescues reports how often c's ring watchdog read a ring nobody woke for.
 func RingRescues(c *Comm) int64 { return c.w.ringRescues.Load() }
+
+// oneStream is a dialHandshake's stream count for tests: one connection.
+func oneStream(time.Duration) int { return 1 }
+
+// StreamBytesAcked is BytesAcked of stream k of the connections to c's
+// rank r, as the kernel counts it.
+func StreamBytesAcked(c *Comm, r, k int) (uint64, error) {
+	raw, err := c.w.peers[c.group[r]].conns()[k].conn.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var info *unix.TCPInfo
+	var gerr error
+	if err := raw.Control(func(fd uintptr) { info, gerr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil {
+		return 0, err
+	}
+	if gerr != nil {
+		return 0, gerr
+	}
+	return info.Bytes_acked, nil
+}
+
+// ResetStream ends stream k of the connections to c's rank r with a
+// reset, as a middlebox that drops one flow would.
+func ResetStream(c *Comm, r, k int) error {
+	conn := c.w.peers[c.group[r]].conns()[k].conn
+	if err := conn.SetLinger(0); err != nil {
+		return err
+	}
+	return conn.Close()
+}

@@ -70,7 +70,7 @@ func TestHandshake(t *testing.T) {
 				}
 				ch <- res{from, err}
 			}()
-			_, derr := dialHandshake(dc, c.dSecret, c.dJob, c.from, c.to, 2*time.Second)
+			_, derr := dialHandshake(dc, c.dSecret, c.dJob, c.from, c.to, 0, oneStream, 2*time.Second)
 			if derr != nil {
 				dc.Close() // as dial does
 			}
@@ -169,14 +169,14 @@ func TestVerdictRefused(t *testing.T) {
 		}
 		h, _ := wire.DecodeHello(hb[:])
 		var an [wire.NonceSize]byte
-		mac := wire.MAC(secret, wire.RoleAcceptor, job, h.From, h.To, h.Nonce, an)
+		mac := wire.MAC(secret, wire.RoleAcceptor, job, h.From, h.To, h.Stream, 0, h.Nonce, an)
 		ac.Write(append(an[:], mac[:]...))
 		var proof [wire.FinishSize]byte
 		ac.Read(proof[:])
 		ac.Write([]byte{0})
 		ac.Write(bytes.Repeat([]byte{0xff}, 64)) // never decoded
 	}()
-	if _, err := dialHandshake(dc, secret, job, 1, 0, 2*time.Second); err != nil {
+	if _, err := dialHandshake(dc, secret, job, 1, 0, 0, oneStream, 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	cfg := DefaultConfig()

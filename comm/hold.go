@@ -62,7 +62,7 @@ var errHeld = errors.New("message held")
 func (p *peer) holdLocked(h wire.Header) bool {
 	w := p.w
 	if h.Total < holdMin || !p.near || w.closing || p.flushHeld || w.arrivedTaken ||
-		p.writeWaits.Load() > 0 || w.wblocked.Load() > 0 || w.postedFromLocked(p.rank) {
+		p.writesWait() || w.wblocked.Load() > 0 || w.postedFromLocked(p.rank) {
 		return false
 	}
 	if !p.held {
@@ -146,11 +146,21 @@ func (p *peer) pokeHeld(flush bool) {
 // those of every rank of c. w.mu is held.
 func (w *world) pokeFromLocked(c *Comm, src int, flush bool) {
 	if src != AnySource {
-		w.peers[src].pokeHeld(flush)
+		w.peers[src].pokeStreams(flush)
 		return
 	}
 	for _, wr := range c.group {
-		w.peers[wr].pokeHeld(flush)
+		w.peers[wr].pokeStreams(flush)
+	}
+}
+
+// pokeStreams pokes the reader of each of p's connections (p may be nil).
+func (p *peer) pokeStreams(flush bool) {
+	if p == nil {
+		return
+	}
+	for _, s := range p.conns() {
+		s.pokeHeld(flush)
 	}
 }
 
@@ -158,7 +168,7 @@ func (w *world) pokeFromLocked(c *Comm, src int, flush bool) {
 // what holdLocked looks at (closing, a waiting write) calls it after.
 func (w *world) pokeAll() {
 	for _, p := range w.peers {
-		p.pokeHeld(false)
+		p.pokeStreams(false)
 	}
 }
 
@@ -189,7 +199,7 @@ type blockedWrite struct {
 func (p *peer) writeBlocked() *blockedWrite {
 	b := &blockedWrite{p: p}
 	p.writeWaits.Add(1)
-	p.pokeHeld(false)
+	p.first().pokeStreams(false)
 	b.t = time.AfterFunc(cycleWait, func() {
 		b.mu.Lock()
 		if !b.ended {

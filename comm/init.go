@@ -27,7 +27,8 @@ import (
 // sets Heartbeat; SPMD_ENCRYPT (none, wan or all) sets Encrypt;
 // SPMD_COMPRESS (none, wan or all) sets Compress; SPMD_SINGLE_COPY (on
 // or off) sets SingleCopy and SPMD_SINGLE_COPY_MIN (bytes)
-// SingleCopyMin; SPMD_SHM (on or off) sets SharedMemory;
+// SingleCopyMin; SPMD_SHM (on or off) sets SharedMemory; SPMD_STREAMS
+// (auto or a number) sets Streams and SPMD_BW_MBIT LinkBandwidth;
 // SPMD_CONNECT_TIMEOUT sets ConnectTimeout.
 // spmdrun sets SPMD_HEARTBEAT, SPMD_ENCRYPT and SPMD_COMPRESS from
 // --heartbeat, --encrypt and --compress.
@@ -111,6 +112,9 @@ func (c *Config) ApplyEnv() error {
 		c.SingleCopyMin = n
 	}
 	if err := warmUpFromEnv(c); err != nil {
+		return err
+	}
+	if err := streamsFromEnv(c); err != nil {
 		return err
 	}
 	switch s := os.Getenv("SPMD_REGIONS"); s {

@@ -204,7 +204,12 @@ func (c *Comm) WarmUp(ctx context.Context) error {
 	var reqs []*Request
 	for r := range size {
 		if lanePeers(c.rank, r) {
-			reqs = append(reqs, cc.isend(out, r, tagWarmUp, false), cc.irecv(make([]byte, n), r, tagWarmUp))
+			// Each of the pair's streams learns its share of the path.
+			s := c.Streams(r)
+			part := out[:(int64(len(out))+int64(s)-1)/int64(s)]
+			for k := range s {
+				reqs = append(reqs, cc.Stream(k).isend(part, r, tagWarmUp, false), cc.irecv(make([]byte, len(part)), r, tagWarmUp))
+			}
 		}
 	}
 	if err := WaitAll(ctx, reqs...); err != nil {

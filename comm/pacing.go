@@ -1,7 +1,6 @@
 package comm
 
 import (
-	"math"
 	"net"
 )
 
@@ -11,7 +10,10 @@ import (
 // happens). Algorithms that send to many ranks at once use it so that
 // their streams together do not overrun the host's link: on a policed
 // link (a VPS plan) the excess is dropped, and every drop costs a WAN
-// round trip. It returns the error of the socket option, if any.
+// round trip. With several streams to r (Streams) each gets the cap, so
+// that messages that all take one stream are not slowed, and lifting it
+// returns them to their share of the pair's rate. It returns the error
+// of the socket option, if any.
 func (c *Comm) SetMaxPacing(r int, bytesPerSec float64) error {
 	c.checkRank(r, "SetMaxPacing")
 	wr := c.group[r]
@@ -22,11 +24,19 @@ func (c *Comm) SetMaxPacing(r int, bytesPerSec float64) error {
 	if p == nil {
 		return nil
 	}
-	rate := uint32(math.MaxUint32) // unlimited
-	if bytesPerSec > 0 {
-		rate = uint32(min(bytesPerSec, math.MaxUint32-1))
+	// Each of the pair's streams gets the cap (a caller's messages to one
+	// rank may all take one stream); without one they go back to their
+	// share of the pair's rate (streams.go).
+	rate := bytesPerSec
+	if bytesPerSec <= 0 && p.group != nil {
+		rate = p.group.pace
 	}
-	return sockopt(p.conn, func(fd int) error { return setMaxPacing(fd, rate) })
+	for _, s := range p.conns() {
+		if err := s.setPacing(rate); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sockopt calls set with conn's descriptor and returns its error, or the

@@ -36,6 +36,10 @@ type peer struct {
 	// awaitVerdict: we dialed, and the acceptor's one-byte verdict on our
 	// proof comes before its first frame (see the handshake).
 	awaitVerdict bool
+	// The pair's streams (streams.go): how many the dialer announced on
+	// this first connection, and, when more than one, the group.
+	streamCount int
+	group       *streamGroup
 
 	// send side
 	sentBytes, sentMsgs atomic.Int64 // handed to send, for statistics
@@ -726,11 +730,18 @@ func (p *peer) gotBye() {
 	pe := p.peerErr("recv", ErrPeerClosed)
 	w.mu.Lock()
 	p.byeSeen = true
-	if p.recvErr == nil {
-		p.recvErr = pe
+	// With several streams, the peer is done only when each has said
+	// goodbye: data sent before the goodbye may still be on its way on
+	// another stream (streams.go). Until then the peer's recvErr (on its
+	// first connection, which matching looks at) stays unset.
+	var failed []*Request
+	if p.allSaidBye() {
+		if f := p.first(); f.recvErr == nil {
+			f.recvErr = pe
+		}
+		failed = w.takePostedFromLocked(p.rank, false)
+		w.notifyLocked()
 	}
-	failed := w.takePostedFromLocked(p.rank, false)
-	w.notifyLocked()
 	w.mu.Unlock()
 	for _, r := range failed {
 		r.complete(Status{}, pe)
@@ -770,6 +781,20 @@ func (p *peer) fail(err *PeerError) {
 	p.kick()
 	p.stopRing(ringClosed)
 	_ = p.conn.Close()
+	// Logged once per peer, not once per stream.
+	if first && !closing && (p.group == nil || !p.group.failed.Load()) {
+		w.log.Warn("comm: lost peer", "rank", w.rank, "peer", p.rank, "addr", p.addr, "err", err.Err)
+	}
+	// The streams of a peer go together (streams.go): each is failed
+	// before any of this one's operations completes, so that nobody who
+	// sees one fail can still use another.
+	if g := p.group; g != nil && g.failed.CompareAndSwap(false, true) {
+		for _, s := range g.conns {
+			if s != p {
+				s.fail(err)
+			}
+		}
+	}
 	for _, r := range failed {
 		r.complete(Status{}, withOp(err, "recv"))
 	}
@@ -778,9 +803,6 @@ func (p *peer) fail(err *PeerError) {
 	}
 	for _, r := range p.takeAwaiting() {
 		r.complete(Status{}, withOp(err, "send"))
-	}
-	if first && !closing {
-		w.log.Warn("comm: lost peer", "rank", w.rank, "peer", p.rank, "addr", p.addr, "err", err.Err)
 	}
 }
 

@@ -248,7 +248,7 @@ func rendezvousServe(ctx context.Context, w *world, j foreignJob, region string)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
-		slots := make(chan struct{}, maxPending(j.size))
+		slots := make(chan struct{}, maxPending(j.size, 1))
 		for {
 			c, err := rv.Accept()
 			if err != nil {

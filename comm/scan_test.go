@@ -142,8 +142,8 @@ func TestAcceptUnderScan(t *testing.T) {
 			c.Write(hello)
 			var oldNonce [wire.NonceSize]byte
 			rand.Read(oldNonce[:])
-			proof := wire.MAC(secret, wire.RoleDialer, id, 1, 0, h.Nonce, oldNonce)
-			c.Write(proof[:])
+			proof := wire.MAC(secret, wire.RoleDialer, id, 1, 0, 0, 1, h.Nonce, oldNonce)
+			c.Write(append(proof[:], 1, 0))
 		}
 		if i%100 == 99 {
 			time.Sleep(5 * time.Millisecond) // let the rank catch up
@@ -156,7 +156,7 @@ func TestAcceptUnderScan(t *testing.T) {
 	}
 	// The stalled quarter of the scan alone is 500 connections: a cap at
 	// or above that would not be tested here.
-	if limit := maxPending(n) + n; most > limit || limit >= scans/4 {
+	if limit := maxPending(n, 1) + n; most > limit || limit >= scans/4 {
 		t.Errorf("the rank held %d connections at once during the scan, want at most %d (and that well below %d)", most, limit, scans/4)
 	}
 	// The scan is still open; now the last rank comes.
@@ -204,12 +204,12 @@ func TestAcceptUnderScan(t *testing.T) {
 	if strings.Contains(out, string(secret)) {
 		t.Error("the secret is in the log")
 	}
-	t.Logf("largest number of scan connections held at once: %d (cap %d)", most, maxPending(n))
+	t.Logf("largest number of scan connections held at once: %d (cap %d)", most, maxPending(n, 1))
 	t.Logf("during the scan: heap in use %.1f -> at most %.1f MiB, goroutines %d -> at most %d", float64(heap0)/(1<<20), float64(heapMost)/(1<<20), g0, gMost)
 	// One goroutine per pending handshake (at most maxPending) and a few
 	// of the mesh's own; a few KiB per open connection on both sides.
-	if gMost > g0+maxPending(n)+16 {
-		t.Errorf("goroutines grew from %d to %d during the scan, want at most %d more", g0, gMost, maxPending(n)+16)
+	if gMost > g0+maxPending(n, 1)+16 {
+		t.Errorf("goroutines grew from %d to %d during the scan, want at most %d more", g0, gMost, maxPending(n, 1)+16)
 	}
 	if heapMost > heap0+32<<20 {
 		t.Errorf("heap in use grew from %d to %d bytes during the scan, want at most 32 MiB more", heap0, heapMost)
@@ -256,7 +256,7 @@ func TestDialRetriesAfterHangUp(t *testing.T) {
 	w.addrs = []string{ln.Addr().String(), ""}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _, err := w.dial(ctx, 0)
+	c, _, err := w.dial(ctx, 0, 0, oneStream)
 	if err != nil {
 		t.Fatalf("dial after two hang-ups: %v", err)
 	}
@@ -285,7 +285,7 @@ func TestDialRetriesAfterHangUp(t *testing.T) {
 		}
 	}()
 	w.addrs[0] = ln2.Addr().String()
-	if _, _, err := w.dial(ctx, 0); !errors.Is(err, ErrHandshake) {
+	if _, _, err := w.dial(ctx, 0, 0, oneStream); !errors.Is(err, ErrHandshake) {
 		t.Fatalf("dial to an acceptor with another secret: %v, want ErrHandshake", err)
 	}
 	if n := <-conns; n != 1 {

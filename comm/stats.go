@@ -64,7 +64,10 @@ func (w *world) snapshot() *control.Stats {
 		if r < len(w.regions) {
 			region = w.regions[r]
 		}
-		b, m := p.sentBytes.Load(), p.sentMsgs.Load()
+		var b, m int64
+		for _, s := range p.conns() {
+			b, m = b+s.sentBytes.Load(), m+s.sentMsgs.Load()
+		}
 		s.SentBytes[region] += b
 		s.SentMsgsTo[region] += m
 		s.SentMsgs += m

@@ -117,7 +117,7 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 	defer ln.Close()
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.ConnectTimeout)
 	defer cancel()
-	results := make(chan connResult, w.size)
+	results := make(chan connResult, w.size*maxStreams)
 	want := w.size - 1
 	var wg sync.WaitGroup
 
@@ -130,20 +130,42 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 		wg.Add(1)
 		go func(j int) {
 			defer wg.Done()
-			conn, hs, err := w.dial(ctx, j)
+			conn, hs, err := w.dial(ctx, j, 0, func(rtt time.Duration) int { return w.streamsTo(j, rtt) })
 			results <- connResult{rank: j, conn: conn, hs: hs, err: err, dialed: true}
+			if err != nil {
+				return
+			}
+			// The pair's other streams, all at once (streams.go).
+			for k := 1; k < hs.streams; k++ {
+				wg.Add(1)
+				go func(k int) {
+					defer wg.Done()
+					conn, shs, err := w.dial(ctx, j, k, func(time.Duration) int { return hs.streams })
+					shs.stream = k // counted as an extra stream, failed or not
+					results <- connResult{rank: j, conn: conn, hs: shs, err: err, dialed: true}
+				}(k)
+			}
 		}(j)
 	}
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 
 	var firstErr error
-	for got := 0; got < want; got++ {
+	// Every peer's first connection, and as many extra streams as they
+	// announced; extra streams wait in streams until all are in.
+	got, gotExtra, wantExtra := 0, 0, 0
+	streams := map[int][]connResult{}
+	for got < want || gotExtra < wantExtra {
 		var res connResult
 		select {
 		case res = <-results:
 		case <-ctx.Done():
 			res = connResult{rank: -1, err: ctx.Err()}
+		}
+		if res.hs.stream > 0 {
+			gotExtra++
+		} else {
+			got++
 		}
 		if res.err != nil {
 			if firstErr == nil {
@@ -156,6 +178,10 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 			}
 			continue
 		}
+		if res.hs.stream > 0 {
+			streams[res.rank] = append(streams[res.rank], res)
+			continue
+		}
 		if w.peers[res.rank] != nil {
 			res.conn.Close()
 			if firstErr == nil {
@@ -163,25 +189,24 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 			}
 			continue
 		}
-		p := newPeer(w, res.rank, res.conn)
-		p.rtt = res.hs.rtt
-		p.awaitVerdict = res.dialed
-		if w.encrypts(res.rank) {
-			p.encrypt(res.hs, res.dialed)
+		p := w.newLink(res)
+		p.streamCount = res.hs.streams
+		wantExtra += res.hs.streams - 1
+		w.peers[res.rank] = p
+	}
+	for r, extra := range streams {
+		if firstErr != nil || w.peers[r] == nil {
+			for _, res := range extra {
+				res.conn.Close()
+			}
+			continue
 		}
-		if w.cfg.Compress == CompressAll || w.cfg.Compress == CompressWAN && w.acrossRegions(res.rank) {
-			p.comp = &compressor{}
-		}
-		p.near = p.isNear()
-		if p.onThisHost() {
-			if err := res.conn.SetWriteBuffer(localSendBuffer); err != nil {
-				w.log.Warn("comm: cannot size a local connection's send buffer", "rank", w.rank, "peer", res.rank, "err", err)
+		if err := w.addStreams(w.peers[r], extra); err != nil {
+			firstErr = err
+			for _, res := range extra {
+				res.conn.Close()
 			}
 		}
-		if err := setHeartbeat(res.conn, w.cfg.Heartbeat); err != nil {
-			w.log.Warn("comm: cannot set heartbeats; a silent peer may go unnoticed", "rank", w.rank, "peer", res.rank, "err", err)
-		}
-		w.peers[res.rank] = p
 	}
 	if firstErr != nil {
 		cancel()
@@ -199,10 +224,8 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 			}
 			break
 		}
-		for _, p := range w.peers {
-			if p != nil {
-				p.conn.Close()
-			}
+		for _, p := range w.conns() {
+			p.conn.Close()
 		}
 		if errors.Is(firstErr, context.DeadlineExceeded) {
 			var missing []int
@@ -224,7 +247,9 @@ func (w *world) connect(ctx context.Context, ln *net.TCPListener) error {
 			if w.offersRemote(p) {
 				p.offerRemote(ringSize)
 			}
-			p.start()
+			for _, s := range p.conns() {
+				s.start()
+			}
 		}
 	}
 	w.awaitAnswers(w.cfg.HandshakeTimeout)
@@ -260,7 +285,7 @@ func (w *world) acceptLoop(ctx context.Context, ln *net.TCPListener, results cha
 			w.log.Warn("comm: rejected mesh connections", "rank", w.rank, "count", rejected, "logged", maxRejectLogs)
 		}
 	}()
-	limit := maxPending(w.size)
+	limit := maxPending(w.size, w.streamsCap())
 	// take removes c from pending and reports whether it was there, that
 	// is, whether it was not closed to make room.
 	take := func(c *net.TCPConn) bool {
@@ -329,11 +354,47 @@ func (w *world) acceptLoop(ctx context.Context, ln *net.TCPListener, results cha
 // while its mesh is built; the rest are counted in one line at the end.
 const maxRejectLogs = 16
 
-// maxPending is how many handshakes a rank of a job of size ranks runs
-// at once: room for every peer at once, and more.
-func maxPending(size int) int { return size + 64 }
+// maxPending is how many handshakes a rank of a job of size ranks, with
+// up to streams connections per peer, runs at once: room for every
+// peer's every stream at once, and more.
+func maxPending(size, streams int) int { return size*streams + 64 }
 
-func (w *world) dial(ctx context.Context, to int) (*net.TCPConn, session, error) {
+// streamsCap is the most connections this rank may have per peer.
+func (w *world) streamsCap() int {
+	if w.cfg.Streams > 0 {
+		return w.cfg.Streams
+	}
+	return maxStreams
+}
+
+// newLink makes the peer of an authenticated connection: its round
+// trip, encryption, compression, buffers and heartbeats.
+func (w *world) newLink(res connResult) *peer {
+	p := newPeer(w, res.rank, res.conn)
+	p.rtt = res.hs.rtt
+	p.awaitVerdict = res.dialed
+	if w.encrypts(res.rank) {
+		p.encrypt(res.hs, res.dialed)
+	}
+	if w.cfg.Compress == CompressAll || w.cfg.Compress == CompressWAN && w.acrossRegions(res.rank) {
+		p.comp = &compressor{}
+	}
+	p.near = p.isNear()
+	if p.onThisHost() {
+		if err := res.conn.SetWriteBuffer(localSendBuffer); err != nil {
+			w.log.Warn("comm: cannot size a local connection's send buffer", "rank", w.rank, "peer", res.rank, "err", err)
+		}
+	}
+	if err := setHeartbeat(res.conn, w.cfg.Heartbeat); err != nil {
+		w.log.Warn("comm: cannot set heartbeats; a silent peer may go unnoticed", "rank", w.rank, "peer", res.rank, "err", err)
+	}
+	return p
+}
+
+// dial connects to world rank to as stream k of the pair and
+// authenticates; streams gives the pair's stream count from the round
+// trip (see dialHandshake).
+func (w *world) dial(ctx context.Context, to, k int, streams func(time.Duration) int) (*net.TCPConn, session, error) {
 	addr := w.addrs[to]
 	var d net.Dialer
 	backoff := 20 * time.Millisecond
@@ -341,7 +402,7 @@ func (w *world) dial(ctx context.Context, to int) (*net.TCPConn, session, error)
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err == nil {
 			tc := c.(*net.TCPConn)
-			hs, herr := dialHandshake(tc, w.secret, w.jobID, w.rank, to, w.cfg.HandshakeTimeout)
+			hs, herr := dialHandshake(tc, w.secret, w.jobID, w.rank, to, k, streams, w.cfg.HandshakeTimeout)
 			if herr == nil {
 				return tc, hs, nil
 			}
@@ -381,10 +442,8 @@ func (w *world) close() error {
 
 		// 1. Flush: wait for every accepted send to be written.
 		var timedOut bool
-		for _, p := range w.peers {
-			if p == nil {
-				continue
-			}
+		conns := w.conns()
+		for _, p := range conns {
 			for _, r := range p.pendingSends() {
 				select {
 				case <-r.done:
@@ -405,17 +464,12 @@ func (w *world) close() error {
 		}
 		w.mu.Unlock()
 		// 2. Goodbye and half-close.
-		for _, p := range w.peers {
-			if p != nil {
-				p.sendBye(&PeerError{Op: "send", Rank: p.rank, Addr: p.addr, Err: ErrClosed})
-			}
+		for _, p := range conns {
+			p.sendBye(&PeerError{Op: "send", Rank: p.rank, Addr: p.addr, Err: ErrClosed})
 		}
 		// 3. Wait for the peers' goodbye (so that nothing we sent is lost
 		// to a reset), then close.
-		for _, p := range w.peers {
-			if p == nil {
-				continue
-			}
+		for _, p := range conns {
 			if !timedOut {
 				select {
 				case <-p.readerDone:
@@ -425,11 +479,9 @@ func (w *world) close() error {
 			}
 			p.conn.Close()
 		}
-		for _, p := range w.peers {
-			if p != nil {
-				<-p.readerDone
-				<-p.writerDone
-			}
+		for _, p := range conns {
+			<-p.readerDone
+			<-p.writerDone
 		}
 		// 4. Fail whatever is still posted.
 		w.mu.Lock()
@@ -466,10 +518,8 @@ func (w *world) abortLocal(err error) {
 	w.closing = true
 	w.mu.Unlock()
 	w.pokeAll()
-	for _, p := range w.peers {
-		if p != nil {
-			p.fail(&PeerError{Op: "recv", Rank: p.rank, Addr: p.addr, Err: err})
-		}
+	for _, p := range w.conns() {
+		p.fail(&PeerError{Op: "recv", Rank: p.rank, Addr: p.addr, Err: err})
 	}
 	w.mu.Lock()
 	var pending []*Request

@@ -233,3 +233,49 @@ func TestCostsGather(t *testing.T) {
 		}
 	}
 }
+
+func TestStreams(t *testing.T) {
+	const mbit100, gbit = 12.5e6, 125e6
+	def := Window(6<<20, 4<<20) // Linux's default maxima: 2 MiB
+	for _, c := range []struct {
+		bw     float64
+		rtt    time.Duration
+		window int
+		want   int
+	}{
+		// ceil(bw rtt / window), within [1, MaxStreams].
+		{mbit100, 81 * time.Millisecond, def, 1},        // 1.01 MB in flight
+		{mbit100, 167 * time.Millisecond, def, 1},       // 2.09 MB: just fits
+		{mbit100, 181 * time.Millisecond, def, 2},       // 2.26 MB
+		{mbit100, 181 * time.Millisecond, 512 << 10, 5}, // buffers capped at 1 MiB
+		{gbit, 181 * time.Millisecond, def, MaxStreams}, // would be 11
+		{gbit, 10 * time.Millisecond, def, 1},
+		{gbit, time.Millisecond / 2, 0, 1}, // window unknown
+		{0, 181 * time.Millisecond, def, 1},
+		{mbit100, 0, def, 1},
+	} {
+		if got := Streams(c.bw, c.rtt, c.window); got != c.want {
+			t.Errorf("Streams(%g, %v, %d) = %d, want %d", c.bw, c.rtt, c.window, got, c.want)
+		}
+	}
+	for _, c := range []struct{ rmem, wmem, want int }{
+		{6 << 20, 4 << 20, 2 << 20},
+		{1 << 20, 4 << 20, 512 << 10},
+		{0, 4 << 20, 2 << 20},
+		{0, 0, 0},
+	} {
+		if got := Window(c.rmem, c.wmem); got != c.want {
+			t.Errorf("Window(%d, %d) = %d, want %d", c.rmem, c.wmem, got, c.want)
+		}
+	}
+	// More bandwidth, longer round trips and smaller windows never take
+	// fewer streams.
+	for rtt := time.Millisecond; rtt < time.Second; rtt *= 2 {
+		if a, b := Streams(mbit100, rtt, def), Streams(mbit100, 2*rtt, def); a > b {
+			t.Errorf("Streams at %v = %d > at %v = %d", rtt, a, 2*rtt, b)
+		}
+		if a, b := Streams(mbit100, rtt, def), Streams(gbit, rtt, def); a > b {
+			t.Errorf("Streams at %v: 100 Mbit/s %d > 1 Gbit/s %d", rtt, a, b)
+		}
+	}
+}

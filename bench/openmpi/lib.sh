@@ -50,3 +50,14 @@ lab_up() {
     --mca plm_rsh_agent "ssh -F $LAB/ssh_config"
     --mca btl self,tcp --mca btl_tcp_if_include 198.18.0.0/15 --mca oob_tcp_if_include 198.18.0.0/15)
 }
+
+# lab_cap_buffers BYTES: caps the TCP buffers (net.ipv4.tcp_rmem and
+# tcp_wmem maxima) of every host of the lab lab_up made, so that one flow
+# cannot fill a host's link across the WAN (as on hosts whose bandwidth x
+# round trip exceeds the kernel's window cap).
+lab_cap_buffers() {
+  local h
+  for h in $(awk '/^#   198\./ {print $3}' "$LAB/hostfile"); do
+    "${ON[0]}" exec "$h" -- sysctl -q -w "net.ipv4.tcp_rmem=4096 131072 $1" "net.ipv4.tcp_wmem=4096 16384 $1"
+  done
+}

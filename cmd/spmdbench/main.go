@@ -202,6 +202,13 @@ func run(ctx context.Context, o options) error {
 		// slowest host's measured rate, the same on every rank.
 		collectives.SetBandwidth(c, slices.Min(net.Bandwidth)*8/1e6)
 	}
+	if root {
+		var streams []string
+		for r := 1; r < c.Size(); r++ {
+			streams = append(streams, fmt.Sprintf("%d:%d", r, c.Streams(r)))
+		}
+		progress("TCP streams from rank 0 to rank:count %s (spmdrun --streams)", strings.Join(streams, " "))
+	}
 	rep := bench.Report{Network: &net}
 	ladder := sizes(o.min, o.max, o.factor)
 	regions := map[string]bool{}

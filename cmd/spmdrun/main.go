@@ -22,6 +22,7 @@ import (
 
 	"github.com/spmd-go/spmd/comm"
 	"github.com/spmd-go/spmd/launcher"
+	"github.com/spmd-go/spmd/topology"
 )
 
 type listFlag []string
@@ -66,7 +67,7 @@ func run() int {
 	var timeout float64
 	var hostfile, hostList, mapBy, regions string
 	var bwMbit float64
-	var encrypt, onFailure, compress, metricsAddr, dashboardAddr string
+	var encrypt, onFailure, compress, metricsAddr, dashboardAddr, streams string
 	var showStats bool
 	var heartbeat time.Duration
 	fs.IntVar(&cfg.NP, "np", 0, "number of ranks (default: 1 locally; one per slot with hosts)")
@@ -89,6 +90,7 @@ func run() int {
 	fs.BoolVar(&cfg.Preload, "preload-binary", false, "copy the program into each host's cache (~/.cache/spmd) instead of expecting it at the same path")
 	fs.StringVar(&cfg.MeshNet, "mesh-net", "", "ranks listen on their host's address in this `CIDR` or on this interface")
 	fs.Float64Var(&bwMbit, "bw-mbit", 0, "each host's bandwidth in `Mbit/s` for the collectives' cost model (exported as SPMD_BW_MBIT; default 100, or what collectives.MeasureBandwidth finds)")
+	fs.StringVar(&streams, "streams", "1", "TCP connections between two ranks of different regions: 1 to 8, or auto (as many as one flow's window needs to carry the pair's share of --bw-mbit across its round trip)")
 	fs.StringVar(&regions, "regions", "labels", "`labels`: regions from the hostfile's region= (inferred when no host has one); auto: inferred from round-trip times")
 	fs.BoolVar(&showStats, "stats", false, "at the end, print each rank's and host's time in communication and computation, bytes sent within and across regions, and collective calls")
 	fs.StringVar(&metricsAddr, "metrics", "", "serve the ranks' statistics in the Prometheus format at http://`ADDR`/metrics while the job runs (a port alone: on loopback)")
@@ -113,6 +115,13 @@ func run() int {
 	}
 	if bwMbit > 0 {
 		cfg.Env = append(cfg.Env, "SPMD_BW_MBIT="+strconv.FormatFloat(bwMbit, 'g', -1, 64))
+	}
+	if n, err := strconv.Atoi(streams); streams != "auto" && (err != nil || n < 1 || n > topology.MaxStreams) {
+		fmt.Fprintf(os.Stderr, "spmdrun: --streams %q: want auto or a number from 1 to %d\n", streams, topology.MaxStreams)
+		return 2
+	}
+	if streams != "1" {
+		cfg.Env = append(cfg.Env, "SPMD_STREAMS="+streams)
 	}
 	if _, err := comm.ParseEncryptMode(encrypt); err != nil {
 		fmt.Fprintf(os.Stderr, "spmdrun: --encrypt: %v\n", err)

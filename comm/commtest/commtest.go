@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -13,8 +14,17 @@ import (
 	"github.com/spmd-go/spmd/comm"
 )
 
-// Timeout bounds one Run unless the test's own deadline is sooner.
-var Timeout = 2 * time.Minute
+// Timeout bounds one Run unless the test's own deadline is sooner:
+// 2 minutes, or SPMD_TEST_RUN_TIMEOUT (a duration), which CI's slower
+// passes (race detector, encryption and compression together) raise.
+var Timeout = runTimeout()
+
+func runTimeout() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("SPMD_TEST_RUN_TIMEOUT")); err == nil && d > 0 {
+		return d
+	}
+	return 2 * time.Minute
+}
 
 // Run starts n ranks and calls f on each in its own goroutine with that
 // rank's world communicator. An error returned by any rank fails the test

@@ -13,10 +13,10 @@ const (
 	NonceSize  = 32
 	JobIDSize  = 16
 	MACSize    = sha256.Size
-	HelloSize  = 4 + 2 + 2 + JobIDSize + 4 + 4 + NonceSize
+	HelloSize  = 4 + 2 + 2 + JobIDSize + 4 + 4 + NonceSize + 2
 	ReplySize  = NonceSize + MACSize
-	FinishSize = MACSize
-	Version    = 1
+	FinishSize = MACSize + 2 // the dialer's MAC and its stream count
+	Version    = 2
 )
 
 var magic = [4]byte{'S', 'P', 'M', 'D'}
@@ -27,6 +27,10 @@ type Hello struct {
 	From  uint32 // dialing rank
 	To    uint32 // rank the dialer expects to reach
 	Nonce [NonceSize]byte
+	// Stream is the connection's index among the ranks' connections: 0
+	// for the first (the mesh's), 1.. for the extra streams of a pair
+	// far apart (comm/streams.go).
+	Stream uint16
 }
 
 // nativeOrder is 0x0102 stored in this machine's byte order.
@@ -47,6 +51,7 @@ func (h *Hello) Put(b []byte) {
 	binary.LittleEndian.PutUint32(b[24:], h.From)
 	binary.LittleEndian.PutUint32(b[28:], h.To)
 	copy(b[32:32+NonceSize], h.Nonce[:])
+	binary.LittleEndian.PutUint16(b[64:], h.Stream)
 }
 
 // DecodeHello parses a hello and checks magic, version and byte order.
@@ -68,24 +73,29 @@ func DecodeHello(b []byte) (Hello, error) {
 	h.From = binary.LittleEndian.Uint32(b[24:])
 	h.To = binary.LittleEndian.Uint32(b[28:])
 	copy(h.Nonce[:], b[32:32+NonceSize])
+	h.Stream = binary.LittleEndian.Uint16(b[64:])
 	return h, nil
 }
 
 // Roles that label the two MACs, so neither can be reflected as the other.
 const (
-	RoleAcceptor = "spmd-v1 acceptor"
-	RoleDialer   = "spmd-v1 dialer"
+	RoleAcceptor = "spmd-v2 acceptor"
+	RoleDialer   = "spmd-v2 dialer"
 )
 
 // MAC computes HMAC-SHA256 under secret over the role label, the job id,
-// both ranks and both nonces.
-func MAC(secret []byte, role string, jobID [JobIDSize]byte, from, to uint32, dialerNonce, acceptorNonce [NonceSize]byte) [MACSize]byte {
+// both ranks, the connection's stream index, the dialer's stream count
+// (0 in the acceptor's MAC, which is sent before the count is known) and
+// both nonces.
+func MAC(secret []byte, role string, jobID [JobIDSize]byte, from, to uint32, stream, streams uint16, dialerNonce, acceptorNonce [NonceSize]byte) [MACSize]byte {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(role))
 	m.Write(jobID[:])
-	var r [8]byte
+	var r [12]byte
 	binary.LittleEndian.PutUint32(r[0:], from)
 	binary.LittleEndian.PutUint32(r[4:], to)
+	binary.LittleEndian.PutUint16(r[8:], stream)
+	binary.LittleEndian.PutUint16(r[10:], streams)
 	m.Write(r[:])
 	m.Write(dialerNonce[:])
 	m.Write(acceptorNonce[:])

@@ -111,7 +111,7 @@ func TestTruncatedStream(t *testing.T) {
 }
 
 func TestHello(t *testing.T) {
-	h := Hello{From: 3, To: 1}
+	h := Hello{From: 3, To: 1, Stream: 2}
 	h.JobID[0] = 9
 	h.Nonce[31] = 5
 	b := make([]byte, HelloSize)
@@ -126,13 +126,21 @@ func TestHello(t *testing.T) {
 	}
 	var n1, n2 [NonceSize]byte
 	n2[0] = 1
-	a := MAC([]byte("s"), RoleAcceptor, h.JobID, 1, 2, n1, n2)
-	d := MAC([]byte("s"), RoleDialer, h.JobID, 1, 2, n1, n2)
+	a := MAC([]byte("s"), RoleAcceptor, h.JobID, 1, 2, 0, 0, n1, n2)
+	d := MAC([]byte("s"), RoleDialer, h.JobID, 1, 2, 0, 0, n1, n2)
 	if a == d {
 		t.Fatal("roles give the same MAC")
 	}
-	if a == MAC([]byte("t"), RoleAcceptor, h.JobID, 1, 2, n1, n2) {
+	if a == MAC([]byte("t"), RoleAcceptor, h.JobID, 1, 2, 0, 0, n1, n2) {
 		t.Fatal("secret does not change the MAC")
+	}
+	// A stream's index and the dialer's stream count are proved too: a
+	// proof for one connection of a pair does not pass for another.
+	if d == MAC([]byte("s"), RoleDialer, h.JobID, 1, 2, 1, 0, n1, n2) {
+		t.Fatal("the stream index does not change the MAC")
+	}
+	if d == MAC([]byte("s"), RoleDialer, h.JobID, 1, 2, 0, 3, n1, n2) {
+		t.Fatal("the stream count does not change the MAC")
 	}
 }
 
