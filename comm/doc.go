@@ -31,7 +31,10 @@
 // that both match a receive are received in the order sent (for sends
 // from different goroutines, the order their Send or Isend calls took
 // effect). Collective traffic uses a separate context (Collective), so a
-// user's Recv(AnySource, AnyTag) never takes it.
+// user's Recv(AnySource, AnyTag) never takes it. Ranks of different
+// regions may be joined by several TCP streams (Config.Streams); a view
+// from Stream sends on one of them, and its messages keep their order
+// among themselves but may overtake those sent on another stream.
 //
 // # Buffers
 //
