@@ -185,3 +185,14 @@ func ResetStream(c *Comm, r, k int) error {
 	}
 	return conn.Close()
 }
+
+// Holding reports whether the reader of c's rank r holds a message
+// (hold.go).
+func Holding(c *Comm, r int) bool {
+	for _, p := range c.w.peers[c.group[r]].conns() {
+		if p.holding.Load() {
+			return true
+		}
+	}
+	return false
+}

@@ -27,8 +27,11 @@ func withHoldMax(t *testing.T, d time.Duration) {
 }
 
 // lateReceiver sets the scene: rank 1 tells rank 0 it has nothing posted
-// (all its set-up done) and then sleeps, so that what rank 0 sends next
-// arrives with no receive for it.
+// (all its set-up done) and then waits, so that what rank 0 sends next (a
+// message of big bytes) arrives with no receive for it: until its reader
+// holds that message, or 10 s. (A fixed 50 ms was too short under the
+// race detector with encryption or compression, which take longer to
+// send 2 MiB: the receive was posted first and nothing was held.)
 func lateReceiver(ctx context.Context, c *comm.Comm) error {
 	const readyTag = 99
 	if c.Rank() == 0 {
@@ -38,7 +41,9 @@ func lateReceiver(ctx context.Context, c *comm.Comm) error {
 	if err := c.Send(ctx, nil, 0, readyTag); err != nil {
 		return err
 	}
-	time.Sleep(50 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); !comm.Holding(c, 0) && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	return nil
 }
 
