@@ -155,8 +155,12 @@ func TestAcceptUnderScan(t *testing.T) {
 		}
 	}
 	// The stalled quarter of the scan alone is 500 connections: a cap at
-	// or above that would not be tested here.
-	if limit := maxPending(n, 1) + n; most > limit || limit >= scans/4 {
+	// or above that would not be tested here. Slack beyond the job's own
+	// n: a socket closed to make room keeps its descriptor until the
+	// handshake goroutine reading it runs again, which under load (CI's
+	// passes run two packages at once) took a few more (71 and 93 against
+	// caps of 67 and 88 plus 3, 2026-12-06).
+	if limit := maxPending(n, 1) + n + 8; most > limit || limit >= scans/4 {
 		t.Errorf("the rank held %d connections at once during the scan, want at most %d (and that well below %d)", most, limit, scans/4)
 	}
 	// The scan is still open; now the last rank comes.
