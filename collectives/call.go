@@ -42,8 +42,8 @@ const window = 1024
 type state struct {
 	seq atomic.Uint64
 
-	view     *comm.Comm                             // the communicator's collective view
-	streams  [streamViews]atomic.Pointer[comm.Comm] // view's Stream views (streamView)
+	view     *comm.Comm                                     // the communicator's collective view
+	streams  [topology.MaxStreams]atomic.Pointer[comm.Comm] // view's Stream views (streamView)
 	mu       sync.Mutex
 	checks   []*pendingCheck // in call order, not yet harvested
 	broken   error           // the first disagreement found; sticky
@@ -244,21 +244,16 @@ func (k *call) isend(buf []byte, dst, step int) *comm.Request {
 // all-pairs phases on two streams per pair overran the host's link on the
 // lab (allreduce of 4 MiB with buffers capped: 2167 ms against 990).
 func (k *call) on(dst, step int) *comm.Comm {
-	if k.oneStream || k.c.Streams(dst) == 1 {
+	s := k.c.Streams(dst)
+	if k.oneStream || s == 1 {
 		return k.c
 	}
-	return k.st.streamView(step)
+	return k.st.streamView(step % s)
 }
 
-// streamViews is how many stream views a state keeps: a multiple of every
-// stream count up to topology.MaxStreams, so that view step mod
-// streamViews takes stream step mod S for every S.
-const streamViews = 840
-
-// streamView returns the view of st's communicator on stream i (modulo
-// each peer's stream count), made once.
+// streamView returns the view of st's communicator on stream i (below
+// topology.MaxStreams), made once.
 func (st *state) streamView(i int) *comm.Comm {
-	i %= streamViews
 	if v := st.streams[i].Load(); v != nil {
 		return v
 	}

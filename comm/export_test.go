@@ -2,6 +2,7 @@ package comm
 
 import (
 	"context"
+	"net"
 	"sync"
 	"syscall"
 	"time"
@@ -68,7 +69,12 @@ func BytesAckedSettled(c *Comm, r int) (uint64, error) {
 }
 
 func tcpInfo(c *Comm, r int) (*unix.TCPInfo, error) {
-	raw, err := c.w.peers[c.group[r]].conn.SyscallConn()
+	return connTCPInfo(c.w.peers[c.group[r]].conn)
+}
+
+// connTCPInfo is the kernel's TCP_INFO of conn.
+func connTCPInfo(conn *net.TCPConn) (*unix.TCPInfo, error) {
+	raw, err := conn.SyscallConn()
 	if err != nil {
 		return nil, err
 	}
@@ -161,17 +167,9 @@ func oneStream(time.Duration) int { return 1 }
 // StreamBytesAcked is BytesAcked of stream k of the connections to c's
 // rank r, as the kernel counts it.
 func StreamBytesAcked(c *Comm, r, k int) (uint64, error) {
-	raw, err := c.w.peers[c.group[r]].conns()[k].conn.SyscallConn()
+	info, err := connTCPInfo(c.w.peers[c.group[r]].conns()[k].conn)
 	if err != nil {
 		return 0, err
-	}
-	var info *unix.TCPInfo
-	var gerr error
-	if err := raw.Control(func(fd uintptr) { info, gerr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) }); err != nil {
-		return 0, err
-	}
-	if gerr != nil {
-		return 0, gerr
 	}
 	return info.Bytes_acked, nil
 }

@@ -40,6 +40,7 @@ type peer struct {
 	// this first connection, and, when more than one, the group.
 	streamCount int
 	group       *streamGroup
+	alone       [1]*peer // this peer, for conns without a group
 
 	// send side
 	sentBytes, sentMsgs atomic.Int64 // handed to send, for statistics
@@ -120,7 +121,7 @@ type peer struct {
 
 func newPeer(w *world, rank int, conn *net.TCPConn) *peer {
 	raw, _ := conn.SyscallConn() // nil only for a closed conn: initReader reports it
-	return &peer{
+	p := &peer{
 		raw:        raw,
 		w:          w,
 		rank:       rank,
@@ -132,6 +133,8 @@ func newPeer(w *world, rank int, conn *net.TCPConn) *peer {
 		readerDone: make(chan struct{}),
 		writerDone: make(chan struct{}),
 	}
+	p.alone[0] = p
+	return p
 }
 
 func (p *peer) start() {

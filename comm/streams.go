@@ -148,10 +148,11 @@ func (p *peer) on(i int) *peer {
 	return p.group.conns[i%len(p.group.conns)]
 }
 
-// conns returns p's connections: p alone, or its stream group.
+// conns returns p's connections: p alone, or its stream group. It does
+// not allocate (postRecv's pokes and holdLocked call it per message).
 func (p *peer) conns() []*peer {
 	if p.group == nil {
-		return []*peer{p}
+		return p.alone[:]
 	}
 	return p.group.conns
 }
