@@ -34,6 +34,11 @@ type Row struct {
 	Max    time.Duration `json:"max_ns"`
 	OSU    time.Duration `json:"osu_ns"` // OSU-style mean per call; 0 if not measured
 	Bound  time.Duration `json:"bound_ns"`
+	// Model is the collectives' cost model's time for the call and
+	// ModelAlg the algorithm it prices (Auto's choice for Auto); 0 and
+	// "" where the model prices nothing (one region, barrier, alltoall).
+	Model    time.Duration `json:"model_ns,omitempty"`
+	ModelAlg string        `json:"model_alg,omitempty"`
 }
 
 // Ratio is the median over the lower bound (0 without a bound).
@@ -66,29 +71,37 @@ func HumanBytes(n int) string {
 
 var csvHeader = []string{"impl", "op", "alg", "bytes", "ranks", "reps", "median_ms", "min_ms", "max_ms", "osu_ms", "bound_ms", "ratio"}
 
+// csvModel are the columns after csvHeader's that spmdbench writes
+// since 2026-12-07; files without them (older ones, the C harness's)
+// still read.
+var csvModel = []string{"model_alg", "model_ms"}
+
 // WriteCSV writes the rows with a header.
 func WriteCSV(w io.Writer, rows []Row) error {
 	cw := csv.NewWriter(w)
-	cw.Write(csvHeader)
+	cw.Write(append(slices.Clip(csvHeader), csvModel...))
 	for _, r := range rows {
 		cw.Write([]string{r.Impl, r.Op, r.Alg, strconv.Itoa(r.Bytes), strconv.Itoa(r.Ranks), strconv.Itoa(r.Reps),
-			ms(r.Median), ms(r.Min), ms(r.Max), ms(r.OSU), ms(r.Bound), strconv.FormatFloat(r.Ratio(), 'f', 2, 64)})
+			ms(r.Median), ms(r.Min), ms(r.Max), ms(r.OSU), ms(r.Bound), strconv.FormatFloat(r.Ratio(), 'f', 2, 64),
+			r.ModelAlg, ms(r.Model)})
 	}
 	cw.Flush()
 	return cw.Error()
 }
 
 // ReadCSV reads rows written by WriteCSV (or by the C harness, which
-// writes the same columns); it names the file and line of a bad row.
+// writes the same columns but the model's); it names the file and line
+// of a bad row.
 func ReadCSV(name string, r io.Reader) ([]Row, error) {
 	cr := csv.NewReader(r)
 	recs, err := cr.ReadAll()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if len(recs) == 0 || !slices.Equal(recs[0], csvHeader) {
-		return nil, fmt.Errorf("%s:1: want the header %s", name, strings.Join(csvHeader, ","))
+	if len(recs) == 0 || !slices.Equal(recs[0], csvHeader) && !slices.Equal(recs[0], append(slices.Clip(csvHeader), csvModel...)) {
+		return nil, fmt.Errorf("%s:1: want the header %s (and optionally ,%s)", name, strings.Join(csvHeader, ","), strings.Join(csvModel, ","))
 	}
+	withModel := len(recs[0]) > len(csvHeader)
 	var rows []Row
 	for i, rec := range recs[1:] {
 		bad := func(col string, err error) error {
@@ -112,6 +125,14 @@ func ReadCSV(name string, r io.Reader) ([]Row, error) {
 			}
 			*p = time.Duration(math.Round(f * 1e6))
 		}
+		if withModel {
+			row.ModelAlg = rec[len(csvHeader)]
+			f, err := strconv.ParseFloat(rec[len(csvHeader)+1], 64)
+			if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+				return nil, bad(csvModel[1], fmt.Errorf("%q is not milliseconds", rec[len(csvHeader)+1]))
+			}
+			row.Model = time.Duration(math.Round(f * 1e6))
+		}
 		rows = append(rows, row)
 	}
 	return rows, nil
@@ -127,7 +148,7 @@ func WriteJSON(w io.Writer, rep Report) error {
 // WriteTable writes the rows as an aligned table: times in ms.
 func WriteTable(w io.Writer, rows []Row) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "op\talg\tbytes\treps\tmedian\tmin\tmax\tosu avg\tbound\tx bound\t")
+	fmt.Fprintln(tw, "op\talg\tbytes\treps\tmedian\tmin\tmax\tosu avg\tbound\tx bound\tmodel\tmodel alg\t")
 	for _, r := range rows {
 		ratio := "-"
 		if r.Bound > 0 {
@@ -137,7 +158,11 @@ func WriteTable(w io.Writer, rows []Row) error {
 		if r.OSU > 0 {
 			osu = ms(r.OSU)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Op, r.Alg, HumanBytes(r.Bytes), r.Reps, ms(r.Median), ms(r.Min), ms(r.Max), osu, ms(r.Bound), ratio)
+		model, alg := "-", "-"
+		if r.Model > 0 {
+			model, alg = ms(r.Model), r.ModelAlg
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Op, r.Alg, HumanBytes(r.Bytes), r.Reps, ms(r.Median), ms(r.Min), ms(r.Max), osu, ms(r.Bound), ratio, model, alg)
 	}
 	return tw.Flush()
 }

@@ -32,7 +32,7 @@ func TestMedianAndSummary(t *testing.T) {
 func sampleRows() []Row {
 	return []Row{
 		{Impl: "spmd", Op: "bcast", Alg: "Auto", Bytes: 8, Ranks: 6, Reps: 5, Median: 140 * time.Millisecond, Min: 139 * time.Millisecond, Max: 150 * time.Millisecond, OSU: 30 * time.Millisecond, Bound: 90 * time.Millisecond},
-		{Impl: "spmd", Op: "bcast", Alg: "Auto", Bytes: 512 << 10, Ranks: 6, Reps: 5, Median: 300500 * time.Microsecond, Min: 290 * time.Millisecond, Max: 320 * time.Millisecond, Bound: 131941 * time.Microsecond},
+		{Impl: "spmd", Op: "bcast", Alg: "Auto", Bytes: 512 << 10, Ranks: 6, Reps: 5, Median: 300500 * time.Microsecond, Min: 290 * time.Millisecond, Max: 320 * time.Millisecond, Bound: 131941 * time.Microsecond, Model: 266 * time.Millisecond, ModelAlg: "Lanes"},
 		{Impl: "openmpi", Op: "bcast", Alg: "default", Bytes: 8, Ranks: 6, Reps: 5, Median: 138 * time.Millisecond, Min: 137 * time.Millisecond, Max: 140 * time.Millisecond},
 		{Impl: "openmpi", Op: "bcast", Alg: "default", Bytes: 512 << 10, Ranks: 6, Reps: 5, Median: 456 * time.Millisecond, Min: 450 * time.Millisecond, Max: 470 * time.Millisecond},
 		{Impl: "spmd", Op: "barrier", Alg: "Auto", Bytes: 0, Ranks: 6, Reps: 5, Median: 180 * time.Millisecond, Min: 180 * time.Millisecond, Max: 181 * time.Millisecond, Bound: 90 * time.Millisecond},
@@ -45,7 +45,7 @@ func TestCSVRoundTrip(t *testing.T) {
 	if err := WriteCSV(&buf, rows); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(buf.String(), "spmd,bcast,Auto,524288,6,5,300.500,290.000,320.000,0.000,131.941,2.28\n") {
+	if !strings.Contains(buf.String(), "spmd,bcast,Auto,524288,6,5,300.500,290.000,320.000,0.000,131.941,2.28,Lanes,266.000\n") {
 		t.Errorf("CSV:\n%s", buf.String())
 	}
 	back, err := ReadCSV("x.csv", &buf)
@@ -55,11 +55,17 @@ func TestCSVRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(back, rows) {
 		t.Errorf("round trip:\n%+v\nwant\n%+v", back, rows)
 	}
+	// The C harness writes the columns without the model's.
+	old := strings.Join(csvHeader, ",") + "\nopenmpi,bcast,default,8,6,5,138,137,140,0,0,0\n"
+	if got, err := ReadCSV("ompi.csv", strings.NewReader(old)); err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], rows[2]) {
+		t.Errorf("without the model's columns: %+v, %v; want %+v", got, err, rows[2])
+	}
 	for _, tc := range []struct{ text, want string }{
 		{"op,bytes\n", "x.csv:1: want the header"},
 		{strings.Join(csvHeader, ",") + "\nspmd,bcast,Auto,-1,6,5,1,1,1,0,1,1\n", "x.csv:2: column bytes"},
 		{strings.Join(csvHeader, ",") + "\nspmd,bcast,Auto,8,6,5,1,1,1,0,1,1\nspmd,bcast,Auto,8,6,5,fast,1,1,0,1,1\n", `x.csv:3: column median_ms: "fast"`},
 		{strings.Join(csvHeader, ",") + "\nspmd,bcast\n", "x.csv"},
+		{strings.Join(csvHeader, ",") + ",model_alg,model_ms\nspmd,bcast,Auto,8,6,5,1,1,1,0,1,1,Lanes,soon\n", `x.csv:2: column model_ms: "soon"`},
 	} {
 		if _, err := ReadCSV("x.csv", strings.NewReader(tc.text)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want %q", tc.text, err, tc.want)
@@ -73,7 +79,9 @@ func TestTableAndCombine(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
-	if len(lines) != 3 || !strings.HasSuffix(lines[1], "1.56  ") && !strings.Contains(lines[1], "1.56") || !strings.Contains(lines[2], "512K") || !strings.Contains(lines[1], "30.000") {
+	if len(lines) != 3 || !strings.HasSuffix(lines[1], "1.56  ") && !strings.Contains(lines[1], "1.56") || !strings.Contains(lines[2], "512K") || !strings.Contains(lines[1], "30.000") ||
+		!strings.HasSuffix(strings.Join(strings.Fields(lines[2]), " "), "2.28 266.000 Lanes") ||
+		!strings.HasSuffix(strings.Join(strings.Fields(lines[1]), " "), "1.56 - -") {
 		t.Errorf("table:\n%s", buf.String())
 	}
 	// Columns line up: every line as long as the header.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/spmd-go/spmd/collectives"
 	"github.com/spmd-go/spmd/comm"
@@ -501,4 +502,89 @@ func TestLanesSharedHosts(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Model prices what Auto would run across regions, and each algorithm
+// the cost model knows; it says nothing for one region, an unknown
+// operation or an algorithm the model does not price, follows the
+// bandwidth the communicator knows, and sends nothing (a call on one
+// rank alone does not put the ranks' collectives out of step).
+func TestModel(t *testing.T) {
+	runRegions(t, []string{"a", "a", "b", "b", "c"}, func(ctx context.Context, c *comm.Comm) error {
+		r := c.Rank()
+		for _, op := range []string{"Bcast", "reduce", "ALLREDUCE", "Allgather", "Gather", "Scatter"} {
+			for _, n := range []int{8, 64 << 10, 4 << 20} {
+				alg, d, ok := collectives.Model(c, op, collectives.Auto, n, 1)
+				if !ok || d <= 0 || alg == collectives.Auto {
+					return fmt.Errorf("rank %d: Model(%s, Auto, %d) = %v, %v, %v: want an algorithm and a time", r, op, n, alg, d, ok)
+				}
+				// Auto's choice is one of the priced algorithms, at its
+				// price, and within Best's tie margin of the cheapest
+				// it may take.
+				var least time.Duration
+				found := false
+				for _, a := range collectives.Algorithms(strings.ToUpper(op[:1]) + strings.ToLower(op[1:])) {
+					got, e, ok := collectives.Model(c, op, a, n, 1)
+					if !ok || a == collectives.Direct && strings.EqualFold(op, "Allreduce") {
+						// Auto takes Direct for Allreduce only when the
+						// bandwidth is known (it paces it), not yet here.
+						continue
+					}
+					if got != a || e <= 0 {
+						return fmt.Errorf("rank %d: Model(%s, %v, %d) = %v, %v", r, op, a, n, got, e)
+					}
+					if least == 0 || e < least {
+						least = e
+					}
+					if a == alg && e == d {
+						found = true
+					}
+				}
+				if !found || float64(d) > 1.02*float64(least)+float64(100*time.Microsecond) {
+					return fmt.Errorf("rank %d: %s of %d bytes: Auto's %v at %v; priced alone: found %v, cheapest %v", r, op, n, alg, d, found, least)
+				}
+			}
+		}
+		if _, _, ok := collectives.Model(c, "Bcast", collectives.Ring, 1<<20, 0); ok {
+			return fmt.Errorf("rank %d: the model prices Ring for Bcast", r)
+		}
+		if _, _, ok := collectives.Model(c, "Allgatherv", collectives.Auto, 1<<20, 0); ok {
+			return fmt.Errorf("rank %d: the model prices Allgatherv", r)
+		}
+		if _, _, ok := collectives.Model(c, "Frobnicate", collectives.Auto, 1<<20, 0); ok {
+			return fmt.Errorf("rank %d: the model prices an unknown operation", r)
+		}
+		// A faster link makes the 4 MiB Lanes allreduce cheaper.
+		_, slow, _ := collectives.Model(c, "Allreduce", collectives.Lanes, 4<<20, 0)
+		collectives.SetBandwidth(c, 1000)
+		_, fast, _ := collectives.Model(c, "Allreduce", collectives.Lanes, 4<<20, 0)
+		if !(fast < slow) {
+			return fmt.Errorf("rank %d: Lanes allreduce of 4 MiB priced %v at 1000 Mbit/s against %v at the default", r, fast, slow)
+		}
+		// Local: rank 0 alone asks, then everyone runs collectives.
+		if r == 0 {
+			for range 3 {
+				collectives.Model(c, "Allreduce", collectives.Auto, 1<<20, 0)
+			}
+		}
+		buf := []int64{int64(r)}
+		if err := collectives.Allreduce(ctx, c, buf, buf, collectives.Sum); err != nil {
+			return err
+		}
+		if buf[0] != 10 {
+			return fmt.Errorf("rank %d: Allreduce after Model gave %d, want 10", r, buf[0])
+		}
+		// One region: Auto follows its flat rules, which are not priced.
+		one, err := c.Split(ctx, r/2, r)
+		if err != nil {
+			return err
+		}
+		defer one.Close()
+		if one.Size() > 1 {
+			if _, _, ok := collectives.Model(one, "Allreduce", collectives.Auto, 1<<20, 0); ok {
+				return fmt.Errorf("rank %d: the model prices a communicator within one region", r)
+			}
+		}
+		return nil
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spmd-go/spmd/comm"
@@ -230,11 +231,37 @@ func MeasureBandwidth(ctx context.Context, c *comm.Comm, bytes int) (float64, er
 // the communicator lies in one region or the model prices nothing that
 // can run, and the caller's flat rules apply.
 func (k *call) modelled(kind uint8, n, root int) (Algorithm, bool) {
-	if !k.multiRegion() {
+	best, ok := k.bestEstimate(kind, n, root)
+	if !ok {
 		return 0, false
+	}
+	a, _ := ParseAlgorithm(best.Alg)
+	return a, true
+}
+
+// bestEstimate is modelled's choice with its modelled time.
+func (k *call) bestEstimate(kind uint8, n, root int) (topology.Estimate, bool) {
+	if !k.multiRegion() {
+		return topology.Estimate{}, false
 	}
 	var es []topology.Estimate
 	paceable := k.knownBW() > 0
+	for _, e := range k.estimates(kind, n, root) {
+		a, _ := ParseAlgorithm(e.Alg)
+		if a == Direct && kind == kAllreduce && !paceable {
+			// Unpaced, its 2(p-1) streams lose packets on policed links
+			// (docs/algorithms.md, Direct): only with a known bandwidth.
+			continue
+		}
+		es = append(es, e)
+	}
+	return topology.Best(es)
+}
+
+// estimates is what the cost model prices each algorithm that can run
+// this call at, in topology.Costs's order.
+func (k *call) estimates(kind uint8, n, root int) []topology.Estimate {
+	var es []topology.Estimate
 	net := k.net()
 	// Ranks on one host share its link: price each at its share.
 	most, _ := k.hostShare()
@@ -245,17 +272,58 @@ func (k *call) modelled(kind uint8, n, root int) (Algorithm, bool) {
 		if err != nil || k.permits(kind, a) != nil {
 			continue
 		}
-		if a == Direct && kind == kAllreduce && !paceable {
-			// Unpaced, its 2(p-1) streams lose packets on policed links
-			// (docs/algorithms.md, Direct): only with a known bandwidth.
-			continue
-		}
 		es = append(es, e)
 	}
-	best, ok := topology.Best(es)
-	if !ok {
-		return 0, false
+	return es
+}
+
+// Model returns the cost model's time for an operation on c (by name,
+// as "Allreduce"; any case) of bytes bytes (per rank for Allgather,
+// Gather and Scatter, as those calls' cost model counts them) with root
+// (ignored by operations without one), run with algorithm alg, and that
+// algorithm: for Auto, the one Auto would choose. It is what Auto weighs
+// across regions (docs/algorithms.md, "The cost model"), with the
+// latencies comm measured, the bandwidth c's collectives know
+// (SPMD_BW_MBIT, SetBandwidth, MeasureBandwidth, else 100 Mbit/s) and a
+// commutative op (Auto takes Direct for Allreduce only when the
+// bandwidth is known, as Auto does). Beside a measured time and the
+// lower bound it tells whether the algorithm or the network falls
+// short: spmdbench prints it as the model column. ok is false when c
+// lies in one region (Auto then follows its flat rules, which the model
+// does not price), or the model does not price alg for the operation.
+//
+// Model is local: it sends nothing, and any rank may call it at any time.
+func Model(c *comm.Comm, operation string, alg Algorithm, bytes, root int) (Algorithm, time.Duration, bool) {
+	var kind uint8
+	found := false
+	for kk, name := range kindNames {
+		if strings.EqualFold(name, operation) {
+			kind, found = kk, true
+		}
 	}
-	a, _ := ParseAlgorithm(best.Alg)
-	return a, true
+	if !found || bytes < 0 {
+		return 0, 0, false
+	}
+	st := stateOf(c)
+	k := &call{rank: c.Rank(), size: c.Size(), st: st, c: st.view, name: kindName(kind)}
+	if root < 0 || root >= k.size {
+		root = 0
+	}
+	if !k.multiRegion() {
+		return 0, 0, false
+	}
+	if alg == Auto {
+		best, ok := k.bestEstimate(kind, bytes, root)
+		if !ok {
+			return 0, 0, false
+		}
+		a, _ := ParseAlgorithm(best.Alg)
+		return a, best.Time, true
+	}
+	for _, e := range k.estimates(kind, bytes, root) {
+		if a, err := ParseAlgorithm(e.Alg); err == nil && a == alg {
+			return a, e.Time, true
+		}
+	}
+	return 0, 0, false
 }

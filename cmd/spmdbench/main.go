@@ -11,8 +11,13 @@
 // mean per call is a second column. Before the sweep, spmdbench measures
 // one-way latency between every two hosts, each host's bandwidth (or takes
 // -bw-mbit) and the hosts' clock offsets, and computes the lower bound of
-// every figure (bench.Bound). Sizes are per rank for gather-like
-// operations and the whole vector for reductions and bcast.
+// every figure (bench.Bound). Across regions it also prints what the
+// collectives' cost model prices the call at (collectives.Model; for Auto,
+// the algorithm Auto picks): a figure near the model but far from the
+// bound is the algorithm's own limit, one far above the model is the
+// network's or the machine's (docs/algorithms.md, "Reading spmdbench's
+// model column"). Sizes are per rank for gather-like operations and the
+// whole vector for reductions and bcast.
 package main
 
 import (
@@ -262,7 +267,11 @@ func run(ctx context.Context, o options) error {
 					return fmt.Errorf("%s %v %d bytes: %w", op, a, size, err)
 				}
 				done++
-				progress("[%d/%d] %s %v %s: %.3f ms (bound %.3f)", done, total, op, a, bench.HumanBytes(size), float64(row.Median)/1e6, float64(row.Bound)/1e6)
+				model := ""
+				if row.Model > 0 {
+					model = fmt.Sprintf(", model %.3f %s", float64(row.Model)/1e6, row.ModelAlg)
+				}
+				progress("[%d/%d] %s %v %s: %.3f ms (bound %.3f%s)", done, total, op, a, bench.HumanBytes(size), float64(row.Median)/1e6, float64(row.Bound)/1e6, model)
 				rep.Rows = append(rep.Rows, row)
 			}
 		}
@@ -370,6 +379,9 @@ func measure(ctx context.Context, c *comm.Comm, op string, a collectives.Algorit
 	}
 	if len(net.Bandwidth) > 0 && (net.Bandwidth[0] > 0 || len(net.Bandwidth) == 1) {
 		row.Bound, _ = bench.Bound(op, net, l.HostOf, size)
+	}
+	if alg, d, ok := collectives.Model(c, op, a, size, 0); ok {
+		row.Model, row.ModelAlg = d, alg.String()
 	}
 	return row, nil
 }
