@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Allreduce of 512 KiB-4 MiB by each region-aware algorithm against its
+# cost model (spmdbench's model column), on the 3x2 lab with
+# --tune, two runs. Needs root; from the repository:
+#   bash bench/results/2026-12-07-lab3x2-allreduce-algs/run.sh
+set -euo pipefail
+source bench/openmpi/lib.sh
+out=${OUT:-/var/tmp/ara/out}; mkdir -p "$out"
+work=$(mktemp -d /var/tmp/spmd-ara-XXXXXX)
+trap '"$work/spmdlab" down >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+go build -o "$work/spmdrun" ./cmd/spmdrun
+go build -o "$work/spmdbench" ./cmd/spmdbench
+lab_up "$work" --tune
+for round in 1 2; do
+  echo "== round $round"
+  "${ON[@]}" "$work/spmdrun" "${SPMDRUN_LAB[@]}" --preload-binary "$work/spmdbench" \
+    -reps 3 -min 524288 -max 4194304 -factor 2 -alg Lanes,Lanes2,Direct -csv "$out/r$round.csv" allreduce 2>&1 |
+    tee "$out/log-r$round.txt" | grep -E "^ +[a-z]+ +[A-Z]" || true
+done
