@@ -1,9 +1,10 @@
 # Shared by the bench/*-vs-openmpi.sh scripts (sourced, not run).
 
 # ensure_openmpi installs Debian's openmpi-bin and libopenmpi-dev when mpicc
-# is missing and we are root, or fails saying what to install.
+# or mpi.h is missing and we are root, or fails saying what to install.
+# (openmpi-bin alone brings mpicc without the headers.)
 ensure_openmpi() {
-  command -v mpicc >/dev/null && return 0
+  command -v mpicc >/dev/null && echo '#include <mpi.h>' | mpicc -E -x c - >/dev/null 2>&1 && return 0
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null
   else
