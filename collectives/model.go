@@ -285,8 +285,8 @@ func (k *call) estimates(kind uint8, n, root int) []topology.Estimate {
 // across regions (docs/algorithms.md, "The cost model"), with the
 // latencies comm measured, the bandwidth c's collectives know
 // (SPMD_BW_MBIT, SetBandwidth, MeasureBandwidth, else 100 Mbit/s) and a
-// commutative op (Auto takes Direct for Allreduce only when the
-// bandwidth is known, as Auto does). Beside a measured time and the
+// commutative op; for Auto it leaves out Direct for Allreduce unless the
+// bandwidth is known, as Auto does. Beside a measured time and the
 // lower bound it tells whether the algorithm or the network falls
 // short: spmdbench prints it as the model column. ok is false when c
 // lies in one region (Auto then follows its flat rules, which the model
