@@ -76,10 +76,13 @@ var csvHeader = []string{"impl", "op", "alg", "bytes", "ranks", "reps", "median_
 // still read.
 var csvModel = []string{"model_alg", "model_ms"}
 
+// csvFull is the header WriteCSV writes.
+var csvFull = append(slices.Clip(csvHeader), csvModel...)
+
 // WriteCSV writes the rows with a header.
 func WriteCSV(w io.Writer, rows []Row) error {
 	cw := csv.NewWriter(w)
-	cw.Write(append(slices.Clip(csvHeader), csvModel...))
+	cw.Write(csvFull)
 	for _, r := range rows {
 		cw.Write([]string{r.Impl, r.Op, r.Alg, strconv.Itoa(r.Bytes), strconv.Itoa(r.Ranks), strconv.Itoa(r.Reps),
 			ms(r.Median), ms(r.Min), ms(r.Max), ms(r.OSU), ms(r.Bound), strconv.FormatFloat(r.Ratio(), 'f', 2, 64),
@@ -98,7 +101,7 @@ func ReadCSV(name string, r io.Reader) ([]Row, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if len(recs) == 0 || !slices.Equal(recs[0], csvHeader) && !slices.Equal(recs[0], append(slices.Clip(csvHeader), csvModel...)) {
+	if len(recs) == 0 || !slices.Equal(recs[0], csvHeader) && !slices.Equal(recs[0], csvFull) {
 		return nil, fmt.Errorf("%s:1: want the header %s (and optionally ,%s)", name, strings.Join(csvHeader, ","), strings.Join(csvModel, ","))
 	}
 	withModel := len(recs[0]) > len(csvHeader)
@@ -119,23 +122,32 @@ func ReadCSV(name string, r io.Reader) ([]Row, error) {
 		}
 		durs := []*time.Duration{&row.Median, &row.Min, &row.Max, &row.OSU, &row.Bound}
 		for k, p := range durs {
-			f, err := strconv.ParseFloat(rec[6+k], 64)
-			if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
-				return nil, bad(csvHeader[6+k], fmt.Errorf("%q is not milliseconds", rec[6+k]))
+			d, err := millis(rec[6+k])
+			if err != nil {
+				return nil, bad(csvHeader[6+k], err)
 			}
-			*p = time.Duration(math.Round(f * 1e6))
+			*p = d
 		}
 		if withModel {
 			row.ModelAlg = rec[len(csvHeader)]
-			f, err := strconv.ParseFloat(rec[len(csvHeader)+1], 64)
-			if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
-				return nil, bad(csvModel[1], fmt.Errorf("%q is not milliseconds", rec[len(csvHeader)+1]))
+			d, err := millis(rec[len(csvHeader)+1])
+			if err != nil {
+				return nil, bad(csvModel[1], err)
 			}
-			row.Model = time.Duration(math.Round(f * 1e6))
+			row.Model = d
 		}
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// millis reads a CSV cell of milliseconds.
+func millis(cell string) (time.Duration, error) {
+	f, err := strconv.ParseFloat(cell, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, fmt.Errorf("%q is not milliseconds", cell)
+	}
+	return time.Duration(math.Round(f * 1e6)), nil
 }
 
 // WriteJSON writes the report, indented.

@@ -52,6 +52,16 @@ lab_up() {
     --mca btl self,tcp --mca btl_tcp_if_include 198.18.0.0/15 --mca oob_tcp_if_include 198.18.0.0/15)
 }
 
+# lab_work NAME makes the scratch directory of a results script, in
+# WORK (under /var/tmp: lab hosts have their own /tmp), takes the lab
+# down and removes it on exit, and builds spmdrun and spmdbench into it.
+lab_work() {
+  WORK=$(mktemp -d "/var/tmp/spmd-$1-XXXXXX")
+  trap '"$WORK/spmdlab" down >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+  go build -o "$WORK/spmdrun" ./cmd/spmdrun
+  go build -o "$WORK/spmdbench" ./cmd/spmdbench
+}
+
 # lab_cap_buffers BYTES: caps the TCP buffers (net.ipv4.tcp_rmem and
 # tcp_wmem maxima) of every host of the lab lab_up made, so that one flow
 # cannot fill a host's link across the WAN (as on hosts whose bandwidth x

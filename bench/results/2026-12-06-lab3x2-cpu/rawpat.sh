@@ -15,8 +15,8 @@
 #   bash bench/results/2026-12-06-lab3x2-cpu/rawpat.sh
 set -euo pipefail
 source bench/openmpi/lib.sh
-work=$(mktemp -d /var/tmp/spmd-raw-XXXXXX)
-trap '"$work/spmdlab" down >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+lab_work raw
+work=$WORK
 go build -o "$work/rawpat" ./bench/results/2026-12-06-lab3x2-cpu/rawpat
 lab_up "$work"
 hosts=($(awk '/^#   198\./ {print $3}' "$LAB/hostfile"))

@@ -11,10 +11,8 @@
 set -euo pipefail
 source bench/openmpi/lib.sh
 out=${OUT:-/var/tmp/cpu/out}; mkdir -p "$out"
-work=$(mktemp -d /var/tmp/spmd-cpu-XXXXXX)
-trap '"$work/spmdlab" down >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-go build -o "$work/spmdrun" ./cmd/spmdrun
-go build -o "$work/spmdbench" ./cmd/spmdbench
+lab_work cpu
+work=$WORK
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 for round in 1 2; do
   for mbit in 100 50; do

@@ -6,10 +6,8 @@
 set -euo pipefail
 source bench/openmpi/lib.sh
 out=${OUT:-/var/tmp/ara/out}; mkdir -p "$out"
-work=$(mktemp -d /var/tmp/spmd-ara-XXXXXX)
-trap '"$work/spmdlab" down >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-go build -o "$work/spmdrun" ./cmd/spmdrun
-go build -o "$work/spmdbench" ./cmd/spmdbench
+lab_work ara
+work=$WORK
 lab_up "$work" --tune
 for round in 1 2; do
   echo "== round $round"
