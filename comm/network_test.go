@@ -77,14 +77,21 @@ func TestWarmUp(t *testing.T) {
 		}
 		return nil
 	})
-	// One region: nothing to warm.
+	// One region: nothing to warm. Ranks of one host may still pass a
+	// few bytes on the socket while WarmUp runs, not sent by it: the
+	// one-byte doorbells of shared-memory rings and their setup (shm.go),
+	// which run on their own goroutines; CI once counted 2. So the bound
+	// is the one for pairs that are not lane peers, far below n.
 	runLabelled(t, []string{"a", "a", "a"}, n, func(ctx context.Context, c *comm.Comm) error {
 		before, _ := comm.BytesAckedSettled(c, (c.Rank()+1)%3)
 		if err := c.WarmUp(ctx); err != nil {
 			return err
 		}
-		if after, _ := comm.BytesAckedSettled(c, (c.Rank()+1)%3); after-before > 0 {
-			return fmt.Errorf("one region: %d bytes sent", after-before)
+		if !c.WarmedUp() {
+			return errors.New("one region: WarmedUp false after WarmUp")
+		}
+		if after, _ := comm.BytesAckedSettled(c, (c.Rank()+1)%3); after-before > 4<<10 {
+			return fmt.Errorf("one region: %d bytes sent, want none of the warm-up", after-before)
 		}
 		return nil
 	})

@@ -79,8 +79,11 @@ func startMonitored(t *testing.T, bin string) (cmd *exec.Cmd, dashboard, metrics
 	return cmd, dashboard, metrics
 }
 
-// calls scrapes the metrics and returns rank 0's Allreduce count.
-func calls(t *testing.T, url string) int {
+// scrape reads the metrics and returns rank 0's Allreduce count (-1
+// while there is none) and the series that are not there yet. Each rank
+// reports once a second from its start, so for a moment after rank 0's
+// first report the others' series may still be missing.
+func scrape(t *testing.T, url string) (int, []string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -88,33 +91,41 @@ func calls(t *testing.T, url string) int {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	m := regexp.MustCompile(`(?m)^spmd_collective_calls_total\{op="Allreduce",rank="0"\} (\d+)$`).FindSubmatch(body)
-	if m == nil {
-		return -1
-	}
+	var missing []string
 	for _, want := range []string{"spmd_collective_duration_seconds_bucket{op=\"Allreduce\",rank=\"2\",le=\"0.001\"}", "spmd_sent_bytes_total{",
 		"spmd_rank_running{", "spmd_peer_sent_bytes_total{peer=\"2\",rank=\"1\"}", "spmd_peer_sent_messages_total{peer=\"0\",rank=\"2\"}",
 		"spmd_region_pair_sent_bytes_total{from_region=\"-\",to_region=\"-\"}", "spmd_region_pair_sent_messages_total{from_region=\"-\",to_region=\"-\"}"} {
 		if !strings.Contains(string(body), want) {
-			t.Errorf("no %s in the metrics:\n%.3000s", want, body)
+			missing = append(missing, want)
 		}
 	}
+	m := regexp.MustCompile(`(?m)^spmd_collective_calls_total\{op="Allreduce",rank="0"\} (\d+)$`).FindSubmatch(body)
+	if m == nil {
+		return -1, missing
+	}
 	n, _ := strconv.Atoi(string(m[1]))
+	return n, missing
+}
+
+// calls waits (20 s at most) until the metrics hold every rank's series
+// and a count of rank 0's Allreduces, and returns that count.
+func calls(t *testing.T, url string) int {
+	t.Helper()
+	n, missing := scrape(t, url)
+	for end := time.Now().Add(20 * time.Second); (n <= 0 || len(missing) > 0) && time.Now().Before(end); {
+		time.Sleep(200 * time.Millisecond)
+		n, missing = scrape(t, url)
+	}
+	if n <= 0 || len(missing) > 0 {
+		t.Fatalf("after 20 s the metrics still lack rank 0's Allreduce count (%d) or these series: %q", n, missing)
+	}
 	return n
 }
 
 // The Prometheus endpoint serves counters that grow while the job runs.
 func TestMetricsEndpoint(t *testing.T) {
 	_, _, metrics := startMonitored(t, buildSpmdrun(t))
-	var first int
-	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
-		if first = calls(t, metrics); first > 0 {
-			break
-		}
-	}
-	if first <= 0 {
-		t.Fatal("no Allreduce count for rank 0 in the metrics")
-	}
+	first := calls(t, metrics)
 	time.Sleep(2500 * time.Millisecond) // reports come every second
 	if second := calls(t, metrics); second <= first {
 		t.Errorf("rank 0's Allreduce count did not grow: %d then %d", first, second)
@@ -127,9 +138,7 @@ func TestMetricsEndpoint(t *testing.T) {
 func TestDashboardInChromium(t *testing.T) {
 	chromium := labtest.NeedCommand(t, "chromium", "chromium")
 	_, dashboard, metrics := startMonitored(t, buildSpmdrun(t))
-	for end := time.Now().Add(20 * time.Second); calls(t, metrics) <= 0 && time.Now().Before(end); {
-		time.Sleep(200 * time.Millisecond)
-	}
+	calls(t, metrics)
 	profile := t.TempDir()
 	dump := func() string {
 		out, err := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir="+profile,
