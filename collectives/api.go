@@ -28,7 +28,7 @@ func (k *call) permits(kind uint8, a Algorithm) error {
 	if err := algorithmFor(kind, a); err != nil {
 		return err
 	}
-	if k.op != nil && !k.op.commutative && (a == Ring || a == Rabenseifner || (a == Hierarchical || a == Lanes) && kind == kReduce) {
+	if k.op != nil && !k.op.commutative && (a == Ring || a == Rabenseifner || (a == Hierarchical || a == Lanes || a == Chain) && kind == kReduce) {
 		return fmt.Errorf("collectives: %s: the %v algorithm needs a commutative op", k.name, a)
 	}
 	if k.op != nil && !k.op.commutative && (a == Hierarchical || a == Lanes || a == Lanes2) && !k.topo().Contiguous {

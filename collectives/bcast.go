@@ -37,6 +37,8 @@ func Bcast[T comm.Number](ctx context.Context, c *comm.Comm, buf []T, root int, 
 			return bcastLanes(k, b, root)
 		case Direct:
 			return bcastDirect(k, b, root)
+		case Chain:
+			return bcastChain(k, b, root)
 		}
 		return bcastBinomial(k, b, root)
 	})

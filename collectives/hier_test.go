@@ -70,6 +70,10 @@ func TestHierarchical(t *testing.T) {
 					// up to 4 regions leave some empty.
 					lanes2 := collectives.Options{Algorithm: collectives.Lanes2}
 					lanes2Odd := collectives.Options{Algorithm: collectives.Lanes2, SegmentSize: 24}
+					// Chain, with its own segments and with ones that do
+					// not divide the vector.
+					chain := collectives.Options{Algorithm: collectives.Chain}
+					chainOdd := collectives.Options{Algorithm: collectives.Chain, SegmentSize: 7000}
 					for _, o := range []collectives.Options{hier, lanes, lanesOdd, lanes2, lanes2Odd, direct, {}} {
 						got := make([]int64, n)
 						if err := collectives.Allreduce(ctx, c, got, src, collectives.Sum, o); err != nil {
@@ -102,7 +106,7 @@ func TestHierarchical(t *testing.T) {
 					}
 					for root := 0; root < p; root++ {
 						// Bcast from every root.
-						for _, o := range []collectives.Options{hier, lanes, lanesOdd, direct, {}} {
+						for _, o := range []collectives.Options{hier, lanes, lanesOdd, direct, chain, chainOdd, {}} {
 							b := make([]int64, n)
 							if r == root {
 								copy(b, src)
@@ -155,7 +159,7 @@ func TestHierarchical(t *testing.T) {
 						}
 						// Reduce to every root, also in place at the root, and
 						// Direct with a non-commutative op.
-						for _, o := range []collectives.Options{hier, lanes, lanesOdd, direct, {}} {
+						for _, o := range []collectives.Options{hier, lanes, lanesOdd, direct, chain, chainOdd, {}} {
 							var dst []int64
 							if r == root {
 								dst = make([]int64, n)
@@ -167,7 +171,7 @@ func TestHierarchical(t *testing.T) {
 								return fmt.Errorf("rank %d: Reduce %v to %d of %d differs", r, o.Algorithm, root, n)
 							}
 						}
-						for _, o := range []collectives.Options{direct, lanesOdd} {
+						for _, o := range []collectives.Options{direct, lanesOdd, chain} {
 							buf := slices.Clone(src)
 							if err := collectives.Reduce(ctx, c, buf, buf, collectives.Sum, root, o); err != nil {
 								return err
@@ -221,8 +225,8 @@ func TestHierarchical(t *testing.T) {
 						}
 					}
 				}
-				// Non-commutative Reduce has no Hierarchical or Lanes algorithm.
-				for _, o := range []collectives.Options{hier, lanes} {
+				// Non-commutative Reduce has no Hierarchical, Lanes or Chain algorithm.
+				for _, o := range []collectives.Options{hier, lanes, {Algorithm: collectives.Chain}} {
 					if err := collectives.Reduce(ctx, c, make([]uint8, 4), permIn(1, r, 4), composeOp, 0, o); err == nil || !strings.Contains(err.Error(), "commutative") {
 						return fmt.Errorf("non-commutative %v Reduce: %v", o.Algorithm, err)
 					}

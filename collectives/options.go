@@ -76,10 +76,11 @@ const (
 	Lanes                       // Allreduce, Bcast, Reduce, Allgather: long messages across regions in one stream per lane (the j-th member of every region)
 	Direct                      // Allreduce, Bcast, Reduce: pieces straight between every two ranks, in segments that overlap the phases (one latency per phase)
 	Lanes2                      // Allreduce: Lanes with the exchange between regions in two rounds (reduce-scatter, allgather): fewer WAN bytes on three or more regions, one more crossing
+	Chain                       // Bcast, Reduce: one pipelined chain through the regions in the order of least latency, each host's link carrying the message once each way
 	numAlgorithms
 )
 
-var algNames = [...]string{"Auto", "Binomial", "ScatterAllgather", "Pipeline", "RecursiveDoubling", "Ring", "Rabenseifner", "Bruck", "Pairwise", "Linear", "Dissemination", "Hierarchical", "Lanes", "Direct", "Lanes2"}
+var algNames = [...]string{"Auto", "Binomial", "ScatterAllgather", "Pipeline", "RecursiveDoubling", "Ring", "Rabenseifner", "Bruck", "Pairwise", "Linear", "Dissemination", "Hierarchical", "Lanes", "Direct", "Lanes2", "Chain"}
 
 func (a Algorithm) String() string {
 	if int(a) < len(algNames) {
@@ -161,8 +162,8 @@ func Algorithms(operation string) []Algorithm {
 
 var algorithmsOf = map[uint8][]Algorithm{
 	kBarrier:            {Dissemination},
-	kBcast:              {Binomial, ScatterAllgather, Pipeline, Hierarchical, Lanes, Direct},
-	kReduce:             {Binomial, Rabenseifner, Hierarchical, Lanes, Direct},
+	kBcast:              {Binomial, ScatterAllgather, Pipeline, Hierarchical, Lanes, Direct, Chain},
+	kReduce:             {Binomial, Rabenseifner, Hierarchical, Lanes, Direct, Chain},
 	kAllreduce:          {RecursiveDoubling, Ring, Rabenseifner, Hierarchical, Lanes, Direct, Lanes2},
 	kGather:             {Binomial, Linear, Hierarchical, Lanes},
 	kGatherv:            {Linear},

@@ -58,6 +58,9 @@ func reduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, red *
 		if alg == Direct {
 			return reduceDirect(k, dst, src, root)
 		}
+		if alg == Chain {
+			return reduceChain(k, dst, src, root)
+		}
 		return reduceBinomial(k, dst, src, root)
 	})
 }

@@ -32,6 +32,7 @@ const (
 	AlgRing         = "Ring"
 	AlgRabenseifner = "Rabenseifner"
 	AlgDirect       = "Direct"
+	AlgChain        = "Chain"
 )
 
 // Estimate is the modelled time of one algorithm.
@@ -126,6 +127,16 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 			add(AlgDirect, cold+max(aRoot+A+x(piece), aRoot+x(nf)+x(piece)))
 		}
 		add(AlgBinomial, lg(p)*(A+x(nf)))
+		if R > 1 && root >= 0 && root < p {
+			// Chain: the crossings on the path one after another, each
+			// host's link carrying n once each way (its ranks pass the
+			// message on between them), and a segment's time per hop to
+			// fill the pipeline.
+			c := float64(max(net.RanksPerHost, 1))
+			path := ChainLatency(t.ChainRegions(root, net.Lat), net.Lat) + time.Duration(p-R)*l
+			seg := float64(Segment(n, p, net.BW))
+			add(AlgChain, path+x(nf/c)+time.Duration(p-1)*x(min(seg, nf)/c))
+		}
 	case "Allreduce":
 		add(AlgHierarchical, 2*lg(kmax)*(l+x(nf))+A+x(float64(R-1)*nf))
 		seg := nf / float64(L)

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -37,15 +38,17 @@ func TestCosts(t *testing.T) {
 		want string
 	}{
 		{"bcast 8 B: one WAN message per region", lab, "Bcast", 8, 0, labNet(), AlgHierarchical},
-		{"bcast 512 KiB: lanes", lab, "Bcast", 512 * K, 0, labNet(), AlgLanes},
-		{"bcast 4 MiB: direct", lab, "Bcast", 4 * M, 0, labNet(), AlgDirect},
+		{"bcast 256 KiB: lanes (Chain's path of 110 ms ties)", lab, "Bcast", 256 * K, 0, labNet(), AlgLanes},
+		{"bcast 512 KiB: chain", lab, "Bcast", 512 * K, 0, labNet(), AlgChain},
+		{"bcast 4 MiB: chain", lab, "Bcast", 4 * M, 0, labNet(), AlgChain},
+		{"bcast 1 MiB from sg: chain (sg, us, eu: 130 ms)", lab, "Bcast", M, 2, labNet(), AlgChain},
 		{"reduce 8 B to sg", lab, "Reduce", 8, 3, labNet(), AlgHierarchical},
-		{"reduce 512 KiB", lab, "Reduce", 512 * K, 5, labNet(), AlgLanes},
-		{"reduce 2 MiB", lab, "Reduce", 2 * M, 5, labNet(), AlgDirect},
+		{"reduce 512 KiB", lab, "Reduce", 512 * K, 5, labNet(), AlgChain},
+		{"reduce 2 MiB", lab, "Reduce", 2 * M, 5, labNet(), AlgChain},
 		{"allreduce 2 MiB: Direct's second latency loses", lab, "Allreduce", 2 * M, -1, labNet(), AlgLanes},
 		{"allreduce 4 MiB: two rounds between regions (ties with Direct, comes first)", lab, "Allreduce", 4 * M, -1, labNet(), AlgLanes2},
 		{"allreduce 4 MiB, two regions: no second round", FromLabels([]string{"a", "a", "b", "b"}), "Allreduce", 4 * M, -1, labNet2(), AlgLanes},
-		{"reduce 4 MiB", lab, "Reduce", 4 * M, 5, labNet(), AlgDirect},
+		{"reduce 4 MiB", lab, "Reduce", 4 * M, 5, labNet(), AlgChain},
 		{"allreduce 8 B", lab, "Allreduce", 8, -1, labNet(), AlgHierarchical},
 		{"allreduce 512 KiB", lab, "Allreduce", 512 * K, -1, labNet(), AlgLanes},
 		{"allreduce 4 MiB, uneven 3+1+2: one lane through the lone host loses", uneven, "Allreduce", 4 * M, -1, labNet(), AlgDirect},
@@ -99,6 +102,11 @@ func TestCostsFormulas(t *testing.T) {
 		{"allreduce lanes2 4M", get("Allreduce", 4<<20, -1, AlgLanes2), 2*(in+x(2*M)) + 180*ms + x(8*M/3)},
 		{"allreduce ring 4M", get("Allreduce", 4<<20, -1, AlgRing), 10 * (90*ms + x(4*M/6))},
 		{"allgather lanes 1M", get("Allgather", 1<<20, -1, AlgLanes), 90*ms + in + x(5*M)},
+		// Chain from us: us, sg, eu (40 + 70 ms), a LAN hop in each
+		// region, the vector once, 5 hops of a segment to fill.
+		{"bcast chain 4M", get("Bcast", 4<<20, 0, AlgChain), 110*ms + 3*in + x(4*M) + 5*x(float64(Segment(4<<20, 6, 12.5e6)))},
+		// To eu: the chain from eu is eu, sg, us (70 + 40 ms).
+		{"reduce chain 1M to eu", get("Reduce", 1<<20, 4, AlgChain), 110*ms + 3*in + x(M) + 5*x(float64(Segment(1<<20, 6, 12.5e6)))},
 	} {
 		if d := c.got - c.want; d < -time.Microsecond || d > time.Microsecond {
 			t.Errorf("%s: %v, want %v", c.what, c.got, c.want)
@@ -146,8 +154,9 @@ func TestCostsSharedHosts(t *testing.T) {
 
 // With two ranks per host the Lanes bcast's hand-out and spreading are
 // priced for what crosses host links (a quarter of the vector per rank
-// each on 2 hosts of 2), which makes it the pick over Direct at 4 MiB on
-// 3 regions x 2 hosts x 2 slots. (Measured on 4 regions x 2 x 2: Lanes
+// each on 2 hosts of 2), which makes it cheaper than Direct at 4 MiB on
+// 3 regions x 2 hosts x 2 slots; Chain, whose host links carry the vector
+// once each way, is cheaper still. (Measured on 4 regions x 2 x 2: Lanes
 // 966-968 ms against Direct's 1541-1578, whose 30 streams per host lose packets;
 // bench/results/2026-11-22-lab4x2x2-host-steps/lanes-direct.)
 func TestCostsSharedHostsBcast(t *testing.T) {
@@ -166,8 +175,22 @@ func TestCostsSharedHostsBcast(t *testing.T) {
 			}
 		}
 	}
-	if b, _ := Best(es); b.Alg != AlgLanes {
-		t.Errorf("picked %v from %v, want Lanes", b, es)
+	price := map[string]time.Duration{}
+	for _, e := range es {
+		price[e.Alg] = e.Time
+	}
+	if price[AlgLanes] >= price[AlgDirect] {
+		t.Errorf("Lanes %v, Direct %v: want Lanes cheaper", price[AlgLanes], price[AlgDirect])
+	}
+	// Chain: 110 ms of crossings, 9 hops inside regions, 4 MiB through
+	// each host's link at its full 100 Mbit/s, 11 hops of a segment (at
+	// a rank's share: what the model charges every hop).
+	seg := float64(Segment(4<<20, 12, 6.25e6))
+	if want := 110*time.Millisecond + 9*in + x(2*M) + 11*x(seg/2); price[AlgChain]-want > time.Microsecond || want-price[AlgChain] > time.Microsecond {
+		t.Errorf("Chain bcast: %v, want %v", price[AlgChain], want)
+	}
+	if b, _ := Best(es); b.Alg != AlgChain {
+		t.Errorf("picked %v from %v, want Chain", b, es)
 	}
 }
 
@@ -277,5 +300,56 @@ func TestStreams(t *testing.T) {
 		if a, b := Streams(mbit100, rtt, def), Streams(gbit, rtt, def); a > b {
 			t.Errorf("Streams at %v: 100 Mbit/s %d > 1 Gbit/s %d", rtt, a, b)
 		}
+	}
+}
+
+// ChainRegions starts at the root's region and takes the order of least
+// latency; equal orders keep the lowest region indices first; beyond
+// chainExact regions it goes to the nearest region each time.
+func TestChainRegions(t *testing.T) {
+	lab := FromLabels([]string{"us", "us", "sg", "sg", "eu", "eu"})
+	ms := time.Millisecond
+	in := 25 * time.Microsecond
+	// Four regions, all 50 ms apart: every order ties.
+	flat := [][]time.Duration{{in, 50 * ms, 50 * ms, 50 * ms}, {50 * ms, in, 50 * ms, 50 * ms}, {50 * ms, 50 * ms, in, 50 * ms}, {50 * ms, 50 * ms, 50 * ms, in}}
+	four := FromLabels([]string{"a", "b", "c", "d"})
+	// Ten regions on a line, 10 ms between neighbours, numbered so that
+	// the nearest-first walk from region 0 is 0, 9, 1, 8, ... .
+	pos := []int{0, 2, 4, 6, 8, 9, 7, 5, 3, 1}
+	line := make([][]time.Duration, len(pos))
+	labels := make([]string, len(pos))
+	for a := range pos {
+		labels[a] = string(rune('a' + a))
+		line[a] = make([]time.Duration, len(pos))
+		for b := range pos {
+			d := pos[a] - pos[b]
+			line[a][b] = time.Duration(max(d, -d)) * 10 * ms
+		}
+	}
+	ten := FromLabels(labels)
+	for _, c := range []struct {
+		name string
+		top  Topology
+		root int
+		lat  [][]time.Duration
+		want []int
+		path time.Duration
+	}{
+		{"lab from us: us, sg, eu (40 + 70, not 90 + 70)", lab, 0, labNet().Lat, []int{0, 1, 2}, 110 * ms},
+		{"lab from sg: sg, us, eu (40 + 90, not 70 + 90)", lab, 3, labNet().Lat, []int{1, 0, 2}, 130 * ms},
+		{"lab from eu: eu, sg, us (70 + 40, not 90 + 40)", lab, 4, labNet().Lat, []int{2, 1, 0}, 110 * ms},
+		{"ties keep region order", four, 2, flat, []int{2, 0, 1, 3}, 150 * ms},
+		{"ten regions: nearest first", ten, 0, line, []int{0, 9, 1, 8, 2, 7, 3, 6, 4, 5}, 90 * ms},
+		{"one region", FromLabels([]string{"a", "a"}), 1, [][]time.Duration{{in}}, []int{0}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := c.top.ChainRegions(c.root, c.lat)
+			if !slices.Equal(got, c.want) {
+				t.Fatalf("order %v, want %v", got, c.want)
+			}
+			if d := ChainLatency(got, c.lat); d != c.path {
+				t.Errorf("path %v, want %v", d, c.path)
+			}
+		})
 	}
 }

@@ -1,0 +1,162 @@
+package collectives
+
+import (
+	"slices"
+	"strconv"
+
+	"github.com/spmd-go/spmd/comm"
+	"github.com/spmd-go/spmd/internal/mem"
+	"github.com/spmd-go/spmd/topology"
+)
+
+// Chain, for long messages across regions: every rank in one chain from
+// the root, the message moving along it in segments, so that every link
+// carries data at once (a pipelined broadcast, and backwards a pipelined
+// reduce). Each rank receives the message once and sends it once: a
+// host's link carries n each way, the least any broadcast can, where
+// Lanes makes the root's host send 2n (n/L to each lane of its region, n/L
+// to each other region per lane, and its part to its region) and Direct
+// crosses twice. The price is latency: the chain crosses from region to
+// region in turn, so its latency is the sum of the crossings on the path
+// (topology.ChainRegions picks the order with the least), not the
+// farthest one.
+//
+// The chain (chainOrder): the regions in ChainRegions' order; inside each,
+// the ranks of one host one after the other (so that a host's link takes
+// the message in and out once, its ranks passing it on between them),
+// the hosts in order of their lowest rank but for the region's first,
+// which is the root's in the root's region and elsewhere the host of the
+// member whose index in its region is the previous region's last
+// member's index modulo the region's size: its lane peer, whose
+// connection WarmUp has warmed.
+
+// chainOrder returns the ranks of the chain from root, the same on every
+// rank.
+func (k *call) chainOrder(root int) []int {
+	t := k.topo()
+	return chainOf(t, t.ChainRegions(root, k.net().Lat), root, func(r int) string { return k.c.Info(r).Host })
+}
+
+// chainOf lays out the chain from root over regions (in their order of
+// visit) on t, with host naming each rank's host ("" for a host of its
+// own).
+func chainOf(t topology.Topology, regions []int, root int, host func(int) string) []int {
+	key := func(x int) string {
+		if h := host(x); h != "" {
+			return h
+		}
+		return "\x00" + strconv.Itoa(x) // no host name: a host of its own
+	}
+	order := make([]int, 0, len(t.RegionOf))
+	for i, r := range regions {
+		members := t.Members[r]
+		first := root
+		if i > 0 {
+			first = members[t.Index(order[len(order)-1])%len(members)]
+		}
+		// Hosts in order of their lowest rank, first's host first.
+		var hosts []string
+		byHost := map[string][]int{}
+		for _, m := range members {
+			h := key(m)
+			if _, ok := byHost[h]; !ok {
+				hosts = append(hosts, h)
+			}
+			byHost[h] = append(byHost[h], m)
+		}
+		fh := key(first)
+		hosts = append([]string{fh}, slices.DeleteFunc(hosts, func(h string) bool { return h == fh })...)
+		for _, h := range hosts {
+			rs := byHost[h]
+			if h == fh { // first leads its host's ranks
+				rs = append([]int{first}, slices.DeleteFunc(slices.Clone(rs), func(x int) bool { return x == first })...)
+			}
+			order = append(order, rs...)
+		}
+	}
+	return order
+}
+
+// chainSegments cuts a vector of nbytes into the segments of a chain of
+// p ranks (the cost model's size, or Options.SegmentSize).
+func (k *call) chainSegments(nbytes, p int) segments {
+	return newSegments([]int{0, nbytes}, k.segBytes(nbytes, p, k.esize), k.esize)
+}
+
+// bcastChain: the root sends each segment to the next rank of the chain,
+// and every rank passes each segment on as soon as it has it.
+func bcastChain(k *call, buf []byte, root int) error {
+	order := k.chainOrder(root)
+	i := indexOf(order, k.rank)
+	g := k.chainSegments(len(buf), len(order))
+	n := g.count(0)
+	var recvs []*comm.Request
+	if i > 0 {
+		recvs = make([]*comm.Request, n)
+		for s := range n {
+			recvs[s] = k.irecv(g.piece(buf, 0, s), order[i-1], step3(0, s))
+		}
+	}
+	var sends []*comm.Request
+	for s := range n {
+		if i > 0 {
+			if err := k.wait(recvs[s], len(g.piece(buf, 0, s))); err != nil {
+				return err
+			}
+		}
+		if i+1 < len(order) {
+			sends = append(sends, k.isend(g.piece(buf, 0, s), order[i+1], step3(0, s)))
+		}
+	}
+	return k.waitSends(sends)
+}
+
+// reduceChain (commutative ops) is bcastChain backwards: the last rank of
+// the chain sends its segments to the one before it, and every rank
+// combines each segment that comes with its own and passes the sum on,
+// towards the root.
+func reduceChain(k *call, dst, src []byte, root int) error {
+	order := k.chainOrder(root)
+	i := indexOf(order, k.rank)
+	last := len(order) - 1
+	g := k.chainSegments(len(src), len(order))
+	n := g.count(0)
+	in := make([][]byte, n)
+	var recvs []*comm.Request
+	if i < last {
+		recvs = make([]*comm.Request, n)
+		for s := range n {
+			in[s] = k.alloc(len(g.piece(src, 0, s)))
+			recvs[s] = k.irecv(in[s], order[i+1], step3(0, s))
+		}
+	}
+	var sends []*comm.Request
+	for s := range n {
+		mine := g.piece(src, 0, s)
+		var out []byte
+		switch {
+		case i == last && i == 0: // alone in the chain
+			mem.Copy(g.piece(dst, 0, s), mine)
+			continue
+		case i == last: // the last rank passes its own on
+			out = mine
+		default:
+			if err := k.wait(recvs[s], len(mine)); err != nil {
+				return err
+			}
+			out = in[s]
+			if i == 0 {
+				// The root's sum goes to dst, which may be src.
+				out = g.piece(dst, 0, s)
+				mem.Copy(out, mine)
+				k.reduceLeft(out, in[s])
+			} else {
+				k.reduceLeft(out, mine)
+			}
+		}
+		if i > 0 {
+			sends = append(sends, k.isend(out, order[i-1], step3(0, s)))
+		}
+	}
+	return k.waitSends(sends)
+}
