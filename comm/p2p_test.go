@@ -542,3 +542,45 @@ func TestRandomTraffic(t *testing.T) {
 		return comm.WaitAll(ctx, reqs...)
 	})
 }
+
+// WaitAny returns the request that completed, skipping nil ones; when
+// ctx ends first it returns its error and leaves the requests posted.
+func TestWaitAny(t *testing.T) {
+	commtest.Run(t, 2, func(ctx context.Context, c *comm.Comm) error {
+		if i, err := comm.WaitAny(ctx, nil, nil); i != -1 || err != nil {
+			return fmt.Errorf("no requests: %d, %v", i, err)
+		}
+		if c.Rank() == 1 {
+			if err := c.Send(ctx, []byte("two"), 0, 2); err != nil {
+				return err
+			}
+			// Tag 1 only once rank 0 has seen WaitAny time out.
+			if _, err := c.Recv(ctx, make([]byte, 1), 0, 3); err != nil {
+				return err
+			}
+			return c.Send(ctx, []byte("one"), 0, 1)
+		}
+		b1, b2 := make([]byte, 3), make([]byte, 3)
+		r1, r2 := c.Irecv(b1, 1, 1), c.Irecv(b2, 1, 2)
+		i, err := comm.WaitAny(ctx, nil, r1, r2)
+		if err != nil || i != 2 || string(b2) != "two" {
+			return fmt.Errorf("WaitAny: %d, %v (%q), want 2 (tag 2's request)", i, err, b2)
+		}
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		if i, err := comm.WaitAny(short, r1); i != -1 || !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("WaitAny past its deadline: %d, %v", i, err)
+		}
+		if err := c.Send(ctx, []byte{0}, 1, 3); err != nil {
+			return err
+		}
+		// r1 is still posted: it takes tag 1's message.
+		if i, err := comm.WaitAny(ctx, r1); err != nil || i != 0 {
+			return fmt.Errorf("WaitAny after the deadline: %d, %v, want 0", i, err)
+		}
+		if _, err := r1.Wait(ctx); err != nil || string(b1) != "one" {
+			return fmt.Errorf("r1: %v, %q", err, b1)
+		}
+		return nil
+	})
+}

@@ -2,6 +2,7 @@ package comm
 
 import (
 	"context"
+	"reflect"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -173,4 +174,44 @@ func WaitAll(ctx context.Context, reqs ...*Request) error {
 		}
 	}
 	return first
+}
+
+// WaitAny blocks until one of reqs (nil ones are skipped) has completed
+// or ctx ends, and returns the index of a completed one (the lowest when
+// several have). Unlike Wait it cancels nothing when ctx ends: it
+// returns -1 and ctx.Err(), and every request is still the caller's to
+// wait for or cancel. With no request it returns -1 and nil. A request's
+// own outcome is for Wait or Test to report.
+func WaitAny(ctx context.Context, reqs ...*Request) (int, error) {
+	var w *world
+	for i, r := range reqs {
+		if r == nil {
+			continue
+		}
+		w = r.w
+		select {
+		case <-r.done:
+			return i, nil
+		default:
+		}
+	}
+	if w == nil {
+		return -1, nil
+	}
+	cases := make([]reflect.SelectCase, 0, len(reqs)+1)
+	index := make([]int, 0, len(reqs))
+	for i, r := range reqs {
+		if r != nil {
+			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(r.done)})
+			index = append(index, i)
+		}
+	}
+	cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
+	w.enterWait()
+	defer w.exitWait()
+	chosen, _, _ := reflect.Select(cases)
+	if chosen == len(index) {
+		return -1, ctx.Err()
+	}
+	return index[chosen], nil
 }
