@@ -119,7 +119,15 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 	case "Bcast", "Reduce":
 		add(AlgHierarchical, aRoot+x(float64(R-1)*nf)+lg(kmax)*(l+x(nf)))
 		seg := nf / float64(L)
-		add(AlgLanes, step(L, l)+x(scatter)+aRoot+x(float64(R-1)*seg)+step(kmax, l)+x(intra))
+		if op == "Bcast" {
+			add(AlgLanes, step(L, l)+x(scatter)+aRoot+x(float64(R-1)*seg)+step(kmax, l)+x(intra))
+		} else {
+			// Reduce: the contributions inside each region go while the
+			// first segments cross, so step 1 costs only what it takes
+			// beyond the farthest crossing; the lanes of the root's
+			// region then take in R-1 parts and hand the root theirs.
+			add(AlgLanes, max(aRoot, step(kmax, l)+x(intra))+x(float64(R-1)*seg)+step(L, l)+x(scatter))
+		}
 		if p > 2 {
 			// Direct: root to owner to the rest; the root sends n once,
 			// the others forward as they receive.
@@ -145,8 +153,13 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 			// Lanes2: a sub-piece goes to its owner region and back out
 			// (two crossings, the farthest pair's latency twice at
 			// most); a lane host sends 2(R-1)/R of its part, not R-1.
+			// Its last round-1 sub-piece leaves once the host's link has
+			// carried its contributions inside the region and its round
+			// 1; round 2 goes out while round 1's shares cross (the
+			// stages run as their messages come), and the copies to the
+			// region follow the second crossing.
 			rf := float64(R)
-			add(AlgLanes2, 2*(step(kmax, l)+x(intra))+2*A+x(2*(rf-1)/rf*seg))
+			add(AlgLanes2, 2*(step(kmax, l)+x(intra))+2*A+x((rf-1)/rf*seg))
 		}
 		// Direct: one latency per phase; the allgather of a segment
 		// starts when it is reduced, so the phases overlap.

@@ -43,9 +43,11 @@ func TestCosts(t *testing.T) {
 		{"bcast 4 MiB: chain", lab, "Bcast", 4 * M, 0, labNet(), AlgChain},
 		{"bcast 1 MiB from sg: chain (sg, us, eu: 130 ms)", lab, "Bcast", M, 2, labNet(), AlgChain},
 		{"reduce 8 B to sg", lab, "Reduce", 8, 3, labNet(), AlgHierarchical},
-		{"reduce 512 KiB", lab, "Reduce", 512 * K, 5, labNet(), AlgChain},
+		{"reduce 512 KiB: lanes (step 1 hides in the crossing)", lab, "Reduce", 512 * K, 5, labNet(), AlgLanes},
+		{"reduce 1 MiB", lab, "Reduce", M, 5, labNet(), AlgChain},
 		{"reduce 2 MiB", lab, "Reduce", 2 * M, 5, labNet(), AlgChain},
-		{"allreduce 2 MiB: Direct's second latency loses", lab, "Allreduce", 2 * M, -1, labNet(), AlgLanes},
+		{"allreduce 1 MiB: one crossing", lab, "Allreduce", M, -1, labNet(), AlgLanes},
+		{"allreduce 2 MiB: two rounds between regions", lab, "Allreduce", 2 * M, -1, labNet(), AlgLanes2},
 		{"allreduce 4 MiB: two rounds between regions (ties with Direct, comes first)", lab, "Allreduce", 4 * M, -1, labNet(), AlgLanes2},
 		{"allreduce 4 MiB, two regions: no second round", FromLabels([]string{"a", "a", "b", "b"}), "Allreduce", 4 * M, -1, labNet2(), AlgLanes},
 		{"reduce 4 MiB", lab, "Reduce", 4 * M, 5, labNet(), AlgChain},
@@ -98,8 +100,13 @@ func TestCostsFormulas(t *testing.T) {
 		// Root in sg: the farthest region is 70 ms away.
 		{"bcast hier 8B from sg", get("Bcast", 8, 2, AlgHierarchical), 70*ms + x(16) + in + x(8)},
 		{"allreduce lanes 4M", get("Allreduce", 4<<20, -1, AlgLanes), 2*(in+x(2*M)) + 90*ms + x(4*M)},
-		// Two rounds: 4/3 of a lane's 2 MiB part across, the farthest pair twice.
-		{"allreduce lanes2 4M", get("Allreduce", 4<<20, -1, AlgLanes2), 2*(in+x(2*M)) + 180*ms + x(8*M/3)},
+		// Two rounds: the farthest pair twice, round 1's 2/3 of a lane's
+		// 2 MiB part (round 2 goes out while it crosses).
+		{"allreduce lanes2 4M", get("Allreduce", 4<<20, -1, AlgLanes2), 2*(in+x(2*M)) + 180*ms + x(4*M/3)},
+		// Reduce to eu: step 1 (1 MiB of a 2 MiB vector) hides in the
+		// 90 ms crossing; eu's lanes take in 2 parts and hand one on.
+		{"reduce lanes 2M to eu", get("Reduce", 2<<20, 4, AlgLanes), 90*ms + x(2*M) + in + x(M)},
+		{"reduce lanes 4M to eu", get("Reduce", 4<<20, 4, AlgLanes), in + x(2*M) + x(4*M) + in + x(2*M)},
 		{"allreduce ring 4M", get("Allreduce", 4<<20, -1, AlgRing), 10 * (90*ms + x(4*M/6))},
 		{"allgather lanes 1M", get("Allgather", 1<<20, -1, AlgLanes), 90*ms + in + x(5*M)},
 		// Chain from us: us, sg, eu (40 + 70 ms), a LAN hop in each
@@ -129,7 +136,7 @@ func TestCostsSharedHosts(t *testing.T) {
 	M := float64(1 << 20)
 	want := map[string]time.Duration{
 		AlgLanes:  2*(in+x(M)) + 90*ms + x(2*M),
-		AlgLanes2: 2*(in+x(M)) + 180*ms + x(4*M/3),
+		AlgLanes2: 2*(in+x(M)) + 180*ms + x(2*M/3),
 	}
 	for _, e := range lab.Costs("Allreduce", 4<<20, -1, net) {
 		if w, ok := want[e.Alg]; ok {
