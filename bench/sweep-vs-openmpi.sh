@@ -5,8 +5,10 @@
 # hostfile's region= labels) with
 # spmdrun and the same sweep in C (bench/openmpi/sweep.c) with Open MPI's
 # mpirun, both launched from us-west-1, then writes one combined table and
-# plots. Needs root; installs Open MPI if missing.
-# Usage: bench/sweep-vs-openmpi.sh [outdir] [reps] [op...]
+# plots. Needs root; installs Open MPI if missing. LAB_ARGS, split on
+# spaces, go to spmdlab up after lab_up's defaults (another --regions,
+# --delay, --slots; see lab_up in bench/openmpi/lib.sh).
+# Usage: [LAB_ARGS=...] bench/sweep-vs-openmpi.sh [outdir] [reps] [op...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/openmpi/lib.sh
@@ -23,7 +25,8 @@ trap '"$work/spmdlab" down >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 go build -o "$work/spmdrun" ./cmd/spmdrun
 go build -o "$work/spmdbench" ./cmd/spmdbench
 mpicc -O2 -o "$work/sweep" bench/openmpi/sweep.c
-lab_up "$work"
+# shellcheck disable=SC2086 # LAB_ARGS is a list of flags
+lab_up "$work" ${LAB_ARGS:-}
 
 echo "== spmd: spmdbench ${ops[*]} (reps $reps)"
 "${ON[@]}" "$work/spmdrun" "${SPMDRUN_LAB[@]}" --preload-binary "$work/spmdbench" -reps "$reps" -csv "$out/spmd.csv" -json "$out/spmd.json" -plot "$out/spmd-plots" "${ops[@]}" \
