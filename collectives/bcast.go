@@ -10,7 +10,11 @@ import (
 // buf of the same length.
 //
 // Algorithms: Binomial (default below 12 KiB or under 8 ranks),
-// ScatterAllgather (default otherwise), Pipeline (segmented chain).
+// ScatterAllgather (default otherwise), Pipeline (segmented chain in
+// rank order). Across regions Auto takes what the cost model prices
+// fastest of Hierarchical, Lanes, Direct, Binomial and Chain (a segmented
+// chain through the regions in the order of least latency;
+// docs/algorithms.md).
 func Bcast[T comm.Number](ctx context.Context, c *comm.Comm, buf []T, root int, opts ...Options) error {
 	checkRoot(c, root, "Bcast")
 	e := sigElem[T]()

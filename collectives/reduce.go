@@ -12,7 +12,10 @@ import (
 // elsewhere.
 //
 // Algorithms: Binomial (default up to 2 KiB or for non-commutative ops),
-// Rabenseifner (default above).
+// Rabenseifner (default above). Across regions Auto takes what the cost
+// model prices fastest of Hierarchical, Lanes, Direct, Binomial and Chain
+// (docs/algorithms.md); Hierarchical, Lanes and Chain need a commutative
+// op.
 func Reduce[T comm.Number](ctx context.Context, c *comm.Comm, dst, src []T, op Op, root int, opts ...Options) error {
 	red, err := bind[T](op, "Reduce")
 	if err != nil {
