@@ -3,7 +3,7 @@
 # three loops one after the other (OLD, a commit before it), alternating
 # in one lab: the 3x2 lab with --tune, 512 KiB-4 MiB, three
 # rounds. Needs root; from the repository:
-#   OLD=17d8fb9 bash bench/results/2026-12-07-lab3x2-lanes2-interleaved/run.sh
+#   OLD=3d4df5a bash bench/results/2026-12-07-lab3x2-lanes2-interleaved/run.sh
 set -euo pipefail
 source bench/openmpi/lib.sh
 out=${OUT:-/var/tmp/l2i/out}; mkdir -p "$out"
