@@ -1,9 +1,6 @@
 package collectives
 
 import (
-	"slices"
-	"strconv"
-
 	"github.com/spmd-go/spmd/comm"
 	"github.com/spmd-go/spmd/internal/mem"
 	"github.com/spmd-go/spmd/topology"
@@ -39,14 +36,9 @@ func (k *call) chainOrder(root int) []int {
 
 // chainOf lays out the chain from root over regions (in their order of
 // visit) on t, with host naming each rank's host ("" for a host of its
-// own).
+// own), grouping each region's ranks by host as the host steps do
+// (newHostPlan).
 func chainOf(t topology.Topology, regions []int, root int, host func(int) string) []int {
-	key := func(x int) string {
-		if h := host(x); h != "" {
-			return h
-		}
-		return "\x00" + strconv.Itoa(x) // no host name: a host of its own
-	}
 	order := make([]int, 0, len(t.RegionOf))
 	for i, r := range regions {
 		members := t.Members[r]
@@ -54,24 +46,23 @@ func chainOf(t topology.Topology, regions []int, root int, host func(int) string
 		if i > 0 {
 			first = members[t.Index(order[len(order)-1])%len(members)]
 		}
-		// Hosts in order of their lowest rank, first's host first.
-		var hosts []string
-		byHost := map[string][]int{}
-		for _, m := range members {
-			h := key(m)
-			if _, ok := byHost[h]; !ok {
-				hosts = append(hosts, h)
+		p := newHostPlan(members, host, true)
+		fi := indexOf(members, first)
+		fh := p.host[fi]
+		// first, its host-mates, then the other hosts in order of their
+		// lowest rank.
+		order = append(order, first)
+		for _, x := range p.hosts[fh] {
+			if x != fi {
+				order = append(order, members[x])
 			}
-			byHost[h] = append(byHost[h], m)
 		}
-		fh := key(first)
-		hosts = append([]string{fh}, slices.DeleteFunc(hosts, func(h string) bool { return h == fh })...)
-		for _, h := range hosts {
-			rs := byHost[h]
-			if h == fh { // first leads its host's ranks
-				rs = append([]int{first}, slices.DeleteFunc(slices.Clone(rs), func(x int) bool { return x == first })...)
+		for h, xs := range p.hosts {
+			if h != fh {
+				for _, x := range xs {
+					order = append(order, members[x])
+				}
 			}
-			order = append(order, rs...)
 		}
 	}
 	return order
