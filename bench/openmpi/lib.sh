@@ -55,11 +55,27 @@ lab_up() {
 # lab_work NAME makes the scratch directory of a results script, in
 # WORK (under /var/tmp: lab hosts have their own /tmp), takes the lab
 # down and removes it on exit, and builds spmdrun and spmdbench into it.
+# OUT, the directory for the script's results, is made too (default
+# /var/tmp/NAME/out).
 lab_work() {
+  OUT=${OUT:-/var/tmp/$1/out}
+  mkdir -p "$OUT"
   WORK=$(mktemp -d "/var/tmp/spmd-$1-XXXXXX")
   trap '"$WORK/spmdlab" down >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
   go build -o "$WORK/spmdrun" ./cmd/spmdrun
   go build -o "$WORK/spmdbench" ./cmd/spmdbench
+}
+
+# lab_bench LOG ARG... runs spmdbench (SPMDBENCH, else lab_work's) with
+# ARGs on every rank of the lab lab_up made, launched by spmdrun from
+# us-west-1 (SPMDRUN_X, split on spaces, goes to spmdrun: -x flags);
+# its whole output goes to LOG and its table rows to stdout.
+lab_bench() {
+  local log=$1
+  shift
+  # shellcheck disable=SC2086 # SPMDRUN_X is a list of flags
+  "${ON[@]}" "$WORK/spmdrun" "${SPMDRUN_LAB[@]}" ${SPMDRUN_X:-} --preload-binary "${SPMDBENCH:-$WORK/spmdbench}" "$@" 2>&1 |
+    tee "$log" | grep -E "^ +[a-z]+ +[A-Z]" || true
 }
 
 # lab_cap_buffers BYTES: caps the TCP buffers (net.ipv4.tcp_rmem and

@@ -5,13 +5,9 @@
 #   bash bench/results/2026-12-07-lab3x2-allreduce-algs/run.sh
 set -euo pipefail
 source bench/openmpi/lib.sh
-out=${OUT:-/var/tmp/ara/out}; mkdir -p "$out"
 lab_work ara
-work=$WORK
-lab_up "$work" --tune
+lab_up "$WORK" --tune
 for round in 1 2; do
   echo "== round $round"
-  "${ON[@]}" "$work/spmdrun" "${SPMDRUN_LAB[@]}" --preload-binary "$work/spmdbench" \
-    -reps 3 -min 524288 -max 4194304 -factor 2 -alg Lanes,Lanes2,Direct -csv "$out/r$round.csv" allreduce 2>&1 |
-    tee "$out/log-r$round.txt" | grep -E "^ +[a-z]+ +[A-Z]" || true
+  lab_bench "$OUT/log-r$round.txt" -reps 3 -min 524288 -max 4194304 -factor 2 -alg Lanes,Lanes2,Direct -csv "$OUT/r$round.csv" allreduce
 done

@@ -14,12 +14,10 @@ old=$(cat "$allowed")
 lab_work cc
 trap 'echo "$old" > "$allowed"; "$WORK/spmdlab" down >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 echo "$old cubic" > "$allowed"
-work=$WORK
-lab_up "$work" --tune
+lab_up "$WORK" --tune
 hosts=$(awk '/^#   198\./ {print $3}' "$LAB/hostfile")
 for cc in cubic bbr; do
   for h in $hosts; do "${ON[0]}" exec "$h" -- sysctl -q -w net.ipv4.tcp_congestion_control=$cc; done
   echo "== $cc"
-  "${ON[@]}" "$work/spmdrun" "${SPMDRUN_LAB[@]}" --preload-binary "$work/spmdbench" \
-    -reps 15 -min 1048576 -max 2097152 -factor 2 -alg Chain reduce bcast 2>&1 | grep -E "^ +[a-z]+ +[A-Z]" || true
+  lab_bench "$OUT/log-$cc.txt" -reps 15 -min 1048576 -max 2097152 -factor 2 -alg Chain reduce bcast
 done

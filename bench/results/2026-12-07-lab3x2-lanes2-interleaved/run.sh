@@ -6,19 +6,15 @@
 #   OLD=3d4df5a bash bench/results/2026-12-07-lab3x2-lanes2-interleaved/run.sh
 set -euo pipefail
 source bench/openmpi/lib.sh
-out=${OUT:-/var/tmp/l2i/out}; mkdir -p "$out"
 lab_work l2i
-work=$WORK
-git worktree add -f "$work/old" "${OLD:?OLD=commit}" >/dev/null 2>&1
-(cd "$work/old" && go build -o "$work/spmdbench-old" ./cmd/spmdbench)
-git worktree remove -f "$work/old"
-lab_up "$work" --tune
+git worktree add -f "$WORK/old" "${OLD:?OLD=commit}" >/dev/null 2>&1
+(cd "$WORK/old" && go build -o "$WORK/spmdbench-old" ./cmd/spmdbench)
+git worktree remove -f "$WORK/old"
+lab_up "$WORK" --tune
 for round in 1 2 3; do
   for v in new old; do
-    bin=$work/spmdbench; [ $v = old ] && bin=$work/spmdbench-old
+    bin=$WORK/spmdbench; [ $v = old ] && bin=$WORK/spmdbench-old
     echo "== round $round $v"
-    "${ON[@]}" "$work/spmdrun" "${SPMDRUN_LAB[@]}" --preload-binary "$bin" \
-      -reps 3 -min 524288 -max 4194304 -factor 2 -alg Lanes2 -csv "$out/r$round-$v.csv" allreduce 2>&1 |
-      tee "$out/log-r$round-$v.txt" | grep -E "^ +[a-z]+ +[A-Z]" || true
+    SPMDBENCH=$bin lab_bench "$OUT/log-r$round-$v.txt" -reps 3 -min 524288 -max 4194304 -factor 2 -alg Lanes2 -csv "$OUT/r$round-$v.csv" allreduce
   done
 done

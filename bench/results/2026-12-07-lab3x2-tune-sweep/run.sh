@@ -5,10 +5,6 @@
 #   bash bench/results/2026-12-07-lab3x2-tune-sweep/run.sh
 set -euo pipefail
 source bench/openmpi/lib.sh
-out=${OUT:-/var/tmp/tsw/out}; mkdir -p "$out"
 lab_work tsw
-work=$WORK
-lab_up "$work" --tune
-"${ON[@]}" "$work/spmdrun" "${SPMDRUN_LAB[@]}" --preload-binary "$work/spmdbench" \
-  -reps 5 -csv "$out/spmd.csv" -plot "$out/plots" barrier bcast reduce allreduce allgather 2>&1 |
-  tee "$out/log.txt" | grep -E "^ +[a-z]+ +[A-Z]" || true
+lab_up "$WORK" --tune
+lab_bench "$OUT/log.txt" -reps 5 -csv "$OUT/spmd.csv" -plot "$OUT/plots" barrier bcast reduce allreduce allgather

@@ -6,10 +6,6 @@
 #   bash bench/results/2026-12-07-lab3x2-wan-mbit/run.sh
 set -euo pipefail
 source bench/openmpi/lib.sh
-out=${OUT:-/var/tmp/wanm/out}; mkdir -p "$out"
 lab_work wanm
-work=$WORK
-lab_up "$work" --wan-mbit 100
-"${ON[@]}" "$work/spmdrun" "${SPMDRUN_LAB[@]}" --preload-binary "$work/spmdbench" \
-  -reps 3 -wan-mbit 100 -csv "$out/spmd.csv" barrier bcast reduce allreduce allgather 2>&1 |
-  tee "$out/log.txt" | grep -E "^ +[a-z]+ +[A-Z]" || true
+lab_up "$WORK" --wan-mbit 100
+lab_bench "$OUT/log.txt" -reps 3 -wan-mbit 100 -csv "$OUT/spmd.csv" barrier bcast reduce allreduce allgather

@@ -9,15 +9,12 @@
 #   bash bench/results/2026-12-07-lab3x2-warmup-size/run.sh
 set -euo pipefail
 source bench/openmpi/lib.sh
-out=${OUT:-/var/tmp/wsz/out}; mkdir -p "$out"
 lab_work wsz
-work=$WORK
-lab_up "$work" --tune
+lab_up "$WORK" --tune
 for round in 1 2; do
   for w in 1048576 8388608; do
     echo "== round $round, SPMD_WARMUP=$w"
-    "${ON[@]}" "$work/spmdrun" "${SPMDRUN_LAB[@]}" -x "SPMD_WARMUP=$w" --preload-binary "$work/spmdbench" \
-      -reps 3 -min 1048576 -max 4194304 -factor 2 -csv "$out/warm$w-r$round.csv" allreduce bcast 2>&1 |
-      tee "$out/log-$w-r$round.txt" | grep -E "^ +[a-z]+ +[A-Z]" || true
+    SPMDRUN_X="-x SPMD_WARMUP=$w" lab_bench "$OUT/log-$w-r$round.txt" \
+      -reps 3 -min 1048576 -max 4194304 -factor 2 -csv "$OUT/warm$w-r$round.csv" allreduce bcast
   done
 done
