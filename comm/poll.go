@@ -184,6 +184,16 @@ func (b *readBuffer) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// buffered reports whether bytes (or an error) wait in the buffer, to be
+// read without the socket's becoming readable again.
+func (b *readBuffer) buffered() bool {
+	if b.open != nil {
+		o := b.open
+		return len(o.plain) > 0 || o.w > o.r || o.err != nil
+	}
+	return b.r < b.w || b.err != nil
+}
+
 // tryFill reads what the socket holds now, without blocking, and reports
 // whether there is something to look at: bytes, an end or an error.
 func (b *readBuffer) tryFill() bool {

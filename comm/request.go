@@ -126,7 +126,7 @@ func (r *Request) spin(ctx context.Context, p *peer) bool {
 			return true
 		default:
 		}
-		p.pollOnce()
+		p.pollOnce(r.done)
 		if r.w.cfg.SpinYield {
 			yield()
 		} else {
