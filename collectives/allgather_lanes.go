@@ -17,6 +17,11 @@ import (
 //  2. As each remote block arrives, its receiver forwards it to the other
 //     members of its region.
 //
+// Steps 1 and 2 move blocks in segments (segBytes with two stages), so a
+// remote block is passed on while it arrives rather than after: whole
+// blocks left the region's other members a block's time behind its
+// receiver.
+//
 // Remote blocks are received, and forwarded, region by region from the
 // nearest (by the mesh's round trips) so that forwarding follows
 // arrival; a member's own block goes first. Both ends derive the order
@@ -70,21 +75,39 @@ func allgatherLanes(k *call, dst []byte, n int) error {
 	// Post every receive first: the WAN blocks aimed at this rank, then
 	// from each other member its own block and what it forwards (those
 	// this rank takes from it), then what host-mates relay.
-	mine := inbound(me)
-	wan := make([]*comm.Request, len(mine))
-	for x, r := range mine {
-		wan[x] = k.irecv(block(r), r, 1)
+	g := newSegments([]int{0, n}, k.segBytes(n, 2, k.esize), k.esize)
+	nseg := g.count(0)
+	piece := func(r, s int) []byte { return g.piece(block(r), 0, s) }
+	// irecvBlock posts the receives of block r's segments from src.
+	irecvBlock := func(r, src, step int) []*comm.Request {
+		rqs := make([]*comm.Request, nseg)
+		for s := range rqs {
+			rqs[s] = k.irecv(piece(r, s), src, step)
+		}
+		return rqs
 	}
-	var local, relayed []*comm.Request
-	from := map[int]*comm.Request{} // block -> its local receive
+	mine := inbound(me)
+	wan := make([][]*comm.Request, len(mine))
+	for x, r := range mine {
+		wan[x] = irecvBlock(r, r, 1)
+	}
+	type recv struct {
+		rq   *comm.Request
+		size int
+	}
+	var local []recv
+	var relayed []*comm.Request
+	from := map[int][]*comm.Request{} // block -> its local receives
 	for i, m := range members {
 		if m == k.rank {
 			continue
 		}
 		for _, r := range forwards[i] {
 			if takes(me, i, r) {
-				from[r] = k.irecv(block(r), m, 2)
-				local = append(local, from[r])
+				from[r] = irecvBlock(r, m, 2)
+				for s, rq := range from[r] {
+					local = append(local, recv{rq, len(piece(r, s))})
+				}
 			}
 		}
 	}
@@ -98,30 +121,38 @@ func allgatherLanes(k *call, dst []byte, n int) error {
 	}
 
 	var sends []*comm.Request
-	for s, ms := range t.Members {
-		if s != own {
-			sends = append(sends, k.isend(block(k.rank), ms[me%len(ms)], 1))
-		}
-	}
-	forward := func(r int) {
-		for i, m := range members {
-			if m != k.rank && takes(i, me, r) {
-				sends = append(sends, k.isend(block(r), m, 2))
+	for s := range nseg {
+		for reg, ms := range t.Members {
+			if reg != own {
+				sends = append(sends, k.isend(piece(k.rank, s), ms[me%len(ms)], 1))
 			}
 		}
 	}
-	forward(k.rank)
-	for x, rq := range wan {
-		if err := k.wait(rq, n); err != nil {
-			return err
+	forward := func(r, s int) {
+		for i, m := range members {
+			if m != k.rank && takes(i, me, r) {
+				sends = append(sends, k.isend(piece(r, s), m, 2))
+			}
 		}
-		forward(mine[x])
+	}
+	for s := range nseg {
+		forward(k.rank, s)
+	}
+	for x, rqs := range wan {
+		for s, rq := range rqs {
+			if err := k.wait(rq, len(piece(mine[x], s))); err != nil {
+				return err
+			}
+			forward(mine[x], s)
+		}
 	}
 	// The blocks this rank relays arrive among the local ones: each is
 	// passed on as soon as it and those before it are in.
 	for _, r := range toRelay {
-		if err := k.wait(from[r], n); err != nil {
-			return err
+		for s, rq := range from[r] {
+			if err := k.wait(rq, len(piece(r, s))); err != nil {
+				return err
+			}
 		}
 		for _, i := range plan.hosts[plan.host[me]] {
 			if i != me {
@@ -129,7 +160,12 @@ func allgatherLanes(k *call, dst []byte, n int) error {
 			}
 		}
 	}
-	for _, rq := range append(local, relayed...) {
+	for _, l := range local {
+		if err := k.wait(l.rq, l.size); err != nil {
+			return err
+		}
+	}
+	for _, rq := range relayed {
 		if err := k.wait(rq, n); err != nil {
 			return err
 		}
