@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Lanes allgather with whole blocks (OLD, default the commit before the
+# segmented one) against segments (NEW, default HEAD): allgather of
+# 512 KiB-4 MiB with Auto (Lanes), medians of 5, alternating, ROUNDS
+# times (default 2), on the 3x2 lab with --tune. Needs root; from
+# the repository:
+#   OLD=<commit> bash bench/results/2026-12-07-lab3x2-allgather-segments/run.sh
+set -euo pipefail
+source bench/openmpi/lib.sh
+lab_work ag-seg
+trap '"$WORK/spmdlab" down >/dev/null 2>&1 || true; git worktree remove --force "$WORK/src-old" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+git worktree add -q --detach "$WORK/src-old" "${OLD:?set OLD to the commit before the segmented Lanes allgather}"
+(cd "$WORK/src-old" && go build -o "$WORK/spmdbench-old" ./cmd/spmdbench)
+git worktree add -q --detach "$WORK/src-new" "${NEW:-HEAD}"
+(cd "$WORK/src-new" && go build -o "$WORK/spmdbench-new" ./cmd/spmdbench)
+git worktree remove --force "$WORK/src-new"
+lab_up "$WORK" --tune
+for r in $(seq 1 "${ROUNDS:-2}"); do
+  for v in old new; do
+    echo "== $v round $r"
+    SPMDBENCH=$WORK/spmdbench-$v lab_bench "$OUT/$v-r$r.txt" -reps 5 -osu=false -min 524288 -max 4194304 -factor 2 allgather
+  done
+done
