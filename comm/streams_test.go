@@ -79,6 +79,19 @@ func TestStreams(t *testing.T) {
 				}
 				continue
 			}
+			// The receipt comes back on stream 0 and may overtake the
+			// peer's last acknowledgement on stream k (a delayed ACK):
+			// stream k's count is read until it has moved, for up to 5 s.
+			for deadline := time.Now().Add(5 * time.Second); ; {
+				after, err := comm.StreamBytesAcked(c, peer, k)
+				if err != nil {
+					return err
+				}
+				if after-before[k] >= big || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
 			for j := range S {
 				after, err := comm.StreamBytesAcked(c, peer, j)
 				if err != nil {
