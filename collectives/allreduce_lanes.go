@@ -1,10 +1,6 @@
 package collectives
 
 import (
-	"cmp"
-	"slices"
-	"time"
-
 	"github.com/spmd-go/spmd/comm"
 
 	"github.com/spmd-go/spmd/internal/mem"
@@ -100,40 +96,16 @@ func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, r
 	contrib := postContributions(k, senders, acc, me, 0, g)
 	share, srecv := postShares(k, regions, own, me, n, func(s int) int { return len(g.piece(acc, me, s)) })
 	var sends []*comm.Request
-	// 1 and 2: the region's sum of each segment, out across the WAN: to
-	// every region at once, or the farthest first (see farFirst).
-	order, ordered := k.farFirst(own)
-	if ordered {
-		lanes := make([]int, 0, len(order)-1)
-		for _, r := range order[:len(order)-1] {
-			lanes = append(lanes, regions[r][me])
-		}
-		defer k.sendAhead(lanes)()
-	}
+	// 1 and 2: the region's sum of each segment, out across the WAN.
 	for s := range n {
 		sum, err := contrib.sum(k, s)
 		if err != nil {
 			return err
 		}
 		share[s][own] = sum
-		if ordered {
-			sends = append(sends, k.isend(sum, regions[order[0]][me], step3(1, s)))
-			continue
-		}
 		for r, rm := range regions {
 			if r != own {
 				sends = append(sends, k.isend(sum, rm[me], step3(1, s)))
-			}
-		}
-	}
-	if ordered {
-		// The next region's segments once the last ones have gone out.
-		for _, r := range order[1:] {
-			if err := k.waitSends(sends); err != nil {
-				return err
-			}
-			for s := range n {
-				sends = append(sends, k.isend(share[s][own], regions[r][me], step3(1, s)))
 			}
 		}
 	}
@@ -313,59 +285,4 @@ func combineShares(k *call, share [][]byte, srecv []*comm.Request, out []byte) e
 		k.reduceLeft(out, p)
 	}
 	return nil
-}
-
-// sendAheadBytes is how far a send to a region that must go before
-// another may run ahead of the wire (Comm.SetSendAhead): 10 ms at
-// 100 Mbit/s, enough that the connection does not run dry between the
-// writer's turns on a busy host.
-const sendAheadBytes = 128 << 10
-
-// farFirst returns the regions other than own, farthest first by the cost
-// model's latencies (ties in region order), and whether sending to them
-// in that order, each after the one before has gone out, gains anything:
-// only when their latencies differ. On a host's one link, two regions
-// sent to at once each get half of it and the farther one's last byte
-// arrives after the whole of both has been sent; sent one after the
-// other, the farther one's arrives after its own share, and the nearer
-// one's, sent last, has less far to go: on the 3-region lab the last
-// byte of a Lanes allreduce's exchange arrives about n/(2B) sooner.
-func (k *call) farFirst(own int) ([]int, bool) {
-	return farthestFirst(k.net().Lat, own)
-}
-
-// farthestFirst is farFirst over the one-way latencies lat between
-// regions.
-func farthestFirst(lat [][]time.Duration, own int) ([]int, bool) {
-	var order []int
-	for r := range lat {
-		if r != own {
-			order = append(order, r)
-		}
-	}
-	if len(order) < 2 {
-		return order, false
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(lat[own][b], lat[own][a]) })
-	return order, lat[own][order[0]] > lat[own][order[len(order)-1]]
-}
-
-// sendAhead bounds how far this rank's sends to ranks may run ahead of
-// the wire (sendAheadBytes) and returns what lifts the bound again: a
-// send to one of them completes only once it is nearly on the wire, so
-// that the next message can follow it rather than share the link with
-// it. It is a hint: a connection that does not take it (a system
-// without TCP_NOTSENT_LOWAT) only loses the order.
-func (k *call) sendAhead(ranks []int) (lift func()) {
-	var set []int
-	for _, r := range ranks {
-		if k.c.SetSendAhead(r, sendAheadBytes) == nil {
-			set = append(set, r)
-		}
-	}
-	return func() {
-		for _, r := range set {
-			_ = k.c.SetSendAhead(r, 0)
-		}
-	}
 }

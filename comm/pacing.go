@@ -39,38 +39,6 @@ func (c *Comm) SetMaxPacing(r int, bytesPerSec float64) error {
 	return nil
 }
 
-// SetSendAhead bounds how far a send to c's rank r may run ahead of the
-// wire: a message's send completes only once all but about bytes of it
-// have been handed to the network (TCP_NOTSENT_LOWAT on each connection
-// to r; 0 or less returns to the kernel's default, where a send completes
-// as soon as the socket's buffer takes it). Algorithms that must send to
-// one rank before another use it: without it a large send buffer takes
-// both messages at once and the kernel interleaves them on the link. A
-// rank of this host or this rank itself is left as it is; on systems
-// without the option nothing happens. It returns the error of the socket
-// option, if any.
-func (c *Comm) SetSendAhead(r int, bytes int) error {
-	c.checkRank(r, "SetSendAhead")
-	wr := c.group[r]
-	if wr == c.w.rank {
-		return nil
-	}
-	p := c.w.peers[wr]
-	if p == nil {
-		return nil
-	}
-	v := max(bytes, 0)
-	for _, s := range p.conns() {
-		if s.conn == nil {
-			continue
-		}
-		if err := sockopt(s.conn, func(fd int) error { return setNotsentLowat(fd, v) }); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // sockopt calls set with conn's descriptor and returns its error, or the
 // error of reaching the descriptor.
 func sockopt(conn *net.TCPConn, set func(fd int) error) error {

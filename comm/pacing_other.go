@@ -3,5 +3,3 @@
 package comm
 
 func setMaxPacing(fd int, rate uint32) error { return nil }
-
-func setNotsentLowat(fd int, bytes int) error { return nil }
