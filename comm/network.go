@@ -201,19 +201,39 @@ func (c *Comm) WarmUp(ctx context.Context) error {
 	out := make([]byte, n)
 	rng := rand.NewChaCha8([32]byte{byte(c.rank)})
 	rng.Read(out)
-	var reqs []*Request
-	for r := range size {
-		if lanePeers(c.rank, r) {
+	// In R-1 rounds, round i from each region to the region i after it
+	// (in order of first rank): every host then sends to one region and
+	// hears from one at a time, so that each connection learns the whole
+	// link rather than its share of a link it shares with the others.
+	order := map[string]int{}
+	for _, g := range regions {
+		if _, ok := order[g]; !ok {
+			order[g] = len(order)
+		}
+	}
+	R := len(order)
+	for i := 1; i < R; i++ {
+		var reqs []*Request
+		for r := range size {
+			if !lanePeers(c.rank, r) {
+				continue
+			}
+			d := (order[regions[r]] - order[regions[c.rank]] + R) % R
 			// Each of the pair's streams learns its share of the path.
 			s := c.Streams(r)
 			part := out[:(int64(len(out))+int64(s)-1)/int64(s)]
 			for k := range s {
-				reqs = append(reqs, cc.Stream(k).isend(part, r, tagWarmUp, false), cc.irecv(make([]byte, len(part)), r, tagWarmUp))
+				if d == i {
+					reqs = append(reqs, cc.Stream(k).isend(part, r, tagWarmUp, false))
+				}
+				if d == R-i {
+					reqs = append(reqs, cc.irecv(make([]byte, len(part)), r, tagWarmUp))
+				}
 			}
 		}
-	}
-	if err := WaitAll(ctx, reqs...); err != nil {
-		return fmt.Errorf("comm: rank %d: warming the connections between regions: %w", c.rank, err)
+		if err := WaitAll(ctx, reqs...); err != nil {
+			return fmt.Errorf("comm: rank %d: warming the connections between regions: %w", c.rank, err)
+		}
 	}
 	return nil
 }
