@@ -79,6 +79,9 @@ func (k *call) chainSegments(nbytes, p int) segments {
 func bcastChain(k *call, buf []byte, root int) error {
 	order := k.chainOrder(root)
 	i := indexOf(order, k.rank)
+	if i+1 < len(order) {
+		defer k.freshHop(order[i+1])()
+	}
 	g := k.chainSegments(len(buf), len(order))
 	n := g.count(0)
 	var recvs []*comm.Request
@@ -110,6 +113,9 @@ func reduceChain(k *call, dst, src []byte, root int) error {
 	order := k.chainOrder(root)
 	i := indexOf(order, k.rank)
 	last := len(order) - 1
+	if i > 0 {
+		defer k.freshHop(order[i-1])()
+	}
 	g := k.chainSegments(len(src), len(order))
 	n := g.count(0)
 	in := make([][]byte, n)
@@ -150,4 +156,25 @@ func reduceChain(k *call, dst, src []byte, root int) error {
 		}
 	}
 	return k.waitSends(sends)
+}
+
+// freshHop readies this rank's connection to r, the next rank of a chain,
+// when the hop crosses regions and each host's bandwidth is known: it
+// caps the connection's pacing at that bandwidth and restarts its
+// congestion control (comm.RestartCongestion), and returns what lifts the
+// cap. A hop is the only flow of its host's link in its direction, but
+// the connection may have carried a collective in which it shared the
+// link with others (a Lanes allreduce sends to two regions at once): BBR
+// would pace it at that share for many calls, where started afresh it
+// learns the whole link in a few round trips. The cap keeps the fresh
+// start, which paces at nearly three times what the window allows, from
+// overrunning a policed link. Without a known bandwidth nothing is done.
+func (k *call) freshHop(r int) (lift func()) {
+	t := k.topo()
+	bw := k.knownBW()
+	if bw <= 0 || t.RegionOf[r] == t.RegionOf[k.rank] || k.c.SetMaxPacing(r, bw) != nil {
+		return func() {}
+	}
+	_ = k.c.RestartCongestion(r)
+	return func() { _ = k.c.SetMaxPacing(r, 0) }
 }

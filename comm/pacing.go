@@ -39,6 +39,42 @@ func (c *Comm) SetMaxPacing(r int, bytesPerSec float64) error {
 	return nil
 }
 
+// RestartCongestion makes each connection to c's rank r forget what its
+// congestion control has learnt of the path (BBR's bandwidth estimate
+// and mode, CUBIC's growth curve), as a new connection would, but keep
+// its window. Linux starts an algorithm afresh when a socket changes to
+// it (TCP_CONGESTION), so this changes to reno and back (to cubic and
+// back on a connection that runs reno); both are allowed to every user
+// by default (net.ipv4.tcp_allowed_congestion_control). A rank of this
+// host or this rank itself is left as it is; on systems without the
+// option nothing happens. It returns the error of the socket option, if
+// any.
+//
+// Why: BBR paces at the bandwidth it has seen, and raises its estimate
+// by a quarter at most once per eight round trips. A connection that
+// shared its host's link with others in one collective keeps that share
+// into the next one, in which it may have the link to itself.
+func (c *Comm) RestartCongestion(r int) error {
+	c.checkRank(r, "RestartCongestion")
+	wr := c.group[r]
+	if wr == c.w.rank {
+		return nil
+	}
+	p := c.w.peers[wr]
+	if p == nil {
+		return nil
+	}
+	for _, s := range p.conns() {
+		if s.conn == nil {
+			continue
+		}
+		if err := sockopt(s.conn, restartCongestion); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // sockopt calls set with conn's descriptor and returns its error, or the
 // error of reaching the descriptor.
 func sockopt(conn *net.TCPConn, set func(fd int) error) error {
