@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Lanes allreduce sending to every region at once (OLD, the commit before
+# far-first) against farthest region first (NEW, default HEAD):
+# allreduce of 512 KiB-2 MiB, Auto and Lanes, medians of 5, alternating,
+# ROUNDS times (default 2), on the 3x2 lab with --tune. Needs
+# root; from the repository:
+#   OLD=2cbd2b5 NEW=9d8df3a OUT=bench/results/2026-12-07-lab3x2-lanes-far-first bash bench/results/2026-12-07-lab3x2-lanes-far-first/run.sh
+set -euo pipefail
+source bench/openmpi/lib.sh
+lab_work far-first
+trap '"$WORK/spmdlab" down >/dev/null 2>&1 || true; git worktree remove --force "$WORK/src-old" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+git worktree add -q --detach "$WORK/src-old" "${OLD:?set OLD to the commit before far-first Lanes}"
+(cd "$WORK/src-old" && go build -o "$WORK/spmdbench-old" ./cmd/spmdbench)
+git worktree add -q --detach "$WORK/src-new" "${NEW:-HEAD}"
+(cd "$WORK/src-new" && go build -o "$WORK/spmdbench-new" ./cmd/spmdbench)
+git worktree remove --force "$WORK/src-new"
+lab_up "$WORK" --tune
+for r in $(seq 1 "${ROUNDS:-2}"); do
+  for v in old new; do
+    echo "== $v round $r"
+    SPMDBENCH=$WORK/spmdbench-$v lab_bench "$OUT/$v-r$r.txt" -reps 5 -osu=false -min 524288 -max 2097152 -factor 2 -alg Auto,Lanes allreduce
+  done
+done
