@@ -592,3 +592,47 @@ func TestModel(t *testing.T) {
 		return nil
 	})
 }
+
+// With each host's bandwidth known, Chain paces its hops between regions
+// at it and restarts their congestion control for the call (freshHop):
+// results stay the reference's, from every root, and the connections
+// carry the next call as before.
+func TestChainKnownBandwidth(t *testing.T) {
+	regions := []string{"a", "a", "b", "c", "c"}
+	p := len(regions)
+	runRegions(t, regions, func(ctx context.Context, c *comm.Comm) error {
+		r := c.Rank()
+		collectives.SetBandwidth(c, 800)
+		chain := collectives.Options{Algorithm: collectives.Chain}
+		for _, n := range []int{0, 37, 64 << 10} {
+			for root := range p {
+				b := make([]int64, n)
+				if r == root {
+					copy(b, in(23, root, n))
+				}
+				if err := collectives.Bcast(ctx, c, b, root, chain); err != nil {
+					return err
+				}
+				if !slices.Equal(b, in(23, root, n)) {
+					return fmt.Errorf("rank %d: Bcast Chain from %d of %d differs", r, root, n)
+				}
+				got := make([]int64, n)
+				if err := collectives.Reduce(ctx, c, got, in(29, r, n), collectives.Sum, root, chain); err != nil {
+					return err
+				}
+				if r == root {
+					want := make([]int64, n)
+					for q := range p {
+						for i, v := range in(29, q, n) {
+							want[i] += v
+						}
+					}
+					if !slices.Equal(got, want) {
+						return fmt.Errorf("rank %d: Reduce Chain to %d of %d differs", r, root, n)
+					}
+				}
+			}
+		}
+		return nil
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -193,4 +194,49 @@ func Holding(c *Comm, r int) bool {
 		}
 	}
 	return false
+}
+
+// connFD runs f with the descriptor of c's connection to rank r.
+func connFD(c *Comm, r int, f func(fd int) error) error {
+	raw, err := c.w.peers[c.group[r]].conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := raw.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// Congestion is the congestion control of c's connection to rank r.
+func Congestion(c *Comm, r int) (name string, err error) {
+	err = connFD(c, r, func(fd int) error {
+		name, err = unix.GetsockoptString(fd, unix.IPPROTO_TCP, unix.TCP_CONGESTION)
+		return err
+	})
+	return name, err
+}
+
+// SetCongestion sets the congestion control of c's connection to rank r.
+func SetCongestion(c *Comm, r int, name string) error {
+	return connFD(c, r, func(fd int) error {
+		return unix.SetsockoptString(fd, unix.IPPROTO_TCP, unix.TCP_CONGESTION, name)
+	})
+}
+
+// BBRBandwidth is BBR's bandwidth estimate, in bytes per second, on c's
+// connection to rank r (TCP_CC_INFO), which must run BBR.
+func BBRBandwidth(c *Comm, r int) (uint64, error) {
+	var info unix.TCPBBRInfo
+	err := connFD(c, r, func(fd int) error {
+		n := uint32(unsafe.Sizeof(info))
+		_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_CC_INFO,
+			uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&n)), 0)
+		if e != 0 {
+			return e
+		}
+		return nil
+	})
+	return uint64(info.Bw_hi)<<32 | uint64(info.Bw_lo), err
 }

@@ -1,6 +1,7 @@
 package comm_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -34,5 +35,67 @@ func TestSetMaxPacing(t *testing.T) {
 			return fmt.Errorf("after lifting: %d", got)
 		}
 		return nil
+	})
+}
+
+// RestartCongestion starts the connection's congestion control afresh:
+// after a bulk transfer BBR has a bandwidth estimate; restarted, it has
+// none, runs BBR still, and the connection carries messages as before.
+// Needs BBR (tcp_bbr, which root can load); CI runs as root.
+func TestRestartCongestion(t *testing.T) {
+	cfg := comm.DefaultConfig()
+	cfg.SharedMemory = false // the connection must carry the messages
+	cfg.SingleCopy = false
+	commtest.RunConfig(t, 2, cfg, func(ctx context.Context, c *comm.Comm) error {
+		const n = 8 << 20
+		msg := make([]byte, n)
+		for i := range msg {
+			msg[i] = byte(i * 7)
+		}
+		if c.Rank() == 1 {
+			buf := make([]byte, n)
+			for i := range 2 {
+				if _, err := c.Recv(ctx, buf, 0, i); err != nil {
+					return err
+				}
+				if !bytes.Equal(buf, msg) {
+					return fmt.Errorf("message %d differs", i)
+				}
+			}
+			return nil
+		}
+		if err := comm.SetCongestion(c, 1, "bbr"); err != nil {
+			// Rank 1 waits for messages that will not come: say why.
+			t.Errorf("setting BBR on the connection (needs tcp_bbr, or root to load it): %v", err)
+			return err
+		}
+		if err := c.Send(ctx, msg, 1, 0); err != nil {
+			return err
+		}
+		before, err := comm.BBRBandwidth(c, 1)
+		if err != nil {
+			return err
+		}
+		if before == 0 {
+			return fmt.Errorf("no bandwidth estimate after sending %d bytes", n)
+		}
+		if err := c.RestartCongestion(1); err != nil {
+			return err
+		}
+		if err := c.RestartCongestion(0); err != nil { // self: nothing to do
+			return err
+		}
+		name, err := comm.Congestion(c, 1)
+		if err != nil {
+			return err
+		}
+		after, err := comm.BBRBandwidth(c, 1)
+		if err != nil {
+			return err
+		}
+		if name != "bbr" || after != 0 {
+			return fmt.Errorf("after the restart: %s with an estimate of %d B/s (before: %d); want bbr with none", name, after, before)
+		}
+		return c.Send(ctx, msg, 1, 1)
 	})
 }
