@@ -28,17 +28,12 @@ func MaxPacingOf(c *Comm, r int) (int, error) {
 }
 
 // sockoptInt reads a SOL_SOCKET option of c's connection to rank r.
-func sockoptInt(c *Comm, r, opt int) (int, error) {
-	raw, err := c.w.peers[c.group[r]].conn.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var v int
-	var gerr error
-	if err := raw.Control(func(fd uintptr) { v, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, opt) }); err != nil {
-		return 0, err
-	}
-	return v, gerr
+func sockoptInt(c *Comm, r, opt int) (v int, err error) {
+	err = connFD(c, r, func(fd int) error {
+		v, err = syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, opt)
+		return err
+	})
+	return v, err
 }
 
 // BytesAcked is how many bytes the kernel reports acknowledged on c's

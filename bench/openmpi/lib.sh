@@ -56,10 +56,13 @@ lab_up() {
 # WORK (under /var/tmp: lab hosts have their own /tmp), takes the lab
 # down and removes it on exit, and builds spmdrun and spmdbench into it.
 # OUT, the directory for the script's results, is made too (default
-# /var/tmp/NAME/out).
+# /var/tmp/NAME/out) and made absolute.
 lab_work() {
   OUT=${OUT:-/var/tmp/$1/out}
   mkdir -p "$OUT"
+  # Absolute: the ranks run in their host's home directory (spmdrun), so
+  # a relative -csv or -plot path would not land here.
+  OUT=$(cd "$OUT" && pwd)
   WORK=$(mktemp -d "/var/tmp/spmd-$1-XXXXXX")
   trap '"$WORK/spmdlab" down >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
   go build -o "$WORK/spmdrun" ./cmd/spmdrun
