@@ -34,6 +34,10 @@ type Row struct {
 	Max    time.Duration `json:"max_ns"`
 	OSU    time.Duration `json:"osu_ns"` // OSU-style mean per call; 0 if not measured
 	Bound  time.Duration `json:"bound_ns"`
+	// Times is each timed repetition's figure, in the order they ran
+	// (the JSON only: tails and their timing, such as a slow repetition
+	// every ten seconds, hide behind the median).
+	Times []time.Duration `json:"times_ns,omitempty"`
 	// Model is the collectives' cost model's time for the call and
 	// ModelAlg the algorithm it prices (Auto's choice for Auto); 0 and
 	// "" where the model prices nothing (one region, barrier, alltoall).

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -165,4 +166,25 @@ func TestLayoutAndMeasureInProcess(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// The JSON keeps every repetition's figure in order; a row without them
+// (the C harness's) has no times_ns.
+func TestJSONTimes(t *testing.T) {
+	rows := sampleRows()[:3]
+	rows[1].Times = []time.Duration{320 * time.Millisecond, 290 * time.Millisecond, 300500 * time.Microsecond, 301 * time.Millisecond, 299 * time.Millisecond}
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, Report{Rows: rows}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), `"times_ns"`); n != 1 {
+		t.Errorf("times_ns %d times in\n%s", n, buf.String())
+	}
+	var back Report
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.Rows, rows) {
+		t.Errorf("round trip:\n%+v\nwant\n%+v", back.Rows, rows)
+	}
 }

@@ -370,7 +370,7 @@ func measure(ctx context.Context, c *comm.Comm, op string, a collectives.Algorit
 	if err != nil {
 		return bench.Row{}, err
 	}
-	row := bench.Row{Impl: "spmd", Op: op, Alg: a.String(), Bytes: size, Ranks: c.Size(), Reps: o.reps, Median: s.Median, Min: s.Min, Max: s.Max}
+	row := bench.Row{Impl: "spmd", Op: op, Alg: a.String(), Bytes: size, Ranks: c.Size(), Reps: o.reps, Median: s.Median, Min: s.Min, Max: s.Max, Times: s.Reps}
 	if o.osu {
 		iters := min(bench.Iterations(size), max(3, int(500*time.Millisecond/max(s.Median, time.Microsecond))))
 		if row.OSU, err = bench.OSU(ctx, c, iters, 1, call); err != nil {
@@ -439,7 +439,7 @@ func pingpong(ctx context.Context, c *comm.Comm, l bench.Layout, net bench.Netwo
 					s.Reps = append(s.Reps, time.Duration(t))
 				}
 				s.Summarize()
-				row := bench.Row{Impl: "spmd", Op: "pingpong", Alg: name, Bytes: size, Ranks: 2, Reps: reps, Median: s.Median, Min: s.Min, Max: s.Max}
+				row := bench.Row{Impl: "spmd", Op: "pingpong", Alg: name, Bytes: size, Ranks: 2, Reps: reps, Median: s.Median, Min: s.Min, Max: s.Max, Times: s.Reps}
 				if len(net.Bandwidth) > b && net.Bandwidth[b] > 0 {
 					row.Bound = net.Latency[a][b] + time.Duration(float64(size)/net.Bandwidth[b]*float64(time.Second))
 				}
