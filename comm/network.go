@@ -150,8 +150,8 @@ type warmKey struct{}
 
 // WarmUp sends Config.WarmUp bytes (SPMD_WARMUP) to the ranks of c in
 // other regions in this rank's lane (the same index in their region,
-// modulo the smaller region's size) and receives as many from each, all at
-// once. It is a collective operation: every rank of c calls it, and only
+// modulo the smaller region's size) and receives as many from each, in
+// one round per other region (see below). It is a collective operation: every rank of c calls it, and only
 // the first call on c (or its collective view) moves any data; on a
 // communicator within one region it does nothing.
 //
