@@ -96,6 +96,17 @@ func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, r
 	contrib := postContributions(k, senders, acc, me, 0, g)
 	share, srecv := postShares(k, regions, own, me, n, func(s int) int { return len(g.piece(acc, me, s)) })
 	var sends []*comm.Request
+	// The lane's connections across the WAN start afresh, each paced at
+	// its share of the host's link (the host's lanes send to R-1 regions
+	// each), so that none carries in what an earlier call taught it.
+	var peers []int
+	for r, rm := range regions {
+		if r != own {
+			peers = append(peers, rm[me])
+		}
+	}
+	_, here := k.hostShare()
+	defer k.fresh(peers, 1/float64(here*len(peers)))()
 	// 1 and 2: the region's sum of each segment, out across the WAN.
 	for s := range n {
 		sum, err := contrib.sum(k, s)

@@ -171,10 +171,31 @@ func reduceChain(k *call, dst, src []byte, root int) error {
 // overrunning a policed link. Without a known bandwidth nothing is done.
 func (k *call) freshHop(r int) (lift func()) {
 	t := k.topo()
-	bw := k.knownBW()
-	if bw <= 0 || t.RegionOf[r] == t.RegionOf[k.rank] || k.c.SetMaxPacing(r, bw) != nil {
+	if t.RegionOf[r] == t.RegionOf[k.rank] {
 		return func() {}
 	}
-	_ = k.c.RestartCongestion(r)
-	return func() { _ = k.c.SetMaxPacing(r, 0) }
+	return k.fresh([]int{r}, 1)
+}
+
+// fresh caps this rank's connections to the ranks to at share of its
+// host's bandwidth and restarts their congestion control (see
+// freshHop), and returns what lifts the caps; without a known bandwidth
+// it does nothing.
+func (k *call) fresh(to []int, share float64) (lift func()) {
+	bw := k.knownBW()
+	if bw <= 0 {
+		return func() {}
+	}
+	var capped []int
+	for _, r := range to {
+		if k.c.SetMaxPacing(r, bw*share) == nil {
+			capped = append(capped, r)
+			_ = k.c.RestartCongestion(r)
+		}
+	}
+	return func() {
+		for _, r := range capped {
+			_ = k.c.SetMaxPacing(r, 0)
+		}
+	}
 }
