@@ -121,6 +121,11 @@ func allgatherLanes(k *call, dst []byte, n int) error {
 	}
 
 	var sends []*comm.Request
+	lanes := make([][]int, len(t.Members)) // this rank's WAN peer in each region
+	for reg, ms := range t.Members {
+		lanes[reg] = []int{ms[me%len(ms)]}
+	}
+	defer k.freshLane(lanes, own, 0)()
 	for s := range nseg {
 		for reg, ms := range t.Members {
 			if reg != own {

@@ -96,17 +96,7 @@ func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, r
 	contrib := postContributions(k, senders, acc, me, 0, g)
 	share, srecv := postShares(k, regions, own, me, n, func(s int) int { return len(g.piece(acc, me, s)) })
 	var sends []*comm.Request
-	// The lane's connections across the WAN start afresh, each paced at
-	// its share of the host's link (the host's lanes send to R-1 regions
-	// each), so that none carries in what an earlier call taught it.
-	var peers []int
-	for r, rm := range regions {
-		if r != own {
-			peers = append(peers, rm[me])
-		}
-	}
-	_, here := k.hostShare()
-	defer k.fresh(peers, 1/float64(here*len(peers)))()
+	defer k.freshLane(regions, own, me)()
 	// 1 and 2: the region's sum of each segment, out across the WAN.
 	for s := range n {
 		sum, err := contrib.sum(k, s)
@@ -161,6 +151,7 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 	}
 	share, srecv := postShares(k, regions, own, me, n, func(s int) int { return sub[s][own+1] - sub[s][own] })
 	var sends []*comm.Request
+	defer k.freshLane(regions, own, me)()
 	// Round 1: the region's sum of segment s, sub-piece r to region r.
 	round1 := func(s int) error {
 		sum, err := contrib.sum(k, s)
@@ -296,4 +287,26 @@ func combineShares(k *call, share [][]byte, srecv []*comm.Request, out []byte) e
 		k.reduceLeft(out, p)
 	}
 	return nil
+}
+
+// freshLane starts lane me's connections across the WAN afresh, each
+// paced at its share of the host's link (each of the host's ranks sends
+// to R-1 regions), so that none carries into this call what an earlier
+// one taught its congestion control: a share of the link it no longer
+// has, or a minimum round trip ten seconds old, which sends BBR into
+// PROBE_RTT (four packets in flight for 200 ms) in the middle of a call.
+// It returns what lifts the caps; without a known bandwidth it does
+// nothing (see fresh).
+func (k *call) freshLane(regions [][]int, own, me int) (lift func()) {
+	var peers []int
+	for r, rm := range regions {
+		if r != own {
+			peers = append(peers, rm[me])
+		}
+	}
+	if len(peers) == 0 {
+		return func() {}
+	}
+	_, here := k.hostShare()
+	return k.fresh(peers, 1/float64(here*len(peers)))
 }
