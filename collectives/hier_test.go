@@ -594,10 +594,11 @@ func TestModel(t *testing.T) {
 }
 
 // With each host's bandwidth known, Chain paces its hops between regions
-// at it and restarts their congestion control for the call (freshHop):
-// results stay the reference's, from every root, and the connections
-// carry the next call as before.
-func TestChainKnownBandwidth(t *testing.T) {
+// at it, and the lanes of Lanes, Lanes2 and the Lanes allgather pace
+// theirs at their share, restarting their congestion control for the
+// call (fresh): results stay the reference's, from every root, and the
+// connections carry the next call as before.
+func TestKnownBandwidth(t *testing.T) {
 	regions := []string{"a", "a", "b", "c", "c"}
 	p := len(regions)
 	runRegions(t, regions, func(ctx context.Context, c *comm.Comm) error {
@@ -630,6 +631,30 @@ func TestChainKnownBandwidth(t *testing.T) {
 					if !slices.Equal(got, want) {
 						return fmt.Errorf("rank %d: Reduce Chain to %d of %d differs", r, root, n)
 					}
+				}
+			}
+			want := make([]int64, n)
+			for q := range p {
+				for i, v := range in(31, q, n) {
+					want[i] += v
+				}
+			}
+			for _, a := range []collectives.Algorithm{collectives.Lanes, collectives.Lanes2} {
+				got := make([]int64, n)
+				if err := collectives.Allreduce(ctx, c, got, in(31, r, n), collectives.Sum, collectives.Options{Algorithm: a}); err != nil {
+					return err
+				}
+				if !slices.Equal(got, want) {
+					return fmt.Errorf("rank %d: Allreduce %v of %d differs", r, a, n)
+				}
+			}
+			all := make([]int64, p*n)
+			if err := collectives.Allgather(ctx, c, all, in(37, r, n), collectives.Options{Algorithm: collectives.Lanes}); err != nil {
+				return err
+			}
+			for q := range p {
+				if !slices.Equal(all[q*n:(q+1)*n], in(37, q, n)) {
+					return fmt.Errorf("rank %d: Allgather Lanes of %d: block %d differs", r, n, q)
 				}
 			}
 		}

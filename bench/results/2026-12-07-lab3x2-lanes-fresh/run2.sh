@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Lanes2 and Lanes allgather as they were (OLD) against starting their
+# lanes' WAN connections afresh, paced at their share (NEW, default
+# HEAD): allreduce and allgather, 512 KiB, 2 and 4 MiB, Auto, 20 repetitions each (every one kept in the
+# JSON), alternating, ROUNDS times (default 2), on the issue's 3x2 lab
+# with --tune. Needs root; from the repository:
+#   OLD=<commit> NEW=<commit> OUT=bench/results/2026-12-07-lab3x2-lanes-fresh/lanes2 bash bench/results/2026-12-07-lab3x2-lanes-fresh/run2.sh
+set -euo pipefail
+source bench/openmpi/lib.sh
+lab_work lanes2-fresh
+trap '"$WORK/spmdlab" down >/dev/null 2>&1 || true; git worktree remove --force "$WORK/src-old" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+git worktree add -q --detach "$WORK/src-old" "${OLD:?set OLD to the commit before}"
+(cd "$WORK/src-old" && go build -o "$WORK/spmdbench-old" ./cmd/spmdbench)
+git worktree add -q --detach "$WORK/src-new" "${NEW:-HEAD}"
+(cd "$WORK/src-new" && go build -o "$WORK/spmdbench-new" ./cmd/spmdbench)
+git worktree remove --force "$WORK/src-new"
+lab_up "$WORK" --tune
+for r in $(seq 1 "${ROUNDS:-2}"); do
+  for v in old new; do
+    echo "== $v round $r"
+    SPMDBENCH=$WORK/spmdbench-$v lab_bench "$OUT/$v-r$r.txt" -reps 20 -osu=false -min 524288 -max 4194304 -factor 4 -json "$OUT/$v-r$r.json" allreduce allgather
+  done
+done
