@@ -4,7 +4,7 @@
 # HEAD): 512 KiB and 1 MiB, 40 repetitions each (every one kept in the
 # JSON), alternating, ROUNDS times (default 2), on the 3x2 lab
 # with --tune. Needs root; from the repository:
-#   OLD=<commit> NEW=<commit> OUT=bench/results/2026-12-07-lab3x2-lanes-fresh bash bench/results/2026-12-07-lab3x2-lanes-fresh/run.sh
+#   OLD=71459f4 NEW=f4fd4e8 OUT=bench/results/2026-12-07-lab3x2-lanes-fresh bash bench/results/2026-12-07-lab3x2-lanes-fresh/run.sh
 set -euo pipefail
 source bench/openmpi/lib.sh
 lab_work lanes-fresh

@@ -4,7 +4,7 @@
 # HEAD): allreduce and allgather, 512 KiB, 2 and 4 MiB, Auto, 20 repetitions each (every one kept in the
 # JSON), alternating, ROUNDS times (default 2), on the 3x2 lab
 # with --tune. Needs root; from the repository:
-#   OLD=<commit> NEW=<commit> OUT=bench/results/2026-12-07-lab3x2-lanes-fresh/lanes2 bash bench/results/2026-12-07-lab3x2-lanes-fresh/run2.sh
+#   OLD=f4fd4e8 NEW=fb0fa81 OUT=bench/results/2026-12-07-lab3x2-lanes-fresh/lanes2 bash bench/results/2026-12-07-lab3x2-lanes-fresh/run2.sh
 set -euo pipefail
 source bench/openmpi/lib.sh
 lab_work lanes2-fresh
