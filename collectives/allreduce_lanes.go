@@ -288,25 +288,3 @@ func combineShares(k *call, share [][]byte, srecv []*comm.Request, out []byte) e
 	}
 	return nil
 }
-
-// freshLane starts lane me's connections across the WAN afresh, each
-// paced at its share of the host's link (each of the host's ranks sends
-// to R-1 regions), so that none carries into this call what an earlier
-// one taught its congestion control: a share of the link it no longer
-// has, or a minimum round trip ten seconds old, which sends BBR into
-// PROBE_RTT (four packets in flight for 200 ms) in the middle of a call.
-// It returns what lifts the caps; without a known bandwidth it does
-// nothing (see fresh).
-func (k *call) freshLane(regions [][]int, own, me int) (lift func()) {
-	var peers []int
-	for r, rm := range regions {
-		if r != own {
-			peers = append(peers, rm[me])
-		}
-	}
-	if len(peers) == 0 {
-		return func() {}
-	}
-	_, here := k.hostShare()
-	return k.fresh(peers, 1/float64(here*len(peers)))
-}

@@ -176,26 +176,3 @@ func (k *call) freshHop(r int) (lift func()) {
 	}
 	return k.fresh([]int{r}, 1)
 }
-
-// fresh caps this rank's connections to the ranks to at share of its
-// host's bandwidth and restarts their congestion control (see
-// freshHop), and returns what lifts the caps; without a known bandwidth
-// it does nothing.
-func (k *call) fresh(to []int, share float64) (lift func()) {
-	bw := k.knownBW()
-	if bw <= 0 {
-		return func() {}
-	}
-	var capped []int
-	for _, r := range to {
-		if k.c.SetMaxPacing(r, bw*share) == nil {
-			capped = append(capped, r)
-			_ = k.c.RestartCongestion(r)
-		}
-	}
-	return func() {
-		for _, r := range capped {
-			_ = k.c.SetMaxPacing(r, 0)
-		}
-	}
-}

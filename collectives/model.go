@@ -164,6 +164,51 @@ func (k *call) paced(to []int, load []int) func() {
 	}
 }
 
+// fresh caps this rank's connections to the ranks to at share of its
+// host's bandwidth and restarts their congestion control (see
+// freshHop), and returns what lifts the caps; without a known bandwidth
+// it does nothing.
+func (k *call) fresh(to []int, share float64) (lift func()) {
+	bw := k.knownBW()
+	if bw <= 0 {
+		return func() {}
+	}
+	var capped []int
+	for _, r := range to {
+		if k.c.SetMaxPacing(r, bw*share) == nil {
+			capped = append(capped, r)
+			_ = k.c.RestartCongestion(r)
+		}
+	}
+	return func() {
+		for _, r := range capped {
+			_ = k.c.SetMaxPacing(r, 0)
+		}
+	}
+}
+
+// freshLane starts lane me's connections across the WAN afresh, each
+// paced at its share of the host's link (each of the host's ranks sends
+// to R-1 regions), so that none carries into this call what an earlier
+// one taught its congestion control: a share of the link it no longer
+// has, or a minimum round trip ten seconds old, which sends BBR into
+// PROBE_RTT (four packets in flight for 200 ms) in the middle of a call.
+// It returns what lifts the caps; without a known bandwidth it does
+// nothing (see fresh).
+func (k *call) freshLane(regions [][]int, own, me int) (lift func()) {
+	var peers []int
+	for r, rm := range regions {
+		if r != own {
+			peers = append(peers, rm[me])
+		}
+	}
+	if len(peers) == 0 {
+		return func() {}
+	}
+	_, here := k.hostShare()
+	return k.fresh(peers, 1/float64(here*len(peers)))
+}
+
 // MeasureBandwidth measures the bandwidth between c's regions, keeps it
 // for the cost model of c (instead of SPMD_BW_MBIT or the default of 100
 // Mbit/s) and returns it in Mbit/s. Every rank of c must call it. Each

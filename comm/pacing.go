@@ -15,12 +15,7 @@ import (
 // returns them to their share of the pair's rate. It returns the error
 // of the socket option, if any.
 func (c *Comm) SetMaxPacing(r int, bytesPerSec float64) error {
-	c.checkRank(r, "SetMaxPacing")
-	wr := c.group[r]
-	if wr == c.w.rank {
-		return nil
-	}
-	p := c.w.peers[wr]
+	p := c.remotePeer(r, "SetMaxPacing")
 	if p == nil {
 		return nil
 	}
@@ -39,6 +34,18 @@ func (c *Comm) SetMaxPacing(r int, bytesPerSec float64) error {
 	return nil
 }
 
+// remotePeer returns the connection to c's rank r (op names the caller
+// in the panic for a rank out of range), or nil for this rank itself
+// and a rank it has no connection to.
+func (c *Comm) remotePeer(r int, op string) *peer {
+	c.checkRank(r, op)
+	wr := c.group[r]
+	if wr == c.w.rank {
+		return nil
+	}
+	return c.w.peers[wr]
+}
+
 // RestartCongestion makes each connection to c's rank r forget what its
 // congestion control has learnt of the path (BBR's bandwidth estimate
 // and mode, CUBIC's growth curve), as a new connection would, but keep
@@ -55,12 +62,7 @@ func (c *Comm) SetMaxPacing(r int, bytesPerSec float64) error {
 // shared its host's link with others in one collective keeps that share
 // into the next one, in which it may have the link to itself.
 func (c *Comm) RestartCongestion(r int) error {
-	c.checkRank(r, "RestartCongestion")
-	wr := c.group[r]
-	if wr == c.w.rank {
-		return nil
-	}
-	p := c.w.peers[wr]
+	p := c.remotePeer(r, "RestartCongestion")
 	if p == nil {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -32,15 +33,8 @@ func restartCongestion(fd int) error {
 	if name == other {
 		other = "cubic"
 	}
-	if os.Geteuid() != 0 {
-		allowed, err := os.ReadFile("/proc/sys/net/ipv4/tcp_allowed_congestion_control")
-		if err != nil {
-			return err
-		}
-		list := strings.Fields(string(allowed))
-		if !slices.Contains(list, name) || !slices.Contains(list, other) {
-			return fmt.Errorf("congestion control %s or %s not in net.ipv4.tcp_allowed_congestion_control (%s)", name, other, strings.Join(list, " "))
-		}
+	if list, free := allowedCongestion(); !free && (!slices.Contains(list, name) || !slices.Contains(list, other)) {
+		return fmt.Errorf("congestion control %s or %s not in net.ipv4.tcp_allowed_congestion_control (%s)", name, other, strings.Join(list, " "))
 	}
 	if err := unix.SetsockoptString(fd, unix.IPPROTO_TCP, unix.TCP_CONGESTION, other); err != nil {
 		return err
@@ -50,3 +44,18 @@ func restartCongestion(fd int) error {
 	}
 	return nil
 }
+
+// allowedCongestion returns the congestion controls this process may set
+// (net.ipv4.tcp_allowed_congestion_control), read once, and whether it
+// may set any (root). Collectives restart connections on every large
+// call; the list changes only when an administrator changes it.
+var allowedCongestion = sync.OnceValues(func() ([]string, bool) {
+	if os.Geteuid() == 0 {
+		return nil, true
+	}
+	b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_allowed_congestion_control")
+	if err != nil {
+		return nil, false // nothing known to be allowed: leave sockets alone
+	}
+	return strings.Fields(string(b)), false
+})

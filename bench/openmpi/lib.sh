@@ -69,6 +69,20 @@ lab_work() {
   go build -o "$WORK/spmdbench" ./cmd/spmdbench
 }
 
+# lab_ab_builds builds spmdbench at two commits for an A/B script:
+# WORK/spmdbench-old from OLD (required) and WORK/spmdbench-new from NEW
+# (default HEAD), each in a worktree removed once built. Call it after
+# lab_work.
+lab_ab_builds() {
+  local v c
+  for v in old new; do
+    if [ $v = old ]; then c=${OLD:?set OLD to the commit to compare against}; else c=${NEW:-HEAD}; fi
+    git worktree add -q --detach "$WORK/src-$v" "$c"
+    (cd "$WORK/src-$v" && go build -o "$WORK/spmdbench-$v" ./cmd/spmdbench) || { git worktree remove --force "$WORK/src-$v"; return 1; }
+    git worktree remove --force "$WORK/src-$v"
+  done
+}
+
 # lab_bench LOG ARG... runs spmdbench (SPMDBENCH, else lab_work's) with
 # ARGs on every rank of the lab lab_up made, launched by spmdrun from
 # us-west-1 (SPMDRUN_X, split on spaces, goes to spmdrun: -x flags);

@@ -8,12 +8,7 @@
 set -euo pipefail
 source bench/openmpi/lib.sh
 lab_work warmup-rounds
-trap '"$WORK/spmdlab" down >/dev/null 2>&1 || true; git worktree remove --force "$WORK/src-old" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-git worktree add -q --detach "$WORK/src-old" "${OLD:?set OLD to the commit before the rounds}"
-(cd "$WORK/src-old" && go build -o "$WORK/spmdbench-old" ./cmd/spmdbench)
-git worktree add -q --detach "$WORK/src-new" "${NEW:-HEAD}"
-(cd "$WORK/src-new" && go build -o "$WORK/spmdbench-new" ./cmd/spmdbench)
-git worktree remove --force "$WORK/src-new"
+lab_ab_builds
 lab_up "$WORK" --tune
 for r in $(seq 1 "${ROUNDS:-2}"); do
   for v in old new; do
