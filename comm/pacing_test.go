@@ -132,3 +132,51 @@ func bbrUsable() error {
 	}
 	return serr
 }
+
+// A run of Isends to one peer returns at once even when the socket is
+// full: the caller writes a message itself only while the socket has
+// room, and leaves the rest to the connection's writer. The connection
+// is paced at 2 MB/s, so 4 MiB of 32 KiB messages cannot have left when
+// the last Isend returns; had the caller written them (as it did before
+// roomFor), every message but the last would be in the socket by then.
+func TestIsendRunDoesNotWait(t *testing.T) {
+	cfg := comm.DefaultConfig()
+	cfg.SharedMemory = false // the connection must carry the messages
+	cfg.SingleCopy = false
+	const count, size = 128, 32 << 10
+	commtest.RunConfig(t, 2, cfg, func(ctx context.Context, c *comm.Comm) error {
+		msg := func(i int) []byte { return bytes.Repeat([]byte{byte(i + 1)}, size) }
+		if c.Rank() == 1 {
+			got := make([]byte, size)
+			for i := range count {
+				if _, err := c.Recv(ctx, got, 0, i); err != nil {
+					return err
+				}
+				if !bytes.Equal(got, msg(i)) {
+					return fmt.Errorf("message %d arrived changed", i)
+				}
+			}
+			return nil
+		}
+		if err := c.SetMaxPacing(1, 2e6); err != nil {
+			return err
+		}
+		reqs := make([]*comm.Request, count)
+		for i := range count {
+			reqs[i] = c.Isend(msg(i), 1, i)
+		}
+		pending := 0
+		for _, r := range reqs {
+			if done, _, _ := r.Test(); !done {
+				pending++
+			}
+		}
+		if pending < count/2 {
+			return fmt.Errorf("%d of %d Isends still pending when the last returned: the caller wrote the others into a paced socket", pending, count)
+		}
+		if err := comm.WaitAll(ctx, reqs...); err != nil {
+			return err
+		}
+		return c.SetMaxPacing(1, 0)
+	})
+}

@@ -20,8 +20,14 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // inlineMax is the largest Isend written by the calling goroutine when the
 // connection is idle; larger ones go to the peer's writer goroutine so that
-// Isend returns at once.
-const inlineMax = 64 << 10
+// Isend returns at once. Above inlineAlways bytes the socket must also
+// have room (roomFor): a run of Isends to one peer would otherwise keep
+// its caller writing, parked whenever the socket is full, until all but
+// the last had left.
+const (
+	inlineMax    = 64 << 10
+	inlineAlways = 4 << 10
+)
 
 // peer is the connection to one other rank: one reader goroutine, and
 // writes serialized by smu (by the sending goroutine itself when the
@@ -170,7 +176,7 @@ func (p *peer) send(r *Request, blocking bool) {
 		r.complete(Status{}, withOp(err, "send"))
 		return
 	}
-	if !p.busy && len(p.sendq) == 0 && !p.ctrlPendingLocked() && (blocking || len(r.payload) <= inlineMax) {
+	if !p.busy && len(p.sendq) == 0 && !p.ctrlPendingLocked() && (blocking || len(r.payload) <= inlineAlways || len(r.payload) <= inlineMax && p.roomFor()) {
 		err := p.writeOne(r)
 		if len(p.sendq) > 0 || p.sendErr != nil || p.ctrlPendingLocked() {
 			p.kick()

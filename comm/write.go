@@ -4,6 +4,8 @@ import (
 	"os"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // writeChunk is the most one write system call is given: a 1 MiB copy
@@ -101,6 +103,24 @@ func (p *peer) writeStep(fd uintptr) bool {
 		}
 		ws.bufs = consume(ws.bufs, int(n))
 	}
+}
+
+// roomFor reports whether the socket has room for more (poll's POLLOUT:
+// for TCP, free space at least half of what is queued), so that an
+// Isend written by its caller will not park it. The shared-memory ring
+// (shm.go), when it carries the messages, has its own room.
+func (p *peer) roomFor() bool {
+	if p.raw == nil || p.ringOut.Load() != nil {
+		return true
+	}
+	room := true
+	_ = p.raw.Control(func(fd uintptr) {
+		fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+		if n, err := unix.Poll(fds[:], 0); err == nil {
+			room = n == 1 && fds[0].Revents&unix.POLLOUT != 0
+		}
+	})
+	return room
 }
 
 // consume drops the first n bytes of bufs (changing bufs[0] in place).
