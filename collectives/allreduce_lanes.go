@@ -49,13 +49,20 @@ func allreduceLanes(k *call, acc []byte, rounds int) error {
 	plan := newHostPlan(members, func(r int) string { return k.c.Info(r).Host }, k.op.commutative)
 
 	// 1. This rank's contributions to the other lanes' parts: to the
-	// owner, or to the rank of this host that combines them for it.
+	// owner, or to the rank of this host that combines them for it. A
+	// lane member's connections in the region go at their share of the
+	// link until its round 1 is out (laneLocal).
+	lift := func() {}
+	if me < L {
+		lift = k.laneLocal(members, L, len(t.Members), rounds)
+	}
+	defer lift()
 	sends, err := sendContributions(k, plan, me, L, acc, g)
 	if err != nil {
 		return err
 	}
 	if me < L {
-		if err := laneReduce(k, t.Members, own, me, acc, g, rounds, plan.senders(me)); err != nil {
+		if err := laneReduce(k, t.Members, own, me, acc, g, rounds, plan.senders(me), lift); err != nil {
 			return err
 		}
 	}
@@ -86,10 +93,11 @@ func allreduceLanes(k *call, acc []byte, rounds int) error {
 // is ready, combines theirs (region order) into acc and hands each
 // finished segment back to the senders. With rounds == 2 (and more than two regions)
 // the exchange between regions is a reduce-scatter then an allgather of
-// each segment's R sub-pieces (see allreduceLanes).
-func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, rounds int, senders []int) error {
+// each segment's R sub-pieces (see allreduceLanes). It calls sent once
+// every segment's round 1 is out.
+func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, rounds int, senders []int, sent func()) error {
 	if rounds == 2 && len(regions) > 2 {
-		return laneReduce2(k, regions, own, me, acc, g, senders)
+		return laneReduce2(k, regions, own, me, acc, g, senders, sent)
 	}
 	n := g.count(me)
 	// Every contribution and every region's share, posted up front.
@@ -110,6 +118,7 @@ func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, r
 			}
 		}
 	}
+	sent()
 	// 2 and 3: every region's share of each segment, combined in region
 	// order, then to the region's members.
 	for s := range n {
@@ -140,7 +149,7 @@ func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, r
 // segments' contributions still arrive, so each host's link stays busy
 // through the two crossings. (Run as three loops one after the other, a
 // 4 MiB allreduce left its step 3 until every share of round 1 was in.)
-func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, senders []int) error {
+func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, senders []int, sent func()) error {
 	R := len(regions)
 	n := g.count(me)
 	sub := make([][]int, n) // [segment] sub-piece offsets in the segment
@@ -229,7 +238,9 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 				if err := round1(i1); err != nil {
 					return err
 				}
-				i1++
+				if i1++; i1 == n {
+					sent()
+				}
 				continue
 			}
 		}

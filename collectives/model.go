@@ -209,6 +209,43 @@ func (k *call) freshLane(regions [][]int, own, me int) (lift func()) {
 	return k.fresh(peers, 1/float64(here*len(peers)))
 }
 
+// laneLocal caps, for a lane member of a Lanes allreduce whose host's
+// bandwidth is known, its connections to the members of its region on
+// other hosts at the region traffic's share of the host's link while
+// the region's contributions go: each host sends (k-1)/k of the vector
+// inside the region and, as round 1, (R-1)/R or R-1 (rounds 2 or 1)
+// times its part across the WAN, and without the cap the region's
+// connections, a round trip of a fraction of a millisecond, fill the
+// link's queue and the WAN sends get a tenth of the link (docs/algorithms.md,
+// "Lanes2"). It returns what lifts the caps, once however often called.
+func (k *call) laneLocal(members []int, L, R, rounds int) (lift func()) {
+	bw := k.knownBW()
+	kk := len(members)
+	if bw <= 0 || kk < 2 || R < 2 {
+		return func() {}
+	}
+	local := float64(kk-1) / float64(kk)
+	wan := float64(R-1) / float64(L)
+	if rounds == 2 && R > 2 {
+		wan /= float64(R)
+	}
+	_, here := k.hostShare()
+	rate := bw / float64(here) * local / (local + wan)
+	host := k.c.Info(k.rank).Host
+	var capped []int
+	for _, m := range members {
+		if m != k.rank && k.c.Info(m).Host != host && k.c.SetMaxPacing(m, rate) == nil {
+			capped = append(capped, m)
+		}
+	}
+	return func() {
+		for _, m := range capped {
+			_ = k.c.SetMaxPacing(m, 0)
+		}
+		capped = nil
+	}
+}
+
 // MeasureBandwidth measures the bandwidth between c's regions, keeps it
 // for the cost model of c (instead of SPMD_BW_MBIT or the default of 100
 // Mbit/s) and returns it in Mbit/s. Every rank of c must call it. Each
