@@ -224,13 +224,8 @@ func (k *call) laneLocal(members []int, L, R, rounds int) (lift func()) {
 	if bw <= 0 || kk < 2 || R < 2 {
 		return func() {}
 	}
-	local := float64(kk-1) / float64(kk)
-	wan := float64(R-1) / float64(L)
-	if rounds == 2 && R > 2 {
-		wan /= float64(R)
-	}
 	_, here := k.hostShare()
-	rate := bw / float64(here) * local / (local + wan)
+	rate := bw / float64(here) * localShare(kk, L, R, rounds)
 	host := k.c.Info(k.rank).Host
 	var capped []int
 	for _, m := range members {
@@ -244,6 +239,20 @@ func (k *call) laneLocal(members []int, L, R, rounds int) (lift func()) {
 		}
 		capped = nil
 	}
+}
+
+// localShare is the part of a lane host's link that its traffic inside
+// the region takes while a Lanes allreduce's contributions go (see
+// laneLocal): each of the region's k hosts sends (k-1)/k of the vector
+// inside it and, as round 1, (R-1)/(R L) (rounds 2, R > 2) or (R-1)/L of
+// it across the WAN.
+func localShare(k, L, R, rounds int) float64 {
+	local := float64(k-1) / float64(k)
+	wan := float64(R-1) / float64(L)
+	if rounds == 2 && R > 2 {
+		wan /= float64(R)
+	}
+	return local / (local + wan)
 }
 
 // MeasureBandwidth measures the bandwidth between c's regions, keeps it
