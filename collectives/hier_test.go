@@ -661,3 +661,50 @@ func TestKnownBandwidth(t *testing.T) {
 		return nil
 	})
 }
+
+// Lanes2 hands the whole of each of its last segments to the region
+// nearest the others when the latencies differ (on the lab's, ap-sg:
+// 70 ms from the farthest against 90), and the results stay the flat
+// sum whatever share of the segments goes that way.
+func TestLanes2Tail(t *testing.T) {
+	regions := []string{"a", "a", "b", "b", "c", "c"}
+	ms := time.Millisecond
+	lab := [][]time.Duration{{0, 40 * ms, 90 * ms}, {40 * ms, 0, 70 * ms}, {90 * ms, 70 * ms, 0}}
+	even := [][]time.Duration{{0, 50 * ms, 50 * ms}, {50 * ms, 0, 50 * ms}, {50 * ms, 50 * ms, 0}}
+	runRegions(t, regions, func(ctx context.Context, c *comm.Comm) error {
+		r := c.Rank()
+		collectives.SetLatency(c, lab)
+		if center, tail := collectives.Lanes2Tail(c, 75, 2<<20, 2, 2); tail != 0 && os.Getenv("SPMD_BW_MBIT") == "" {
+			return fmt.Errorf("without a known bandwidth: center %d, tail %d; want no tail", center, tail)
+		}
+		collectives.SetBandwidth(c, 100)
+		// 2(90-70) ms of the 139.8 ms a host needs for 1 MiB inside its
+		// region and 2/3 MiB across: 22 of 75 segments.
+		if center, tail := collectives.Lanes2Tail(c, 75, 2<<20, 2, 2); center != 1 || tail != 22 {
+			return fmt.Errorf("lab latencies: center %d, tail %d; want 1, 22", center, tail)
+		}
+		for _, seg := range []int{0, 64, 1 << 10} {
+			opts := collectives.Options{Algorithm: collectives.Lanes2, SegmentSize: seg}
+			for _, n := range []int{0, 1, 5, 37, 1000, 64 << 10} {
+				got := make([]int64, n)
+				if err := collectives.Allreduce(ctx, c, got, in(41, r, n), collectives.Sum, opts); err != nil {
+					return err
+				}
+				want := make([]int64, n)
+				for q := range regions {
+					for i, v := range in(41, q, n) {
+						want[i] += v
+					}
+				}
+				if !slices.Equal(got, want) {
+					return fmt.Errorf("rank %d: Lanes2 of %d (segments of %d) differs from the sum", r, n, seg)
+				}
+			}
+		}
+		collectives.SetLatency(c, even)
+		if center, tail := collectives.Lanes2Tail(c, 75, 2<<20, 2, 2); tail != 0 {
+			return fmt.Errorf("even latencies: center %d, tail %d; want no tail", center, tail)
+		}
+		return nil
+	})
+}
