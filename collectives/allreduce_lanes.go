@@ -155,14 +155,8 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 	sub := make([][]int, n) // [segment] sub-piece offsets in the segment
 	contrib := postContributions(k, senders, acc, me, 0, g)
 	done := make([]recvBatch, n) // [segment]: the other owners' finished sub-pieces
-	center, tail := k.lanes2Tail(n, len(acc), len(regions[own]), len(g.off)-1)
 	for s := range n {
-		count := len(g.piece(acc, me, s)) / k.esize
-		if s >= n-tail {
-			sub[s] = whole(count, R, center, k.esize)
-		} else {
-			sub[s] = blocks(count, R, k.esize)
-		}
+		sub[s] = blocks(len(g.piece(acc, me, s))/k.esize, R, k.esize)
 	}
 	share, srecv := postShares(k, regions, own, me, n, func(s int) int { return sub[s][own+1] - sub[s][own] })
 	var sends []*comm.Request
@@ -174,7 +168,7 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 			return err
 		}
 		for r, rm := range regions {
-			if r != own && sub[s][r+1] > sub[s][r] {
+			if r != own {
 				sends = append(sends, k.isend(sum[sub[s][r]:sub[s][r+1]], rm[me], step3(1, s)))
 			}
 		}
@@ -183,7 +177,7 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 		// take the other owners' results.
 		out := g.piece(acc, me, s)
 		for r, rm := range regions {
-			if r != own && sub[s][r+1] > sub[s][r] {
+			if r != own {
 				done[s].irecv(k, out[sub[s][r]:sub[s][r+1]], rm[me], step3(3, s))
 			}
 		}
@@ -193,9 +187,6 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 	// and sent to every other region.
 	round2 := func(s int) error {
 		mine := g.piece(acc, me, s)[sub[s][own]:sub[s][own+1]]
-		if len(mine) == 0 {
-			return nil // a tail segment another region owns
-		}
 		if err := combineShares(k, share[s], srecv[s], mine); err != nil {
 			return err
 		}
@@ -274,8 +265,8 @@ func firstPending(reqs []*comm.Request) *comm.Request {
 }
 
 // postShares posts, for each of n segments, the receive of size(s) bytes
-// (none when 0) from lane me of every region but own (step 1 of the
-// tags); share[s][own] is left for the caller's own sum.
+// from lane me of every region but own (step 1 of the tags); share[s][own]
+// is left for the caller's own sum.
 func postShares(k *call, regions [][]int, own, me, n int, size func(s int) int) (share [][][]byte, srecv [][]*comm.Request) {
 	share = make([][][]byte, n) // [segment][region]
 	srecv = make([][]*comm.Request, n)
@@ -283,7 +274,7 @@ func postShares(k *call, regions [][]int, own, me, n int, size func(s int) int) 
 		share[s] = make([][]byte, len(regions))
 		srecv[s] = make([]*comm.Request, len(regions))
 		for r, rm := range regions {
-			if r != own && size(s) > 0 {
+			if r != own {
 				share[s][r] = k.alloc(size(s))
 				srecv[s][r] = k.irecv(share[s][r], rm[me], step3(1, s))
 			}
@@ -307,14 +298,4 @@ func combineShares(k *call, share [][]byte, srecv []*comm.Request, out []byte) e
 		k.reduceLeft(out, p)
 	}
 	return nil
-}
-
-// whole lays off count elements in n blocks as blocks does, all of them
-// in block i.
-func whole(count, n, i, esize int) []int {
-	off := make([]int, n+1)
-	for j := i + 1; j <= n; j++ {
-		off[j] = count * esize
-	}
-	return off
 }

@@ -255,55 +255,6 @@ func localShare(k, L, R, rounds int) float64 {
 	return local / (local + wan)
 }
 
-// lanes2Tail picks the owner of the last segments of a Lanes2 exchange.
-// A sub-piece owned by region o crosses twice, to o and back out: the
-// last segment's pieces are in everywhere about 2·ecc(o) after its round
-// 1 leaves, ecc(o) being o's largest one-way latency to another region.
-// The even split gives every region a piece of every segment, so the
-// tail is twice the largest eccentricity; giving the whole of each of the
-// last segments to the region of least eccentricity (on the 3x2 lab
-// ap-sg: 70 ms against 90) ends them 2(ecc max - ecc min) sooner, at the
-// cost of that region's hosts carrying those segments' round 2 alone.
-// tail is how many of the n segments of a part go that way: those whose
-// round 1 leaves in the last 2(ecc max - ecc min) of the time a host's
-// link needs for its region's contributions and its round 1 (the model's
-// bandwidth; bytes is the whole vector, k the region's members, L the
-// lanes). Every rank computes the same from the same inputs; without a
-// known bandwidth, or a gap under 5 ms, tail is 0.
-func (k *call) lanes2Tail(n, bytes, kk, L int) (center, tail int) {
-	if k.knownBW() <= 0 || n < 2 {
-		return 0, 0
-	}
-	nt := k.net()
-	R := len(nt.Lat)
-	ecc := make([]time.Duration, R)
-	for o := range R {
-		for r := range R {
-			if r != o {
-				ecc[o] = max(ecc[o], nt.Lat[r][o])
-			}
-		}
-	}
-	center = 0
-	for o := range R {
-		if ecc[o] < ecc[center] {
-			center = o
-		}
-	}
-	gap := 2 * (slices.Max(ecc) - ecc[center])
-	if gap < 5*time.Millisecond {
-		return 0, 0
-	}
-	local := float64(kk-1) / float64(kk) * float64(bytes)
-	wan := float64(R-1) / float64(R) * float64(bytes) / float64(L)
-	phase := time.Duration((local + wan) / nt.BW * float64(time.Second))
-	if phase <= 0 {
-		return 0, 0
-	}
-	tail = int(math.Ceil(float64(n) * float64(gap) / float64(phase)))
-	return center, min(tail, n/2)
-}
-
 // MeasureBandwidth measures the bandwidth between c's regions, keeps it
 // for the cost model of c (instead of SPMD_BW_MBIT or the default of 100
 // Mbit/s) and returns it in Mbit/s. Every rank of c must call it. Each
