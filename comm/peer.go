@@ -21,7 +21,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 // inlineMax is the largest Isend written by the calling goroutine when the
 // connection is idle; larger ones go to the peer's writer goroutine so that
 // Isend returns at once. Above inlineAlways bytes the socket must also
-// have room (roomFor): a run of Isends to one peer would otherwise keep
+// have room (hasRoom): a run of Isends to one peer would otherwise keep
 // its caller writing, parked whenever the socket is full, until all but
 // the last had left.
 const (
@@ -176,7 +176,7 @@ func (p *peer) send(r *Request, blocking bool) {
 		r.complete(Status{}, withOp(err, "send"))
 		return
 	}
-	if !p.busy && len(p.sendq) == 0 && !p.ctrlPendingLocked() && (blocking || len(r.payload) <= inlineAlways || len(r.payload) <= inlineMax && p.roomFor()) {
+	if !p.busy && len(p.sendq) == 0 && !p.ctrlPendingLocked() && (blocking || len(r.payload) <= inlineAlways || len(r.payload) <= inlineMax && p.hasRoom()) {
 		err := p.writeOne(r)
 		if len(p.sendq) > 0 || p.sendErr != nil || p.ctrlPendingLocked() {
 			p.kick()

@@ -105,11 +105,11 @@ func (p *peer) writeStep(fd uintptr) bool {
 	}
 }
 
-// roomFor reports whether the socket has room for more (poll's POLLOUT:
+// hasRoom reports whether the socket has room for more (poll's POLLOUT:
 // for TCP, free space at least half of what is queued), so that an
 // Isend written by its caller will not park it. The shared-memory ring
 // (shm.go), when it carries the messages, has its own room.
-func (p *peer) roomFor() bool {
+func (p *peer) hasRoom() bool {
 	if p.raw == nil || p.ringOut.Load() != nil {
 		return true
 	}
