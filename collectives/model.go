@@ -221,11 +221,15 @@ func (k *call) freshLane(regions [][]int, own, me int) (lift func()) {
 func (k *call) laneLocal(members []int, L, R, rounds int) (lift func()) {
 	bw := k.knownBW()
 	kk := len(members)
-	if bw <= 0 || kk < 2 || R < 2 {
+	// With several ranks on a host the region's traffic crosses the host's
+	// link once per part (lanes_hosts.go), which localShare does not
+	// count; on the 4x2x2 lab (2 slots per host) the cap made the
+	// allreduce slower (bench/results/2026-12-07-lab4x2x2-lane-local), so
+	// it is for one rank per host only.
+	if most, _ := k.hostShare(); bw <= 0 || kk < 2 || R < 2 || most > 1 {
 		return func() {}
 	}
-	_, here := k.hostShare()
-	rate := bw / float64(here) * localShare(kk, L, R, rounds)
+	rate := bw * localShare(kk, L, R, rounds)
 	host := k.c.Info(k.rank).Host
 	var capped []int
 	for _, m := range members {
