@@ -173,17 +173,28 @@ func (k *call) fresh(to []int, share float64) (lift func()) {
 	if bw <= 0 {
 		return func() {}
 	}
+	return k.capPacing(to, bw*share, true)
+}
+
+// capPacing caps this rank's connections to the ranks to at rate bytes a
+// second, restarting the congestion control of each it capped when
+// restart is set, and returns what lifts the caps (once, however often
+// called).
+func (k *call) capPacing(to []int, rate float64, restart bool) (lift func()) {
 	var capped []int
 	for _, r := range to {
-		if k.c.SetMaxPacing(r, bw*share) == nil {
+		if k.c.SetMaxPacing(r, rate) == nil {
 			capped = append(capped, r)
-			_ = k.c.RestartCongestion(r)
+			if restart {
+				_ = k.c.RestartCongestion(r)
+			}
 		}
 	}
 	return func() {
 		for _, r := range capped {
 			_ = k.c.SetMaxPacing(r, 0)
 		}
+		capped = nil
 	}
 }
 
@@ -229,20 +240,14 @@ func (k *call) laneLocal(members []int, L, R, rounds int) (lift func()) {
 	if most, _ := k.hostShare(); bw <= 0 || kk < 2 || R < 2 || most > 1 {
 		return func() {}
 	}
-	rate := bw * localShare(kk, L, R, rounds)
 	host := k.c.Info(k.rank).Host
-	var capped []int
+	var others []int
 	for _, m := range members {
-		if m != k.rank && k.c.Info(m).Host != host && k.c.SetMaxPacing(m, rate) == nil {
-			capped = append(capped, m)
+		if k.c.Info(m).Host != host {
+			others = append(others, m)
 		}
 	}
-	return func() {
-		for _, m := range capped {
-			_ = k.c.SetMaxPacing(m, 0)
-		}
-		capped = nil
-	}
+	return k.capPacing(others, bw*localShare(kk, L, R, rounds), false)
 }
 
 // localShare is the part of a lane host's link that its traffic inside

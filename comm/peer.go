@@ -58,10 +58,12 @@ type peer struct {
 	byeDue              bool  // write a bye frame before half-closing
 	wrClosed            bool  // CloseWrite done
 	wake                chan struct{}
-	scratch             []byte     // header+payload of small messages, used while busy
-	one                 [1][]byte  // writeAll's argument for a small message
-	bell                [1][]byte  // writeAll's argument for a doorbell (shm.go)
-	ws                  writeState // writeAll's, used by the one writer
+	scratch             []byte        // header+payload of small messages, used while busy
+	one                 [1][]byte     // writeAll's argument for a small message
+	bell                [1][]byte     // writeAll's argument for a doorbell (shm.go)
+	ws                  writeState    // writeAll's, used by the one writer
+	roomFn              func(uintptr) // hasRoom's poll, made once; under smu
+	room                bool          // its answer
 
 	// receive side; recvErr and crashed are guarded by w.mu
 	recvErr error

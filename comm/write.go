@@ -108,19 +108,24 @@ func (p *peer) writeStep(fd uintptr) bool {
 // hasRoom reports whether the socket has room for more (poll's POLLOUT:
 // for TCP, free space at least half of what is queued), so that an
 // Isend written by its caller will not park it. The shared-memory ring
-// (shm.go), when it carries the messages, has its own room.
+// (shm.go), when it carries the messages, has its own room. Called with
+// smu held, so the function given to raw.Control and its answer live in
+// the peer, made once: a closure here would cost two allocations per
+// Isend.
 func (p *peer) hasRoom() bool {
 	if p.raw == nil || p.ringOut.Load() != nil {
 		return true
 	}
-	room := true
-	_ = p.raw.Control(func(fd uintptr) {
-		fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
-		if n, err := unix.Poll(fds[:], 0); err == nil {
-			room = n == 1 && fds[0].Revents&unix.POLLOUT != 0
+	if p.roomFn == nil {
+		p.roomFn = func(fd uintptr) {
+			fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+			n, err := unix.Poll(fds[:], 0)
+			p.room = err != nil || n == 1 && fds[0].Revents&unix.POLLOUT != 0
 		}
-	})
-	return room
+	}
+	p.room = true
+	_ = p.raw.Control(p.roomFn)
+	return p.room
 }
 
 // consume drops the first n bytes of bufs (changing bufs[0] in place).
