@@ -69,19 +69,51 @@ lab_work() {
   go build -o "$WORK/spmdbench" ./cmd/spmdbench
 }
 
-# lab_ab_builds builds spmdbench at two commits for an A/B script:
-# WORK/spmdbench-old from OLD (required) and WORK/spmdbench-new from NEW
-# (default HEAD), each in a worktree removed once built. Call it after
-# lab_work.
-lab_ab_builds() {
-  local v c
-  for v in old new; do
-    if [ $v = old ]; then c=${OLD:?set OLD to the commit to compare against}; else c=${NEW:-HEAD}; fi
+# lab_builds NAME=COMMIT... builds spmdbench at each commit into
+# WORK/spmdbench-NAME, each in a worktree removed once built. Call it
+# after lab_work.
+lab_builds() {
+  local b v c
+  for b in "$@"; do
+    v=${b%%=*} c=${b#*=}
     git worktree add -q --detach "$WORK/src-$v" "$c"
     (cd "$WORK/src-$v" && go build -o "$WORK/spmdbench-$v" ./cmd/spmdbench) || { git worktree remove --force "$WORK/src-$v"; return 1; }
     git worktree remove --force "$WORK/src-$v"
   done
 }
+
+# lab_ab_builds builds spmdbench at two commits for an A/B script:
+# WORK/spmdbench-old from OLD (required) and WORK/spmdbench-new from NEW
+# (default HEAD).
+lab_ab_builds() {
+  lab_builds old="${OLD:?set OLD to the commit to compare against}" new="${NEW:-HEAD}"
+}
+
+# lab_alternate [--json] "NAME..." ARG... runs spmdbench with ARGs once
+# per build NAME (lab_builds'), in turn, ROUNDS times (default 2), each
+# run's output in OUT/NAME-rROUND.txt (and with --json, every
+# repetition in OUT/NAME-rROUND.json).
+lab_alternate() {
+  local json=false r v
+  if [ "$1" = --json ]; then json=true; shift; fi
+  local names=$1
+  shift
+  for r in $(seq 1 "${ROUNDS:-2}"); do
+    for v in $names; do
+      echo "== $v round $r"
+      if $json; then
+        SPMDBENCH=$WORK/spmdbench-$v lab_bench "$OUT/$v-r$r.txt" -json "$OUT/$v-r$r.json" "$@"
+      else
+        SPMDBENCH=$WORK/spmdbench-$v lab_bench "$OUT/$v-r$r.txt" "$@"
+      fi
+    done
+  done
+}
+
+# LAB4_ARGS: lab_up's arguments for the 4-region lab (2 hosts each, 2
+# slots per host, uneven delays).
+LAB4_ARGS=(--regions us-west:2,us-east:2,eu-fra:2,ap-sg:2 --slots 2
+  --delay us-west/us-east=35ms,us-west/eu-fra=75ms,us-west/ap-sg=85ms,us-east/eu-fra=45ms,us-east/ap-sg=110ms,eu-fra/ap-sg=80ms)
 
 # lab_bench LOG ARG... runs spmdbench (SPMDBENCH, else lab_work's) with
 # ARGs on every rank of the lab lab_up made, launched by spmdrun from

@@ -10,9 +10,4 @@ source bench/openmpi/lib.sh
 lab_work lane-local
 lab_ab_builds
 lab_up "$WORK" --tune
-for r in $(seq 1 "${ROUNDS:-2}"); do
-  for v in old new; do
-    echo "== $v round $r"
-    SPMDBENCH=$WORK/spmdbench-$v lab_bench "$OUT/$v-r$r.txt" -reps 10 -osu=false -min 524288 -max 4194304 -factor 2 -json "$OUT/$v-r$r.json" allreduce
-  done
-done
+lab_alternate --json "old new" -reps 10 -osu=false -min 524288 -max 4194304 -factor 2 allreduce

@@ -10,9 +10,4 @@ source bench/openmpi/lib.sh
 lab_work far-first
 lab_ab_builds
 lab_up "$WORK" --tune
-for r in $(seq 1 "${ROUNDS:-2}"); do
-  for v in old new; do
-    echo "== $v round $r"
-    SPMDBENCH=$WORK/spmdbench-$v lab_bench "$OUT/$v-r$r.txt" -reps 5 -osu=false -min 524288 -max 2097152 -factor 2 -alg Auto,Lanes allreduce
-  done
-done
+lab_alternate "old new" -reps 5 -osu=false -min 524288 -max 2097152 -factor 2 -alg Auto,Lanes allreduce
