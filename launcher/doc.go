@@ -12,7 +12,9 @@
 // Run returns 0 when every rank exits 0. Otherwise it returns the status
 // of the rank that failed on its own (128+n for a rank killed by signal
 // n); ranks the launcher terminated do not count, and when several ranks
-// failed on their own, the lowest rank decides. A rank calling Abort(code)
+// failed on their own, the lowest rank decides. A rank failed on its own
+// if it ended before the launcher signalled it, even when the launcher
+// learns of its end after another's. A rank calling Abort(code)
 // ends the job with code. A job that reaches its timeout ends with 124; a
 // job interrupted by SIGINT or SIGTERM with 128 plus that signal.
 //

@@ -39,6 +39,14 @@ func (r *rank) label() string {
 	return strconv.Itoa(r.id)
 }
 
+// markTerminated notes that the launcher is about to signal r.
+func (r *rank) markTerminated() {
+	if !r.terminated {
+		r.terminated = true
+		r.signalledAt = time.Now()
+	}
+}
+
 // table is the address table every rank gets once all have reported.
 func (j *job) table(addrs []string) control.Msg {
 	hosts := make([]string, len(j.ranks))
@@ -70,7 +78,7 @@ func (j *job) run(ctx context.Context) int {
 	reported := 0
 	tableSent := j.pretabled
 	running := j.cfg.NP
-	var failedRank = -1 // the first rank that failed on its own
+	var failedRank = -1 // the lowest rank that failed on its own
 	var abortCode *int
 	var special = -1 // status decided by the launcher (timeout, signal)
 	terminating := false
@@ -97,7 +105,7 @@ func (j *job) run(ctx context.Context) int {
 		live := 0
 		for _, r := range j.ranks {
 			if !r.exited {
-				r.terminated = true
+				r.markTerminated()
 				live++
 				r.signal(syscall.SIGTERM)
 			}
@@ -169,6 +177,11 @@ func (j *job) run(ctx context.Context) int {
 					j.trace("rank %d ended", ev.rank)
 				}
 				r.exited = true
+				if r.terminated && !ev.at.IsZero() && ev.at.Before(r.signalledAt) {
+					// It had ended before the signal went out: its
+					// end is its own (ranks failing together).
+					r.terminated = false
+				}
 				r.status, r.why = describe(ev.status, ev.err)
 				if ev.lost {
 					r.status, r.why = ExitLost, ev.err.Error()
@@ -218,7 +231,7 @@ func (j *job) run(ctx context.Context) int {
 				j.logf("spmdrun: got %v; forwarding it to the ranks (again to kill them)\n", sig)
 				for _, r := range j.ranks {
 					if !r.exited {
-						r.terminated = true
+						r.markTerminated()
 						r.signal(sig)
 					}
 				}

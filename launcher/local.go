@@ -120,6 +120,8 @@ type rank struct {
 	status     int    // exit code the rank contributes (128+sig for signals)
 	why        string // human description of how it ended
 	terminated bool   // the launcher signalled it before it ended
+	// signalledAt is when it was first signalled (markTerminated).
+	signalledAt time.Time
 }
 
 type event struct {
@@ -131,6 +133,11 @@ type event struct {
 	// lost is set when a remote rank's host or proxy was lost: the
 	// rank's end is unknown, err says why.
 	lost bool
+	// at is when the launcher learnt of an exit (its wait returned, or
+	// the proxy's report arrived): a rank that ended before the
+	// launcher signalled it failed on its own even if the loop sees its
+	// end after another rank's.
+	at time.Time
 }
 
 // ExitLost is the status of a rank whose host was lost (as ssh's 255).
@@ -380,6 +387,7 @@ func startRank(spec rankSpec, prog string, cfg *Config, jobID [16]byte, secret [
 	ctlDone := make(chan struct{})
 	go func() {
 		err := cmd.Wait()
+		at := time.Now()
 		var ws syscall.WaitStatus
 		if cmd.ProcessState != nil {
 			ws = cmd.ProcessState.Sys().(syscall.WaitStatus)
@@ -388,7 +396,7 @@ func startRank(spec rankSpec, prog string, cfg *Config, jobID [16]byte, secret [
 		case <-ctlDone:
 		case <-time.After(time.Second):
 		}
-		post(event{kind: evExit, rank: id, status: ws, err: err})
+		post(event{kind: evExit, rank: id, status: ws, err: err, at: at})
 	}()
 	// The job description goes first; the socket buffer holds it even if
 	// the rank never reads it (a program that does not call comm.Init).

@@ -32,6 +32,21 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// waitRankEnded waits, for ten seconds at most, until the rank that
+// wrote SYNCDIR/n.pid has ended and been reaped.
+func waitRankEnded(n string) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(filepath.Join(os.Getenv("SYNCDIR"), n+".pid"))
+		if err == nil {
+			if _, err := os.Stat("/proc/" + string(b)); os.IsNotExist(err) {
+				return
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func rankNo() int { r, _ := strconv.Atoi(os.Getenv("SPMD_RANK")); return r }
 
 func playRole(role string) int {
@@ -50,7 +65,18 @@ func playRole(role string) int {
 				syscall.Kill(os.Getpid(), syscall.Signal(n))
 				time.Sleep(time.Hour)
 			}
+			if after, ok := strings.CutPrefix(codes[r], "after"); ok {
+				// "afterN:code": exit with code once rank N has ended
+				// (its pid file is in SYNCDIR), whatever the order
+				// the ranks started in.
+				n, code, _ := strings.Cut(after, ":")
+				waitRankEnded(n)
+				codes[r] = code
+			}
 			c, _ := strconv.Atoi(codes[r])
+			if dir := os.Getenv("SYNCDIR"); dir != "" {
+				os.WriteFile(filepath.Join(dir, strconv.Itoa(r)+".pid"), []byte(strconv.Itoa(os.Getpid())), 0o600)
+			}
 			time.Sleep(time.Duration(r) * 50 * time.Millisecond)
 			return c
 		}
@@ -356,13 +382,15 @@ func TestExitStatus(t *testing.T) {
 	}{
 		{"all zero", "0,0,0", 0, ""},
 		{"one fails", "0,3,0", 3, "rank 1 (pid"},
-		{"lowest of several", "0,4,3", 4, "rank 1"},
+		// Rank 2 fails once rank 1 has: before or after the launcher
+		// has seen rank 1's end, rank 1 decides.
+		{"lowest of several", "0,4,after1:3", 4, "rank 1"},
 		{"signal", "0,sig9,sleep", 128 + 9, "killed by signal 9"},
 		{"terminated ranks do not count", "sleep,7,sleep", 7, "terminating 2 remaining"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := run(t, 3, "exit", nil, "CODES="+c.codes)
+			r := run(t, 3, "exit", nil, "CODES="+c.codes, "SYNCDIR="+t.TempDir())
 			if r.code != c.want {
 				t.Fatalf("exit status %d, want %d; stderr:\n%s", r.code, c.want, r.stderr)
 			}

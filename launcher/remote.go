@@ -578,7 +578,7 @@ func (hc *hostConn) relay(tag bool, stdout, stderr *lineWriter, post func(event)
 				if m.Err != "" {
 					err = errors.New(m.Err)
 				}
-				post(event{kind: evExit, rank: r.id, status: syscall.WaitStatus(m.Status), err: err})
+				post(event{kind: evExit, rank: r.id, status: syscall.WaitStatus(m.Status), err: err, at: time.Now()})
 			}
 		case "done":
 			done = true
