@@ -155,20 +155,10 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 	sub := make([][]int, n) // [segment] sub-piece offsets in the segment
 	contrib := postContributions(k, senders, acc, me, 0, g)
 	done := make([]recvBatch, n) // [segment]: the other owners' finished sub-pieces
-	// Segments from two on cross once (Lanes' exchange): each region's
-	// sum of the whole segment to every other region.
-	two := mixTwo(n)
 	for s := range n {
-		if s < two {
-			sub[s] = blocks(len(g.piece(acc, me, s))/k.esize, R, k.esize)
-		}
+		sub[s] = blocks(len(g.piece(acc, me, s))/k.esize, R, k.esize)
 	}
-	share, srecv := postShares(k, regions, own, me, n, func(s int) int {
-		if s >= two {
-			return len(g.piece(acc, me, s))
-		}
-		return sub[s][own+1] - sub[s][own]
-	})
+	share, srecv := postShares(k, regions, own, me, n, func(s int) int { return sub[s][own+1] - sub[s][own] })
 	var sends []*comm.Request
 	defer k.freshLane(regions, own, me)()
 	// Round 1: the region's sum of segment s, sub-piece r to region r.
@@ -176,15 +166,6 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 		sum, err := contrib.sum(k, s)
 		if err != nil {
 			return err
-		}
-		if s >= two {
-			for r, rm := range regions {
-				if r != own {
-					sends = append(sends, k.isend(sum, rm[me], step3(1, s)))
-				}
-			}
-			share[s][own] = sum
-			return nil
 		}
 		for r, rm := range regions {
 			if r != own {
@@ -205,9 +186,6 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 	// Round 2: the owned sub-piece of segment s combined in region order
 	// and sent to every other region.
 	round2 := func(s int) error {
-		if s >= two {
-			return combineShares(k, share[s], srecv[s], g.piece(acc, me, s))
-		}
 		mine := g.piece(acc, me, s)[sub[s][own]:sub[s][own+1]]
 		if err := combineShares(k, share[s], srecv[s], mine); err != nil {
 			return err
