@@ -155,20 +155,10 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 	sub := make([][]int, n) // [segment] sub-piece offsets in the segment
 	contrib := postContributions(k, senders, acc, me, 0, g)
 	done := make([]recvBatch, n) // [segment]: the other owners' finished sub-pieces
-	// Segments from two on cross once (Lanes' exchange): each region's
-	// sum of the whole segment to every other region.
-	two := mixTwo(n)
 	for s := range n {
-		if s < two {
-			sub[s] = blocks(len(g.piece(acc, me, s))/k.esize, R, k.esize)
-		}
+		sub[s] = blocks(len(g.piece(acc, me, s))/k.esize, R, k.esize)
 	}
-	share, srecv := postShares(k, regions, own, me, n, func(s int) int {
-		if s >= two {
-			return len(g.piece(acc, me, s))
-		}
-		return sub[s][own+1] - sub[s][own]
-	})
+	share, srecv := postShares(k, regions, own, me, n, func(s int) int { return sub[s][own+1] - sub[s][own] })
 	var sends []*comm.Request
 	defer k.freshLane(regions, own, me)()
 	// Round 1: the region's sum of segment s, sub-piece r to region r.
@@ -176,15 +166,6 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 		sum, err := contrib.sum(k, s)
 		if err != nil {
 			return err
-		}
-		if s >= two {
-			for r, rm := range regions {
-				if r != own {
-					sends = append(sends, k.isend(sum, rm[me], step3(1, s)))
-				}
-			}
-			share[s][own] = sum
-			return nil
 		}
 		for r, rm := range regions {
 			if r != own {
@@ -205,9 +186,6 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 	// Round 2: the owned sub-piece of segment s combined in region order
 	// and sent to every other region.
 	round2 := func(s int) error {
-		if s >= two {
-			return combineShares(k, share[s], srecv[s], g.piece(acc, me, s))
-		}
 		mine := g.piece(acc, me, s)[sub[s][own]:sub[s][own+1]]
 		if err := combineShares(k, share[s], srecv[s], mine); err != nil {
 			return err
@@ -234,42 +212,29 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 	// i1, i2, i3: the next segment of each stage (i3 <= i2 <= i1). Each
 	// turn runs the latest stage that can go without waiting; when none
 	// can, it waits for the first missing message of any of the three.
-	i1, i2, stepped := 0, 0, 0
-	var ready []int // segments through round 2 whose step 3 waits
-	for stepped < n {
-		var next []*comm.Request
-		progressed := false
-		for x, s := range ready {
-			rq := firstPending(done[s].reqs)
-			if rq == nil {
-				if err := step(s); err != nil {
+	i1, i2, i3 := 0, 0, 0
+	for i3 < n {
+		var next [3]*comm.Request
+		if i3 < i2 {
+			if next[0] = firstPending(done[i3].reqs); next[0] == nil {
+				if err := step(i3); err != nil {
 					return err
 				}
-				ready = append(ready[:x], ready[x+1:]...)
-				stepped++
-				progressed = true
-				break
+				i3++
+				continue
 			}
-			next = append(next, rq)
-		}
-		if progressed {
-			continue
 		}
 		if i2 < i1 {
-			rq := firstPending(srecv[i2])
-			if rq == nil {
+			if next[1] = firstPending(srecv[i2]); next[1] == nil {
 				if err := round2(i2); err != nil {
 					return err
 				}
-				ready = append(ready, i2)
 				i2++
 				continue
 			}
-			next = append(next, rq)
 		}
 		if i1 < n {
-			rq := firstPending(contrib.reqs[i1])
-			if rq == nil {
+			if next[2] = firstPending(contrib.reqs[i1]); next[2] == nil {
 				if err := round1(i1); err != nil {
 					return err
 				}
@@ -278,9 +243,8 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 				}
 				continue
 			}
-			next = append(next, rq)
 		}
-		if _, err := comm.WaitAny(k.ctx, next...); err != nil {
+		if _, err := comm.WaitAny(k.ctx, next[:]...); err != nil {
 			return err
 		}
 	}

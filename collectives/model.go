@@ -259,24 +259,10 @@ func localShare(k, L, R, rounds int) float64 {
 	local := float64(k-1) / float64(k)
 	wan := float64(R-1) / float64(L)
 	if rounds == 2 && R > 2 {
-		f := mixFrac()
-		wan = f*wan/float64(R) + (1-f)*wan
+		wan /= float64(R)
 	}
 	return local / (local + wan)
 }
-
-// mixFrac: EXPERIMENT, SPMD_LANES_MIX: the fraction of Lanes2 segments
-// that go in two rounds (the first ones); the rest cross once.
-func mixFrac() float64 {
-	if v := os.Getenv("SPMD_LANES_MIX"); v != "" {
-		if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 && f <= 1 {
-			return f
-		}
-	}
-	return 1
-}
-
-func mixTwo(n int) int { return int(math.Round(mixFrac() * float64(n))) }
 
 // MeasureBandwidth measures the bandwidth between c's regions, keeps it
 // for the cost model of c (instead of SPMD_BW_MBIT or the default of 100
