@@ -213,14 +213,10 @@ func (k *call) freshLane(regions [][]int, own, me int) (lift func()) {
 			peers = append(peers, rm[me])
 		}
 	}
-	// With several ranks on a host, not every rank's lanes carry the same
-	// load at the same time (the host steps), and a cap at an even share
-	// leaves the link idle while a rank's flows wait: on the 4x2x2 lab
-	// the allreduce and allgather were slower with it.
-	most, here := k.hostShare()
-	if len(peers) == 0 || most > 1 {
+	if len(peers) == 0 {
 		return func() {}
 	}
+	_, here := k.hostShare()
 	return k.fresh(peers, 1/float64(here*len(peers)))
 }
 
