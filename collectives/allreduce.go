@@ -62,6 +62,8 @@ func allreduce(ctx context.Context, c *comm.Comm, dst, src []byte, count int, re
 			return allreduceLanes(k, dst, 1)
 		case Lanes2:
 			return allreduceLanes(k, dst, 2)
+		case Chain:
+			return allreduceLanes(k, dst, 0)
 		}
 		return allreduceRecDoubling(k, dst)
 	})

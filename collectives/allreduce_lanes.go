@@ -33,6 +33,8 @@ import (
 // price of a second crossing (the two hops of the farthest path); the
 // cost model picks it for long vectors on three or more regions.
 //
+// Chain (rounds 0) does step 2 along a chain of regions (laneChain).
+//
 // Where a region has several ranks on one host, steps 1 and 3 cross the
 // host's link once per part (lanes_hosts.go).
 //
@@ -44,25 +46,27 @@ func allreduceLanes(k *call, acc []byte, rounds int) error {
 	members := t.Members[own]
 	L := t.Lanes()
 	off := blocks(len(acc)/k.esize, L, k.esize)
-	g := newSegments(off, k.segBytes(off[1]-off[0], 2+rounds, k.esize), k.esize)
+	g := newSegments(off, k.segBytes(off[1]-off[0], 2+laneHops(rounds, len(t.Members)), k.esize), k.esize)
 	me := indexOf(members, k.rank)
 	plan := newHostPlan(members, func(r int) string { return k.c.Info(r).Host }, k.op.commutative)
 
 	// 1. This rank's contributions to the other lanes' parts: to the
 	// owner, or to the rank of this host that combines them for it. A
 	// lane member's connections in the region go at their share of the
-	// link until its round 1 is out (laneLocal).
+	// link from when its sends across start until its round 1 is out
+	// (laneLocal): from the start but inside a chain (laneChain).
 	lift := func() {}
-	if me < L {
-		lift = k.laneLocal(members, L, len(t.Members), rounds)
+	capLocal := func() { lift = k.laneLocal(members, L, len(t.Members), rounds) }
+	if me < L && !(rounds == 0 && k.chainInside(own)) {
+		capLocal()
 	}
-	defer lift()
+	defer func() { lift() }()
 	sends, err := sendContributions(k, plan, me, L, acc, g)
 	if err != nil {
 		return err
 	}
 	if me < L {
-		if err := laneReduce(k, t.Members, own, me, acc, g, rounds, plan.senders(me), lift); err != nil {
+		if err := laneReduce(k, t.Members, own, me, acc, g, rounds, plan.senders(me), capLocal, func() { lift() }); err != nil {
 			return err
 		}
 	}
@@ -86,6 +90,16 @@ func allreduceLanes(k *call, acc []byte, rounds int) error {
 	return k.waitSends(sends)
 }
 
+// laneHops is how many crossings a segment makes, one after the other,
+// in step 2 of a Lanes allreduce with rounds (0: Chain) on R regions: the
+// pipeline's stages between the two steps inside the region.
+func laneHops(rounds, R int) int {
+	if rounds == 0 {
+		return max(R-1, 2*(R-2), 1)
+	}
+	return rounds
+}
+
 // laneReduce is a lane's share of allreduceLanes: it combines its
 // region's contributions to part me segment by segment (from senders, in
 // member order: each member of its own host and one aggregator per other
@@ -95,9 +109,12 @@ func allreduceLanes(k *call, acc []byte, rounds int) error {
 // the exchange between regions is a reduce-scatter then an allgather of
 // each segment's R sub-pieces (see allreduceLanes). It calls sent once
 // every segment's round 1 is out.
-func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, rounds int, senders []int, sent func()) error {
+func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, rounds int, senders []int, capLocal, sent func()) error {
 	if rounds == 2 && len(regions) > 2 {
 		return laneReduce2(k, regions, own, me, acc, g, senders, sent)
+	}
+	if rounds == 0 {
+		return laneChain(k, regions, own, me, acc, g, senders, capLocal, sent)
 	}
 	n := g.count(me)
 	// Every contribution and every region's share, posted up front.
@@ -147,8 +164,7 @@ func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, r
 // step 3) run as soon as what each needs is in, whichever segment that
 // is: round 2 of the first segments and their step 3 go out while later
 // segments' contributions still arrive, so each host's link stays busy
-// through the two crossings. (Run as three loops one after the other, a
-// 4 MiB allreduce left its step 3 until every share of round 1 was in.)
+// through the two crossings (runStages).
 func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, senders []int, sent func()) error {
 	R := len(regions)
 	n := g.count(me)
@@ -209,46 +225,244 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 		}
 		return nil
 	}
-	// i1, i2, i3: the next segment of each stage (i3 <= i2 <= i1). Each
-	// turn runs the latest stage that can go without waiting; when none
-	// can, it waits for the first missing message of any of the three.
-	i1, i2, i3 := 0, 0, 0
-	for i3 < n {
-		var next [3]*comm.Request
-		if i3 < i2 {
-			if next[0] = firstPending(done[i3].reqs); next[0] == nil {
-				if err := step(i3); err != nil {
-					return err
-				}
-				i3++
-				continue
+	return runStages(k, n, []stage{
+		{func(s int) *comm.Request { return firstPending(contrib.reqs[s]) }, func(s int) error {
+			err := round1(s)
+			if s == n-1 {
+				sent()
 			}
-		}
-		if i2 < i1 {
-			if next[1] = firstPending(srecv[i2]); next[1] == nil {
-				if err := round2(i2); err != nil {
-					return err
-				}
-				i2++
-				continue
-			}
-		}
-		if i1 < n {
-			if next[2] = firstPending(contrib.reqs[i1]); next[2] == nil {
-				if err := round1(i1); err != nil {
-					return err
-				}
-				if i1++; i1 == n {
-					sent()
-				}
-				continue
-			}
-		}
-		if _, err := comm.WaitAny(k.ctx, next[:]...); err != nil {
 			return err
+		}},
+		{func(s int) *comm.Request { return firstPending(srecv[s]) }, round2},
+		{func(s int) *comm.Request { return firstPending(done[s].reqs) }, step},
+	})
+}
+
+// laneChain is laneReduce with the exchange between regions along the
+// chain c of topology.AllreduceChain (the Chain allreduce): lane me of
+// region c[0] sends its region's sum of each segment to lane me of c[1],
+// which adds its own and passes the result on, and so on up to c[R-1];
+// c[R-1] sends its own sum to c[R-2] as well, so that both form the total
+// from the same two operands (the same bits), and the total goes back
+// from c[R-2] along the chain to c[0]. A lane host sends its part across
+// the WAN once at the chain's ends and twice inside it, whatever R, where
+// Lanes sends it R-1 times; the total reaches the farthest region after
+// AllreduceChainLatency (110 ms on the 3x2 lab, us-sg-eu, against the
+// farthest pair's 90). Each end's sum leaves as soon as its region's
+// contributions are in, so the last byte of the far end crosses twice
+// after the end has sent only its contributions and its part, where in
+// Lanes the last byte crosses once after the host sent its part to every
+// other region (docs/algorithms.md, "Chain allreduce").
+//
+// The stages of a segment: the region's sum (and at the ends, out);
+// the forward sum (inside the chain: combined and out); the total
+// (at c[R-2] combined, before it received, inside it passed back); the
+// segment to the region.
+func laneChain(k *call, regions [][]int, own, me int, acc []byte, g segments, senders []int, capLocal, sent func()) error {
+	R := len(regions)
+	c := k.topo().AllreduceChain(k.net().Lat, !k.op.commutative)
+	i := indexOf(c, own)
+	// The ends send across from the start, so their region's connections
+	// go at their share of the link from the start (allreduceLanes caps
+	// them); inside the chain they go at the whole link until the first
+	// forward sum comes, and at their share until the totals are passed
+	// back (laneLocal).
+	inside := k.chainInside(own)
+	peer := func(j int) int { return regions[c[j]][me] }
+	n := g.count(me)
+	contrib := postContributions(k, senders, acc, me, 0, g)
+	sum := make([][]byte, n) // [segment] the region's sum, then (inside the chain) the forward sum
+	var fwd, last []*comm.Request
+	var fwdIn, lastIn [][]byte
+	if i > 0 { // the forward sum from c[i-1]
+		fwd, fwdIn = make([]*comm.Request, n), make([][]byte, n)
+	}
+	if i == R-2 { // c[R-1]'s own sum
+		last, lastIn = make([]*comm.Request, n), make([][]byte, n)
+	}
+	for s := range n {
+		size := len(g.piece(acc, me, s))
+		if fwd != nil {
+			fwdIn[s] = k.alloc(size)
+			fwd[s] = k.irecv(fwdIn[s], peer(i-1), step3(1, s))
+		}
+		if last != nil {
+			lastIn[s] = k.alloc(size)
+			last[s] = k.irecv(lastIn[s], peer(R-1), step3(1, s))
 		}
 	}
+	back := make([]*comm.Request, n) // the total from c[i+1], i < R-2
+	var peers []int
+	if i > 0 {
+		peers = append(peers, peer(i-1))
+	}
+	if i < R-1 {
+		peers = append(peers, peer(i+1))
+	}
+	_, here := k.hostShare()
+	lift := func() {}
+	if len(peers) > 0 {
+		lift = k.fresh(peers, 1/float64(here*len(peers)))
+	}
+	defer lift()
+	var sends []*comm.Request
+	send := func(b []byte, j, phase, s int) {
+		sends = append(sends, k.isend(b, peer(j), step3(phase, s)))
+	}
+	none := func(int) *comm.Request { return nil }
+	err := runStages(k, n, []stage{
+		// The region's sum; the ends send it on at once.
+		{func(s int) *comm.Request { return firstPending(contrib.reqs[s]) }, func(s int) error {
+			var err error
+			if sum[s], err = contrib.sum(k, s); err != nil {
+				return err
+			}
+			switch {
+			case i == 0 && R > 1:
+				send(sum[s], 1, 1, s)
+			case i == R-1 && R > 1:
+				send(sum[s], R-2, 1, s)
+			}
+			if i < R-2 {
+				// The segment's contribution is in sum: its place in
+				// acc can take the total.
+				back[s] = k.irecv(g.piece(acc, me, s), peer(i+1), step3(3, s))
+			}
+			return nil
+		}},
+		// The forward sum: c[i-1]'s with this region's, in chain order;
+		// at c[R-1] that is the total.
+		{func(s int) *comm.Request {
+			if fwd == nil {
+				return nil
+			}
+			return firstPending(fwd[s : s+1])
+		}, func(s int) error {
+			if fwd != nil {
+				if err := k.wait(fwd[s], len(fwdIn[s])); err != nil {
+					return err
+				}
+				if s == 0 && inside {
+					capLocal()
+				}
+				k.reduceLeft(fwdIn[s], sum[s])
+				sum[s] = fwdIn[s]
+				if i < R-1 {
+					send(sum[s], i+1, 1, s)
+				}
+			}
+			if i == R-1 {
+				mem.Copy(g.piece(acc, me, s), sum[s])
+			}
+			if s == n-1 && !inside {
+				sent()
+			}
+			return nil
+		}},
+		// The total: formed at c[R-2], received before it; passed back.
+		{func(s int) *comm.Request {
+			switch {
+			case i == R-2:
+				return firstPending(last[s : s+1])
+			case i < R-2:
+				return firstPending(back[s : s+1])
+			}
+			return nil
+		}, func(s int) error {
+			out := g.piece(acc, me, s)
+			switch {
+			case i == R-2:
+				if err := k.wait(last[s], len(lastIn[s])); err != nil {
+					return err
+				}
+				mem.Copy(out, sum[s])
+				k.reduceLeft(out, lastIn[s])
+			case i < R-2:
+				if err := k.wait(back[s], len(out)); err != nil {
+					return err
+				}
+			}
+			if i > 0 && i <= R-2 {
+				send(out, i-1, 3, s)
+			}
+			if s == n-1 && inside {
+				sent()
+			}
+			return nil
+		}},
+		// The finished segment to the region's other members.
+		{none, func(s int) error {
+			for _, m := range senders {
+				if m != k.rank {
+					sends = append(sends, k.isend(g.piece(acc, me, s), m, step3(2, s)))
+				}
+			}
+			return nil
+		}},
+	})
+	if err != nil {
+		return err
+	}
 	return k.waitSends(sends)
+}
+
+// chainInside reports whether region own lies inside the Chain
+// allreduce's chain, not at an end.
+func (k *call) chainInside(own int) bool {
+	c := k.topo().AllreduceChain(k.net().Lat, !k.op.commutative)
+	i := indexOf(c, own)
+	return i > 0 && i < len(c)-1
+}
+
+// stage is one step of a pipeline over a part's segments (runStages).
+type stage struct {
+	// pending returns a receive that segment s still needs before run
+	// can go without blocking, or nil when it can go now.
+	pending func(s int) *comm.Request
+	run     func(s int) error
+}
+
+// runStages runs every stage on segments 0 to n-1 in order, a stage on
+// segment s only after the stage before it has: each turn runs the
+// latest stage that can go without waiting, and when none can it waits
+// for the first missing message of any of them. So a segment's later
+// stages go out while later segments' first messages are still coming,
+// and the other way round: each host's link stays busy through the
+// crossings. (Run as loops one after the other, a 4 MiB Lanes2
+// allreduce left its copies to the region until every share of round 1
+// was in.)
+func runStages(k *call, n int, stages []stage) error {
+	next := make([]int, len(stages)) // each stage's next segment
+	last := len(stages) - 1
+	var pending []*comm.Request
+	for next[last] < n {
+		pending = pending[:0]
+		ran := false
+		for j := last; j >= 0 && !ran; j-- {
+			limit := n
+			if j > 0 {
+				limit = next[j-1]
+			}
+			if next[j] >= limit {
+				continue
+			}
+			if r := stages[j].pending(next[j]); r != nil {
+				pending = append(pending, r)
+				continue
+			}
+			if err := stages[j].run(next[j]); err != nil {
+				return err
+			}
+			next[j]++
+			ran = true
+		}
+		if !ran {
+			if _, err := comm.WaitAny(k.ctx, pending...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // firstPending returns the first of reqs (nil ones skipped) that has not

@@ -31,7 +31,7 @@ func (k *call) permits(kind uint8, a Algorithm) error {
 	if k.op != nil && !k.op.commutative && (a == Ring || a == Rabenseifner || (a == Hierarchical || a == Lanes || a == Chain) && kind == kReduce) {
 		return fmt.Errorf("collectives: %s: the %v algorithm needs a commutative op", k.name, a)
 	}
-	if k.op != nil && !k.op.commutative && (a == Hierarchical || a == Lanes || a == Lanes2) && !k.topo().Contiguous {
+	if k.op != nil && !k.op.commutative && (a == Hierarchical || a == Lanes || a == Lanes2 || a == Chain && kind == kAllreduce) && !k.topo().Contiguous {
 		return fmt.Errorf("collectives: %s: the %v algorithm needs a commutative op or regions that are contiguous blocks of ranks", k.name, a)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -31,6 +32,67 @@ func runRegions(t *testing.T, regions []string, f func(ctx context.Context, c *c
 		}
 	}
 	commtest.RunConfig(t, len(regions), cfg, f)
+}
+
+// Every rank of an Allreduce gets the same bits, with every algorithm,
+// for a float64 sum whose rounding depends on the order of the terms
+// (magnitudes from 1e-3 to 1e15), over layouts of two to four regions.
+func TestAllreduceSameBits(t *testing.T) {
+	layouts := map[string][]string{
+		"contiguous 3+1+2": {"a", "a", "a", "b", "c", "c"},
+		"interleaved 7":    {"a", "b", "a", "c", "b", "a", "c"},
+		"four regions":     {"a", "b", "c", "d", "a", "b", "c", "d"},
+		"two regions":      {"a", "b", "b", "a", "a"},
+	}
+	for name, regions := range layouts {
+		t.Run(name, func(t *testing.T) {
+			p := len(regions)
+			runRegions(t, regions, func(ctx context.Context, c *comm.Comm) error {
+				r := c.Rank()
+				const n = 3000
+				val := func(q, i int) float64 { return float64(in(11, q, n)[i]) * math.Pow(10, float64((i+q)%19-3)) }
+				src := make([]float64, n)
+				for i := range src {
+					src[i] = val(r, i)
+				}
+				// The data must tell orders apart: summed from the first
+				// rank and from the last, some elements differ.
+				sensitive := false
+				for i := range n {
+					up, down := 0.0, 0.0
+					for q := range p {
+						up += val(q, i)
+						down += val(p-1-q, i)
+					}
+					sensitive = sensitive || up != down
+				}
+				if !sensitive {
+					return fmt.Errorf("the test's data sums alike in any order")
+				}
+				for _, a := range collectives.Algorithms("Allreduce") {
+					for _, seg := range []int{0, 1000} {
+						o := collectives.Options{Algorithm: a, SegmentSize: seg}
+						got := make([]float64, n)
+						if err := collectives.Allreduce(ctx, c, got, src, collectives.Sum, o); err != nil {
+							return err
+						}
+						all := make([]float64, p*n)
+						if err := collectives.Allgather(ctx, c, all, got); err != nil {
+							return err
+						}
+						for q := range p {
+							for i, v := range all[q*n : (q+1)*n] {
+								if math.Float64bits(v) != math.Float64bits(all[i]) {
+									return fmt.Errorf("rank %d: Allreduce %v (segment %d): element %d is %v on rank %d, %v on rank 0", r, a, seg, i, v, q, all[i])
+								}
+							}
+						}
+					}
+				}
+				return nil
+			})
+		})
+	}
 }
 
 // Region-aware algorithms give the flat reference's results over uneven
@@ -74,7 +136,7 @@ func TestHierarchical(t *testing.T) {
 					// not divide the vector.
 					chain := collectives.Options{Algorithm: collectives.Chain}
 					chainOdd := collectives.Options{Algorithm: collectives.Chain, SegmentSize: 7000}
-					for _, o := range []collectives.Options{hier, lanes, lanesOdd, lanes2, lanes2Odd, direct, {}} {
+					for _, o := range []collectives.Options{hier, lanes, lanesOdd, lanes2, lanes2Odd, chain, chainOdd, direct, {}} {
 						got := make([]int64, n)
 						if err := collectives.Allreduce(ctx, c, got, src, collectives.Sum, o); err != nil {
 							return err
@@ -91,7 +153,7 @@ func TestHierarchical(t *testing.T) {
 					if !slices.Equal(pg, permFold(3, n, 0, p)) {
 						return fmt.Errorf("rank %d: non-commutative Direct Allreduce of %d out of rank order", r, n)
 					}
-					for _, o := range []collectives.Options{hier, lanes, lanesOdd, lanes2, lanes2Odd} {
+					for _, o := range []collectives.Options{hier, lanes, lanesOdd, lanes2, lanes2Odd, chain, chainOdd} {
 						pg := make([]uint8, n)
 						err := collectives.Allreduce(ctx, c, pg, permIn(3, r, n), composeOp, o)
 						contiguous := name == "contiguous 3+1+2" || name == "one region" || name == "each rank alone"
@@ -399,7 +461,7 @@ func TestWarmUpOnFirstLargeCall(t *testing.T) {
 	}
 }
 
-// Lanes and Lanes2 allreduces and the Lanes allgather, bcast and reduce
+// Lanes, Lanes2 and Chain allreduces and the Lanes allgather, bcast and reduce
 // over regions whose ranks share hosts (the host steps of lanes_hosts.go) give the reference's
 // results, and the allreduces keep rank order for a non-commutative op
 // where hosts' ranks are consecutive (or skip the host steps where they
@@ -452,6 +514,7 @@ func TestLanesSharedHosts(t *testing.T) {
 					for _, o := range []collectives.Options{
 						{Algorithm: collectives.Lanes}, {Algorithm: collectives.Lanes2},
 						{Algorithm: collectives.Lanes, SegmentSize: 1000}, {Algorithm: collectives.Lanes2, SegmentSize: 1000},
+						{Algorithm: collectives.Chain}, {Algorithm: collectives.Chain, SegmentSize: 1000},
 					} {
 						got := make([]int64, n)
 						if err := collectives.Allreduce(ctx, c, got, in(13, r, n), collectives.Sum, o); err != nil {

@@ -253,13 +253,17 @@ func (k *call) laneLocal(members []int, L, R, rounds int) (lift func()) {
 // localShare is the part of a lane host's link that its traffic inside
 // the region takes while a Lanes allreduce's contributions go (see
 // laneLocal): each of the region's k hosts sends (k-1)/k of the vector
-// inside it and, as round 1, (R-1)/(R L) (rounds 2, R > 2) or (R-1)/L of
-// it across the WAN.
+// inside it and, as round 1, (R-1)/(R L) (rounds 2, R > 2), 1/L (rounds
+// 0, Chain: its part's sum to one region) or (R-1)/L of it across the
+// WAN.
 func localShare(k, L, R, rounds int) float64 {
 	local := float64(k-1) / float64(k)
 	wan := float64(R-1) / float64(L)
-	if rounds == 2 && R > 2 {
+	switch {
+	case rounds == 2 && R > 2:
 		wan /= float64(R)
+	case rounds == 0:
+		wan = 1 / float64(L)
 	}
 	return local / (local + wan)
 }
@@ -367,6 +371,7 @@ func (k *call) estimates(kind uint8, n, root int) []topology.Estimate {
 	most, _ := k.hostShare()
 	net.BW /= float64(most)
 	net.RanksPerHost = most
+	net.Ordered = k.op != nil && !k.op.commutative
 	for _, e := range k.topo().Costs(kindName(kind), n, root, net) {
 		a, err := ParseAlgorithm(e.Alg)
 		if err != nil || k.permits(kind, a) != nil {

@@ -76,7 +76,7 @@ const (
 	Lanes                       // Allreduce, Bcast, Reduce, Allgather: long messages across regions in one stream per lane (the j-th member of every region)
 	Direct                      // Allreduce, Bcast, Reduce: pieces straight between every two ranks, in segments that overlap the phases (one latency per phase)
 	Lanes2                      // Allreduce: Lanes with the exchange between regions in two rounds (reduce-scatter, allgather): fewer WAN bytes on three or more regions, one more crossing
-	Chain                       // Bcast, Reduce: one pipelined chain through the regions in the order of least latency, each host's link carrying the message once each way
+	Chain                       // Bcast, Reduce: one pipelined chain through the regions in the order of least latency, each host's link carrying the message once each way; Allreduce: Lanes with the exchange between regions along a chain of regions (a lane host sends its part across at most twice)
 	numAlgorithms
 )
 
@@ -164,7 +164,7 @@ var algorithmsOf = map[uint8][]Algorithm{
 	kBarrier:            {Dissemination},
 	kBcast:              {Binomial, ScatterAllgather, Pipeline, Hierarchical, Lanes, Direct, Chain},
 	kReduce:             {Binomial, Rabenseifner, Hierarchical, Lanes, Direct, Chain},
-	kAllreduce:          {RecursiveDoubling, Ring, Rabenseifner, Hierarchical, Lanes, Direct, Lanes2},
+	kAllreduce:          {RecursiveDoubling, Ring, Rabenseifner, Hierarchical, Lanes, Direct, Lanes2, Chain},
 	kGather:             {Binomial, Linear, Hierarchical, Lanes},
 	kGatherv:            {Linear},
 	kScatter:            {Binomial, Linear, Hierarchical, Lanes},

@@ -1,6 +1,9 @@
 package topology
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // chainExact is the most regions ChainRegions orders by trying every
 // order of the regions after the first (7! = 5040 orders); beyond it, it
@@ -84,4 +87,80 @@ func ChainLatency(order []int, lat [][]time.Duration) time.Duration {
 		d += lat[order[i-1]][order[i]]
 	}
 	return d
+}
+
+// allreduceChainExact is the most regions AllreduceChain orders by
+// trying every order (6! = 720); beyond it, it takes ChainRegions' order
+// from region 0.
+const allreduceChainExact = 6
+
+// AllreduceChain returns the order of the regions for the Chain
+// allreduce of package collectives, whose exchange between regions runs
+// along a chain c: region c[0]'s sum goes to c[1], which adds its own and
+// passes the result on, and so on to c[R-1]; c[R-1] also sends its own sum
+// to c[R-2], so that both of them form the total (the same operands, the
+// same bits), and the total goes back from c[R-2] to c[0]. It is the order
+// of least AllreduceChainLatency (ties: the first in lexicographic order
+// of region indices, a later order replacing the best only when at least
+// a microsecond shorter, so that every rank, holding the same lat, finds
+// the same one). With ordered set (a non-commutative op, which must be
+// combined in region order) it is the regions in index order.
+func (t Topology) AllreduceChain(lat [][]time.Duration, ordered bool) []int {
+	R := t.Regions()
+	order := make([]int, R)
+	for i := range order {
+		order[i] = i
+	}
+	if ordered || R < 3 {
+		return order
+	}
+	if R > allreduceChainExact {
+		first := 0
+		if len(t.Members) > 0 && len(t.Members[0]) > 0 {
+			first = t.Members[0][0]
+		}
+		return t.ChainRegions(first, lat)
+	}
+	best := slices.Clone(order)
+	bestLat := AllreduceChainLatency(best, lat)
+	used := make([]bool, R)
+	var walk func(i int)
+	walk = func(i int) {
+		if i == R {
+			if d := AllreduceChainLatency(order, lat); d+time.Microsecond <= bestLat {
+				bestLat = d
+				copy(best, order)
+			}
+			return
+		}
+		for r := range R {
+			if !used[r] {
+				used[r] = true
+				order[i] = r
+				walk(i + 1)
+				used[r] = false
+			}
+		}
+	}
+	walk(0)
+	return best
+}
+
+// AllreduceChainLatency is the one-way latency of the Chain allreduce
+// along the regions in order (see AllreduceChain): the time the total of
+// a byte reaches the last of the regions, were the byte ready everywhere
+// at once. The forward sums reach region c[i] after the latencies of the
+// chain up to it; c[R-2] has the total when both its forward sum and
+// c[R-1]'s own have come, and the total goes back from there.
+func AllreduceChainLatency(order []int, lat [][]time.Duration) time.Duration {
+	R := len(order)
+	if R < 2 {
+		return 0
+	}
+	fwd := ChainLatency(order, lat) // the total at c[R-1]
+	back := ChainLatency(order[:R-1], lat)
+	// c[R-2] has its forward sum after back, and c[R-1]'s own after one
+	// hop; the total then goes back along the chain to c[0].
+	at := max(back, lat[order[R-1]][order[R-2]])
+	return max(fwd, at+back)
 }

@@ -20,6 +20,9 @@ type Net struct {
 	// 1: one each). The Lanes allreduces cross a host's link once per
 	// part inside a region when several do (collectives' host steps).
 	RanksPerHost int
+	// Ordered is set for a non-commutative op, which the Chain allreduce
+	// combines in region order (AllreduceChain).
+	Ordered bool
 }
 
 // Names of the algorithms the model prices, as the collectives package
@@ -160,6 +163,16 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 			// region follow the second crossing.
 			rf := float64(R)
 			add(AlgLanes2, 2*(step(kmax, l)+x(intra))+2*A+x((rf-1)/rf*seg))
+			// Chain: Lanes' phases, with the chain's latency for the
+			// farthest crossing and an end's part (it sends its part
+			// across once) for the bytes across; but no less than the
+			// busiest host's link takes: inside the chain a host sends
+			// its part across twice, besides its contributions and its
+			// copies to the region, plus a segment into the region at
+			// each end of the pipeline. With two regions it is Lanes.
+			order := t.AllreduceChain(net.Lat, net.Ordered)
+			piece := min(float64(Segment(int(seg), 2+max(R-1, 2*(R-2)), net.BW)), seg)
+			add(AlgChain, 2*step(kmax, l)+max(2*x(intra)+AllreduceChainLatency(order, net.Lat)+x(seg), x(2*intra+2*seg)+2*x(piece)))
 		}
 		// Direct: one latency per phase; the allgather of a segment
 		// starts when it is reduced, so the phases overlap.

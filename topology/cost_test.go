@@ -46,8 +46,8 @@ func TestCosts(t *testing.T) {
 		{"reduce 512 KiB: lanes (step 1 hides in the crossing)", lab, "Reduce", 512 * K, 5, labNet(), AlgLanes},
 		{"reduce 1 MiB", lab, "Reduce", M, 5, labNet(), AlgChain},
 		{"reduce 2 MiB", lab, "Reduce", 2 * M, 5, labNet(), AlgChain},
-		{"allreduce 1 MiB: one crossing", lab, "Allreduce", M, -1, labNet(), AlgLanes},
-		{"allreduce 2 MiB: two rounds between regions", lab, "Allreduce", 2 * M, -1, labNet(), AlgLanes2},
+		{"allreduce 1 MiB: along the chain", lab, "Allreduce", M, -1, labNet(), AlgChain},
+		{"allreduce 2 MiB: along the chain", lab, "Allreduce", 2 * M, -1, labNet(), AlgChain},
 		{"allreduce 4 MiB: two rounds between regions (ties with Direct, comes first)", lab, "Allreduce", 4 * M, -1, labNet(), AlgLanes2},
 		{"allreduce 4 MiB, two regions: no second round", FromLabels([]string{"a", "a", "b", "b"}), "Allreduce", 4 * M, -1, labNet2(), AlgLanes},
 		{"reduce 4 MiB", lab, "Reduce", 4 * M, 5, labNet(), AlgChain},
@@ -358,5 +358,53 @@ func TestChainRegions(t *testing.T) {
 				t.Errorf("path %v, want %v", d, c.path)
 			}
 		})
+	}
+}
+
+// AllreduceChain takes the order whose totals reach every region soonest:
+// on the lab the region between the two others (sg: 40 ms from us, 70
+// from eu) in the middle and the nearer end (us) first, 110 ms where
+// the direct exchange's farthest pair is 90; ordered keeps region order.
+func TestAllreduceChain(t *testing.T) {
+	lab := FromLabels([]string{"us", "us", "sg", "sg", "eu", "eu"})
+	ms := time.Millisecond
+	in := 25 * time.Microsecond
+	flat := [][]time.Duration{{in, 50 * ms, 50 * ms, 50 * ms}, {50 * ms, in, 50 * ms, 50 * ms}, {50 * ms, 50 * ms, in, 50 * ms}, {50 * ms, 50 * ms, 50 * ms, in}}
+	four := FromLabels([]string{"a", "b", "c", "d"})
+	two := FromLabels([]string{"a", "b"})
+	twoLat := [][]time.Duration{{in, 30 * ms}, {30 * ms, in}}
+	for _, c := range []struct {
+		name    string
+		top     Topology
+		lat     [][]time.Duration
+		ordered bool
+		want    []int
+		latency time.Duration
+	}{
+		{"lab: us, sg, eu", lab, labNet().Lat, false, []int{0, 1, 2}, 110 * ms},
+		// eu, sg, us: the total goes from sg back to eu, 70 + 70.
+		{"lab, region order kept", FromLabels([]string{"eu", "eu", "sg", "sg", "us", "us"}), [][]time.Duration{{in, 70 * ms, 90 * ms}, {70 * ms, in, 40 * ms}, {90 * ms, 40 * ms, in}}, true, []int{0, 1, 2}, 140 * ms},
+		{"lab relabelled: the same chain", FromLabels([]string{"eu", "eu", "sg", "sg", "us", "us"}), [][]time.Duration{{in, 70 * ms, 90 * ms}, {70 * ms, in, 40 * ms}, {90 * ms, 40 * ms, in}}, false, []int{2, 1, 0}, 110 * ms},
+		// Four regions 50 ms apart: c[0] waits for the total from c[2],
+		// which has it at 100 ms and sends it back 100 ms: 200.
+		{"ties keep region order", four, flat, false, []int{0, 1, 2, 3}, 200 * ms},
+		{"two regions: one exchange", two, twoLat, false, []int{0, 1}, 30 * ms},
+		{"one region", FromLabels([]string{"a", "a"}), [][]time.Duration{{in}}, false, []int{0}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := c.top.AllreduceChain(c.lat, c.ordered)
+			if !slices.Equal(got, c.want) {
+				t.Fatalf("order %v, want %v", got, c.want)
+			}
+			if d := AllreduceChainLatency(got, c.lat); d != c.latency {
+				t.Errorf("latency %v, want %v", d, c.latency)
+			}
+		})
+	}
+	// Every other order of the lab is slower.
+	for _, o := range [][]int{{0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}} {
+		if d := AllreduceChainLatency(o, labNet().Lat); d <= 110*ms {
+			t.Errorf("order %v: latency %v, want more than 110ms", o, d)
+		}
 	}
 }
