@@ -163,13 +163,22 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 			// region follow the second crossing.
 			rf := float64(R)
 			add(AlgLanes2, 2*(step(kmax, l)+x(intra))+2*A+x((rf-1)/rf*seg))
+		}
+		if R > 3 {
 			// Chain: Lanes' phases, with the chain's latency for the
 			// farthest crossing and an end's part (it sends its part
 			// across once) for the bytes across; but no less than the
 			// busiest host's link takes: inside the chain a host sends
 			// its part across twice, besides its contributions and its
 			// copies to the region, plus a segment into the region at
-			// each end of the pipeline. With two regions it is Lanes.
+			// each end of the pipeline. Priced from four regions: on
+			// three, the middle region's hosts send their part across
+			// twice, as many times as a Lanes host, and wait for the
+			// ends' sums, so the chain's only gain is the ends' bytes,
+			// which its longer path takes back (the 3x2 lab: 1 MiB
+			// 241-243 ms against Lanes' 235-242, 2 MiB 371-377 against
+			// Lanes2's 364-369; bench/results/2026-12-07-lab3x2-chain-allreduce).
+			// With two regions it is Lanes.
 			order := t.AllreduceChain(net.Lat, net.Ordered)
 			piece := min(float64(Segment(int(seg), 2+max(R-1, 2*(R-2)), net.BW)), seg)
 			add(AlgChain, 2*step(kmax, l)+max(2*x(intra)+AllreduceChainLatency(order, net.Lat)+x(seg), x(2*intra+2*seg)+2*x(piece)))

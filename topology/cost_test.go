@@ -46,8 +46,8 @@ func TestCosts(t *testing.T) {
 		{"reduce 512 KiB: lanes (step 1 hides in the crossing)", lab, "Reduce", 512 * K, 5, labNet(), AlgLanes},
 		{"reduce 1 MiB", lab, "Reduce", M, 5, labNet(), AlgChain},
 		{"reduce 2 MiB", lab, "Reduce", 2 * M, 5, labNet(), AlgChain},
-		{"allreduce 1 MiB: along the chain", lab, "Allreduce", M, -1, labNet(), AlgChain},
-		{"allreduce 2 MiB: along the chain", lab, "Allreduce", 2 * M, -1, labNet(), AlgChain},
+		{"allreduce 1 MiB: one crossing (three regions: no Chain)", lab, "Allreduce", M, -1, labNet(), AlgLanes},
+		{"allreduce 2 MiB: two rounds between regions", lab, "Allreduce", 2 * M, -1, labNet(), AlgLanes2},
 		{"allreduce 4 MiB: two rounds between regions (ties with Direct, comes first)", lab, "Allreduce", 4 * M, -1, labNet(), AlgLanes2},
 		{"allreduce 4 MiB, two regions: no second round", FromLabels([]string{"a", "a", "b", "b"}), "Allreduce", 4 * M, -1, labNet2(), AlgLanes},
 		{"reduce 4 MiB", lab, "Reduce", 4 * M, 5, labNet(), AlgChain},
@@ -405,6 +405,61 @@ func TestAllreduceChain(t *testing.T) {
 	for _, o := range [][]int{{0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}} {
 		if d := AllreduceChainLatency(o, labNet().Lat); d <= 110*ms {
 			t.Errorf("order %v: latency %v, want more than 110ms", o, d)
+		}
+	}
+}
+
+// The Chain allreduce is priced from four regions on: on the 4-region
+// lab with 2 ranks per host (us-west, us-east, eu-fra, ap-sg; chain
+// us-west, us-east, eu-fra, ap-sg: 160 ms) it is Lanes' phases with the
+// chain's latency and an end's part across, and Auto takes it at 2 MiB
+// (measured 605-660 ms against Lanes2's 788-798 and Lanes' 1054-1116;
+// bench/results/2026-12-07-lab4x2x2-chain-allreduce). On three regions
+// it is not priced.
+func TestCostsChainAllreduce(t *testing.T) {
+	var labels []string
+	for _, r := range []string{"uw", "ue", "fr", "sg"} {
+		labels = append(labels, r, r, r, r)
+	}
+	four := FromLabels(labels)
+	ms := time.Millisecond
+	in := 25 * time.Microsecond
+	d := map[[2]int]time.Duration{{0, 1}: 35 * ms, {0, 2}: 75 * ms, {0, 3}: 85 * ms, {1, 2}: 45 * ms, {1, 3}: 110 * ms, {2, 3}: 80 * ms}
+	lat := make([][]time.Duration, 4)
+	for a := range lat {
+		lat[a] = make([]time.Duration, 4)
+		for b := range lat[a] {
+			switch {
+			case a == b:
+				lat[a][b] = in
+			case a < b:
+				lat[a][b] = d[[2]int{a, b}]
+			default:
+				lat[a][b] = d[[2]int{b, a}]
+			}
+		}
+	}
+	net := Net{Lat: lat, BW: 6.25e6, RanksPerHost: 2}
+	if got := four.AllreduceChain(lat, false); !slices.Equal(got, []int{0, 1, 2, 3}) {
+		t.Fatalf("chain %v, want [0 1 2 3]", got)
+	}
+	x := func(b float64) time.Duration { return time.Duration(b / 6.25e6 * 1e9) }
+	n := 2 << 20
+	q := float64(n) / 4 // a part (4 lanes), and what a rank sends inside its region (host steps)
+	es := four.Costs("Allreduce", n, -1, net)
+	for _, e := range es {
+		if e.Alg == AlgChain {
+			if want := 2*in + 2*x(q) + 160*ms + x(q); e.Time-want > time.Microsecond || want-e.Time > time.Microsecond {
+				t.Errorf("Chain: %v, want %v", e.Time, want)
+			}
+		}
+	}
+	if b, _ := Best(es); b.Alg != AlgChain {
+		t.Errorf("picked %v from %v, want Chain", b, es)
+	}
+	for _, e := range FromLabels([]string{"us", "us", "sg", "sg", "eu", "eu"}).Costs("Allreduce", n, -1, labNet()) {
+		if e.Alg == AlgChain {
+			t.Errorf("three regions: Chain priced (%v)", e.Time)
 		}
 	}
 }
