@@ -248,11 +248,9 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 // the WAN once at the chain's ends and twice inside it, whatever R, where
 // Lanes sends it R-1 times; the total reaches the farthest region after
 // AllreduceChainLatency (110 ms on the 3x2 lab, us-sg-eu, against the
-// farthest pair's 90). Each end's sum leaves as soon as its region's
-// contributions are in, so the last byte of the far end crosses twice
-// after the end has sent only its contributions and its part, where in
-// Lanes the last byte crosses once after the host sent its part to every
-// other region (docs/algorithms.md, "Chain allreduce").
+// farthest pair's 90). The middle regions' hosts send as much across as
+// a Lanes host does on three regions, and less from four on, where the
+// cost model prices it (docs/algorithms.md, "Chain" after Lanes2).
 //
 // The stages of a segment: the region's sum (and at the ends, out);
 // the forward sum (inside the chain: combined and out); the total
