@@ -412,10 +412,10 @@ func TestAllreduceChain(t *testing.T) {
 // The Chain allreduce is priced from four regions on: on the 4-region
 // lab with 2 ranks per host (us-west, us-east, eu-fra, ap-sg; chain
 // us-west, us-east, eu-fra, ap-sg: 160 ms) it is Lanes' phases with the
-// chain's latency and an end's part across, and Auto takes it at 2 MiB
-// (measured 605-660 ms against Lanes2's 788-798 and Lanes' 1054-1116;
-// bench/results/2026-12-07-lab4x2x2-chain-allreduce). On three regions
-// it is not priced.
+// chain's latency and an end's part across, and Auto takes it at 1 and
+// 2 MiB (measured with Auto at 1 MiB: 354-370 ms against Lanes'
+// 530-774; bench/results/2026-12-07-lab4x2x2-chain-auto). On three
+// regions it is not priced.
 func TestCostsChainAllreduce(t *testing.T) {
 	var labels []string
 	for _, r := range []string{"uw", "ue", "fr", "sg"} {
@@ -455,7 +455,10 @@ func TestCostsChainAllreduce(t *testing.T) {
 		}
 	}
 	if b, _ := Best(es); b.Alg != AlgChain {
-		t.Errorf("picked %v from %v, want Chain", b, es)
+		t.Errorf("2 MiB: picked %v from %v, want Chain", b, es)
+	}
+	if b, _ := Best(four.Costs("Allreduce", 1<<20, -1, net)); b.Alg != AlgChain {
+		t.Errorf("1 MiB: picked %v, want Chain", b)
 	}
 	for _, e := range FromLabels([]string{"us", "us", "sg", "sg", "eu", "eu"}).Costs("Allreduce", n, -1, labNet()) {
 		if e.Alg == AlgChain {
