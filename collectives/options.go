@@ -11,7 +11,7 @@ type Options struct {
 	Algorithm Algorithm
 	// SegmentSize is the segment size in bytes for pipelined algorithms;
 	// 0 lets the cost model choose it for the algorithms across regions
-	// (Lanes, Lanes2, Direct: topology.Segment, from the part's size and
+	// (Lanes, Lanes2, Direct, Chain: topology.Segment, from the part's size and
 	// the host's bandwidth) and means 64 KiB for the flat Pipeline ones.
 	SegmentSize int
 	// Check chooses how the ranks' arguments are compared (see
