@@ -2,6 +2,7 @@ package collectives
 
 import (
 	"github.com/spmd-go/spmd/comm"
+	"github.com/spmd-go/spmd/topology"
 
 	"github.com/spmd-go/spmd/internal/mem"
 )
@@ -50,6 +51,16 @@ func allreduceLanes(k *call, acc []byte, rounds int) error {
 	me := indexOf(members, k.rank)
 	plan := newHostPlan(members, func(r int) string { return k.c.Info(r).Host }, k.op.commutative)
 
+	// Chain's order of the regions, and whether this region lies inside
+	// it (not at an end).
+	var chain []int
+	inside := false
+	if rounds == 0 {
+		chain = t.AllreduceChain(k.net().Lat, !k.op.commutative)
+		i := indexOf(chain, own)
+		inside = i > 0 && i < len(chain)-1
+	}
+
 	// 1. This rank's contributions to the other lanes' parts: to the
 	// owner, or to the rank of this host that combines them for it. A
 	// lane member's connections in the region go at their share of the
@@ -57,7 +68,7 @@ func allreduceLanes(k *call, acc []byte, rounds int) error {
 	// (laneLocal): from the start but inside a chain (laneChain).
 	lift := func() {}
 	capLocal := func() { lift = k.laneLocal(members, L, len(t.Members), rounds) }
-	if me < L && !(rounds == 0 && k.chainInside(own)) {
+	if me < L && !inside {
 		capLocal()
 	}
 	defer func() { lift() }()
@@ -66,7 +77,13 @@ func allreduceLanes(k *call, acc []byte, rounds int) error {
 		return err
 	}
 	if me < L {
-		if err := laneReduce(k, t.Members, own, me, acc, g, rounds, plan.senders(me), capLocal, func() { lift() }); err != nil {
+		sent := func() { lift() }
+		if rounds == 0 {
+			err = laneChain(k, chain, inside, t.Members, own, me, acc, g, plan.senders(me), capLocal, sent)
+		} else {
+			err = laneReduce(k, t.Members, own, me, acc, g, rounds, plan.senders(me), sent)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -95,7 +112,7 @@ func allreduceLanes(k *call, acc []byte, rounds int) error {
 // pipeline's stages between the two steps inside the region.
 func laneHops(rounds, R int) int {
 	if rounds == 0 {
-		return max(R-1, 2*(R-2), 1)
+		return topology.AllreduceChainHops(R)
 	}
 	return rounds
 }
@@ -109,12 +126,9 @@ func laneHops(rounds, R int) int {
 // the exchange between regions is a reduce-scatter then an allgather of
 // each segment's R sub-pieces (see allreduceLanes). It calls sent once
 // every segment's round 1 is out.
-func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, rounds int, senders []int, capLocal, sent func()) error {
+func laneReduce(k *call, regions [][]int, own, me int, acc []byte, g segments, rounds int, senders []int, sent func()) error {
 	if rounds == 2 && len(regions) > 2 {
 		return laneReduce2(k, regions, own, me, acc, g, senders, sent)
-	}
-	if rounds == 0 {
-		return laneChain(k, regions, own, me, acc, g, senders, capLocal, sent)
 	}
 	n := g.count(me)
 	// Every contribution and every region's share, posted up front.
@@ -239,7 +253,8 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 }
 
 // laneChain is laneReduce with the exchange between regions along the
-// chain c of topology.AllreduceChain (the Chain allreduce): lane me of
+// chain c of topology.AllreduceChain (the Chain allreduce; inside: own
+// is neither of its ends): lane me of
 // region c[0] sends its region's sum of each segment to lane me of c[1],
 // which adds its own and passes the result on, and so on up to c[R-1];
 // c[R-1] sends its own sum to c[R-2] as well, so that both form the total
@@ -256,16 +271,14 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 // the forward sum (inside the chain: combined and out); the total
 // (at c[R-2] combined, before it received, inside it passed back); the
 // segment to the region.
-func laneChain(k *call, regions [][]int, own, me int, acc []byte, g segments, senders []int, capLocal, sent func()) error {
+func laneChain(k *call, c []int, inside bool, regions [][]int, own, me int, acc []byte, g segments, senders []int, capLocal, sent func()) error {
 	R := len(regions)
-	c := k.topo().AllreduceChain(k.net().Lat, !k.op.commutative)
 	i := indexOf(c, own)
 	// The ends send across from the start, so their region's connections
 	// go at their share of the link from the start (allreduceLanes caps
 	// them); inside the chain they go at the whole link until the first
 	// forward sum comes, and at their share until the totals are passed
 	// back (laneLocal).
-	inside := k.chainInside(own)
 	peer := func(j int) int { return regions[c[j]][me] }
 	n := g.count(me)
 	contrib := postContributions(k, senders, acc, me, 0, g)
@@ -402,14 +415,6 @@ func laneChain(k *call, regions [][]int, own, me int, acc []byte, g segments, se
 		return err
 	}
 	return k.waitSends(sends)
-}
-
-// chainInside reports whether region own lies inside the Chain
-// allreduce's chain, not at an end.
-func (k *call) chainInside(own int) bool {
-	c := k.topo().AllreduceChain(k.net().Lat, !k.op.commutative)
-	i := indexOf(c, own)
-	return i > 0 && i < len(c)-1
 }
 
 // stage is one step of a pipeline over a part's segments (runStages).

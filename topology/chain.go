@@ -146,6 +146,11 @@ func (t Topology) AllreduceChain(lat [][]time.Duration, ordered bool) []int {
 	return best
 }
 
+// AllreduceChainHops is how many crossings a byte makes one after the
+// other in the Chain allreduce on R regions: to c[R-1], or to c[R-2]
+// and back to c[0], whichever is more (at least one).
+func AllreduceChainHops(R int) int { return max(R-1, 2*(R-2), 1) }
+
 // AllreduceChainLatency is the one-way latency of the Chain allreduce
 // along the regions in order (see AllreduceChain): the time the total of
 // a byte reaches the last of the regions, were the byte ready everywhere

@@ -180,7 +180,7 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 			// Lanes2's 364-369; bench/results/2026-12-07-lab3x2-chain-allreduce).
 			// With two regions it is Lanes.
 			order := t.AllreduceChain(net.Lat, net.Ordered)
-			piece := min(float64(Segment(int(seg), 2+max(R-1, 2*(R-2)), net.BW)), seg)
+			piece := min(float64(Segment(int(seg), 2+AllreduceChainHops(R), net.BW)), seg)
 			add(AlgChain, 2*step(kmax, l)+max(2*x(intra)+AllreduceChainLatency(order, net.Lat)+x(seg), x(2*intra+2*seg)+2*x(piece)))
 		}
 		// Direct: one latency per phase; the allgather of a segment
