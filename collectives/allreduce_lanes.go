@@ -254,8 +254,8 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 
 // laneChain is laneReduce with the exchange between regions along the
 // chain c of topology.AllreduceChain (the Chain allreduce; inside: own
-// is neither of its ends): lane me of
-// region c[0] sends its region's sum of each segment to lane me of c[1],
+// is neither of its ends): lane me of region c[0] sends its region's
+// sum of each segment to lane me of c[1],
 // which adds its own and passes the result on, and so on up to c[R-1];
 // c[R-1] sends its own sum to c[R-2] as well, so that both form the total
 // from the same two operands (the same bits), and the total goes back

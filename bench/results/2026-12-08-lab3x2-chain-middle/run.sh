@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# (Needs knobs.patch applied.) Chain allreduce at 1 MiB on the 3x2 lab with --tune: the middle
-# region's cap on its region connections (SPMD_XMID, an experiment
-# knob) and the segment size, beside Lanes, alternating, ROUNDS rounds
-# of 10 repetitions. Needs root; from the repository:
+# Chain allreduce at 1 MiB on the 3x2 lab with --tune: the middle
+# region's cap on its region connections (SPMD_XMID) and holding its
+# copies to the region (SPMD_XHOLD), experiment knobs of knobs.patch,
+# which must be applied first; and the segment size; beside Lanes,
+# alternating, ROUNDS rounds of 10 repetitions. Variants are
+# ALG:MID:SEG:HOLD (MID "-": the library's cap; HOLD empty: no hold).
+# Needs root; from the repository:
 #   OUT=bench/results/2026-12-08-lab3x2-chain-middle bash bench/results/2026-12-08-lab3x2-chain-middle/run.sh
 set -euo pipefail
 source bench/openmpi/lib.sh

@@ -1,4 +1,7 @@
-from fluid_sim import *  # ../2026-12-08-lab3x2-chain-middle/fluid_sim.py
+# Builds on the Chain model beside the chain-middle results.
+import os, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '2026-12-08-lab3x2-chain-middle'))
+from fluid_sim import *
 def allreduce2(n=1<<20, K=8, shares=None, wintra=1.0):
     s=Sim(); L=2; piece=n/L
     shares=shares or {r:1/3 for r in REG}

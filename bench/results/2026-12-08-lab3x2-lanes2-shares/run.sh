@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# (Needs knobs.patch applied.) Lanes2 allreduce on the 3x2 lab with --tune, 2 and 4 MiB (MIN, MAX),
-# with each region's share of a segment's sub-pieces set by SPMD_XSHARES
-# (region order us-west, ap-sg, eu-fra; "-": equal thirds), alternating,
-# ROUNDS rounds of 10 repetitions. Needs root; from the repository:
+# Lanes2 allreduce on the 3x2 lab with --tune, 2 and 4 MiB (MIN, MAX),
+# with each region's share of a segment's sub-pieces set by
+# SPMD_XSHARES, an experiment knob of knobs.patch, which must be applied
+# first (region order us-west, ap-sg, eu-fra; "-": equal thirds),
+# alternating, ROUNDS rounds of 10 repetitions. Needs root; from the repository:
 #   OUT=bench/results/2026-12-08-lab3x2-lanes2-shares bash bench/results/2026-12-08-lab3x2-lanes2-shares/run.sh
 set -euo pipefail
 source bench/openmpi/lib.sh
