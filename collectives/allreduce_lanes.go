@@ -59,6 +59,7 @@ func allreduceLanes(k *call, acc []byte, rounds int) error {
 		chain = t.AllreduceChain(k.net().Lat, !k.op.commutative)
 		i := indexOf(chain, own)
 		inside = i > 0 && i < len(chain)-1
+		defer k.yieldLocal(members)()
 	}
 
 	// 1. This rank's contributions to the other lanes' parts: to the
@@ -265,7 +266,9 @@ func laneReduce2(k *call, regions [][]int, own, me int, acc []byte, g segments, 
 // AllreduceChainLatency (110 ms on the 3x2 lab, us-sg-eu, against the
 // farthest pair's 90). The middle regions' hosts send as much across as
 // a Lanes host does on three regions, and less from four on, where the
-// cost model prices it (docs/algorithms.md, "Chain" after Lanes2).
+// cost model prices it (docs/algorithms.md, "Chain" after Lanes2); on
+// three too when the hosts send WAN packets first (comm.Config.WANFirst:
+// allreduceLanes marks the region's connections for the call).
 //
 // The stages of a segment: the region's sum (and at the ends, out);
 // the forward sum (inside the chain: combined and out); the total

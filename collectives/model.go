@@ -250,6 +250,33 @@ func (k *call) laneLocal(members []int, L, R, rounds int) (lift func()) {
 	return k.capPacing(others, bw*localShare(kk, L, R, rounds), false)
 }
 
+// yieldLocal marks, on hosts that send WAN packets first
+// (comm.Config.WANFirst), this rank's connections to the members of its
+// region on other hosts lower-effort (comm.Comm.SetYield) for the length
+// of a call, so that its sends across the WAN do not wait behind them at
+// the host's egress, and returns what unmarks them; otherwise it does
+// nothing. The Chain allreduce uses it: there a middle region's host
+// carries as much as a Lanes host, and only sending its sums on before
+// its copies to the region gains (docs/algorithms.md, "Chain").
+func (k *call) yieldLocal(members []int) (unmark func()) {
+	if !k.c.WANFirst() {
+		return func() {}
+	}
+	host := k.c.Info(k.rank).Host
+	var marked []int
+	for _, m := range members {
+		if m != k.rank && (host == "" || k.c.Info(m).Host != host) && k.c.SetYield(m, true) == nil {
+			marked = append(marked, m)
+		}
+	}
+	return func() {
+		for _, m := range marked {
+			_ = k.c.SetYield(m, false)
+		}
+		marked = nil
+	}
+}
+
 // localShare is the part of a lane host's link that its traffic inside
 // the region takes while a Lanes allreduce's contributions go (see
 // laneLocal): each of the region's k hosts sends (k-1)/k of the vector
@@ -372,6 +399,7 @@ func (k *call) estimates(kind uint8, n, root int) []topology.Estimate {
 	net.BW /= float64(most)
 	net.RanksPerHost = most
 	net.Ordered = k.op != nil && !k.op.commutative
+	net.WANFirst = k.c.WANFirst()
 	for _, e := range k.topo().Costs(kindName(kind), n, root, net) {
 		a, err := ParseAlgorithm(e.Alg)
 		if err != nil || k.permits(kind, a) != nil {

@@ -113,6 +113,17 @@ type Config struct {
 	// it from SPMD_BW_MBIT (spmdrun --bw-mbit), which package collectives'
 	// cost model also reads.
 	LinkBandwidth float64
+	// WANFirst says that every host of the job sends packets marked
+	// lower-effort (DSCP LE) only when no other packet waits at its egress
+	// (docs/walkthrough.md, "Tuning", gives the tc commands). Package
+	// collectives then marks a rank's connections inside its region
+	// (Comm.SetYield) for calls whose WAN sends should not wait behind
+	// them, and prices those calls accordingly. Every rank of a job must
+	// give the same value. Init sets it from SPMD_WAN_FIRST (spmdrun
+	// --wan-first). Off by default: without such a queue the marks change
+	// nothing and the model would count on an order the host does not
+	// keep.
+	WANFirst bool
 	// Logger receives connection events (rejected handshakes, lost peers).
 	// Nothing logged contains the job secret. Nil means slog.Default().
 	Logger *slog.Logger

@@ -235,3 +235,13 @@ func BBRBandwidth(c *Comm, r int) (uint64, error) {
 	})
 	return uint64(info.Bw_hi)<<32 | uint64(info.Bw_lo), err
 }
+
+// TrafficClassOf reads the traffic-class byte (IP_TOS) of c's
+// connection to rank r, an IPv4 connection, without its ECN bits.
+func TrafficClassOf(c *Comm, r int) (v int, err error) {
+	err = connFD(c, r, func(fd int) error {
+		v, err = syscall.GetsockoptInt(fd, syscall.IPPROTO_IP, syscall.IP_TOS)
+		return err
+	})
+	return v &^ 3, err
+}

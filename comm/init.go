@@ -29,9 +29,10 @@ import (
 // or off) sets SingleCopy and SPMD_SINGLE_COPY_MIN (bytes)
 // SingleCopyMin; SPMD_SHM (on or off) sets SharedMemory; SPMD_STREAMS
 // (auto or a number) sets Streams and SPMD_BW_MBIT LinkBandwidth;
-// SPMD_CONNECT_TIMEOUT sets ConnectTimeout.
-// spmdrun sets SPMD_HEARTBEAT, SPMD_ENCRYPT and SPMD_COMPRESS from
-// --heartbeat, --encrypt and --compress.
+// SPMD_CONNECT_TIMEOUT sets ConnectTimeout; SPMD_WAN_FIRST (on or off)
+// sets WANFirst. spmdrun sets SPMD_HEARTBEAT, SPMD_ENCRYPT and
+// SPMD_COMPRESS from --heartbeat, --encrypt and --compress, and
+// SPMD_WAN_FIRST=on with --wan-first.
 //
 // A process started by another launcher (Open MPI's mpirun, Slurm's srun,
 // a PMI or torchrun-style one) joins its job from that launcher's
@@ -93,7 +94,7 @@ func (c *Config) ApplyEnv() error {
 	for _, v := range []struct {
 		name string
 		dst  *bool
-	}{{"SPMD_SINGLE_COPY", &c.SingleCopy}, {"SPMD_SHM", &c.SharedMemory}} {
+	}{{"SPMD_SINGLE_COPY", &c.SingleCopy}, {"SPMD_SHM", &c.SharedMemory}, {"SPMD_WAN_FIRST", &c.WANFirst}} {
 		switch s := os.Getenv(v.name); s {
 		case "":
 		case "1", "on":

@@ -59,3 +59,13 @@ var allowedCongestion = sync.OnceValues(func() ([]string, bool) {
 	}
 	return strings.Fields(string(b)), false
 })
+
+// setTrafficClass sets the traffic-class byte of the socket's packets
+// (IP_TOS, or IPV6_TCLASS for IPv6): DSCP in its upper six bits. For
+// TCP, Linux keeps the ECN bits its congestion control set.
+func setTrafficClass(fd int, v6 bool, tc int) error {
+	if v6 {
+		return unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_TCLASS, tc)
+	}
+	return unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_TOS, tc)
+}

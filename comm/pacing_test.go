@@ -187,3 +187,42 @@ func TestIsendRunDoesNotWait(t *testing.T) {
 		return c.SetMaxPacing(1, 0)
 	})
 }
+
+// SetYield marks the connection to that rank only with DSCP LE (the
+// traffic-class byte 0x04), and unmarks it again; the messages still go.
+func TestSetYield(t *testing.T) {
+	cfg := comm.DefaultConfig()
+	cfg.WANFirst = true
+	commtest.RunConfig(t, 3, cfg, func(ctx context.Context, c *comm.Comm) error {
+		if !c.WANFirst() {
+			return fmt.Errorf("WANFirst not reported")
+		}
+		if c.Rank() != 0 {
+			_, err := c.Recv(ctx, make([]byte, 4), 0, 0)
+			return err
+		}
+		if err := c.SetYield(1, true); err != nil {
+			return err
+		}
+		if err := c.SetYield(0, true); err != nil { // self: nothing to do
+			return err
+		}
+		for r, want := range map[int]int{1: 4, 2: 0} {
+			if got, err := comm.TrafficClassOf(c, r); err != nil || got != want {
+				return fmt.Errorf("rank %d: traffic class %#x (%v), want %#x", r, got, err, want)
+			}
+		}
+		for r := 1; r < 3; r++ {
+			if err := c.Send(ctx, []byte("ping"), r, 0); err != nil {
+				return err
+			}
+		}
+		if err := c.SetYield(1, false); err != nil {
+			return err
+		}
+		if got, _ := comm.TrafficClassOf(c, 1); got != 0 {
+			return fmt.Errorf("after unmarking: %#x", got)
+		}
+		return nil
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -466,4 +467,64 @@ func TestAcrossLab(t *testing.T) {
 
 	// Last: it kills a host.
 	t.Run("faults", func(t *testing.T) { labFaults(t, lab, bin, base) })
+}
+
+// --wan-first on a lab whose hosts send packets marked lower-effort
+// (DSCP LE) only when no other waits (spmdlab up --wan-first): the Chain
+// allreduce marks each rank's connections inside its region, so what a
+// host sends there goes through the hosts' lower-effort class: its
+// contributions (n/2 with two hosts a region), which its peer needs
+// before the totals come, and the copies of its part (n/2 more) but
+// for what is still in the socket when the call returns and unmarks
+// them (a packet takes the mark as it leaves). Nothing else is marked:
+// neither the same allreduce without the flag nor, with it, Lanes2,
+// which does not order its sends. The bytes are the wire's, headers
+// included. Needs root and the lab's tools; CI runs as root.
+func TestWANFirstLab(t *testing.T) {
+	lab := labtest.Start(t, "--regions", "a:2,b:2,c:2", "--delay", "a/b=40ms,a/c=90ms,b/c=70ms", "--host-mbit", "100", "--wan-first")
+	bin := buildSpmdrun(t)
+	base := []string{"--hostfile", lab.Hostfile, "-i", lab.Key, "--known-hosts", lab.KnownHosts, "--preload-binary"}
+	hosts := []string{"a-1", "a-2", "b-1", "b-2", "c-1", "c-2"}
+	sentRe := regexp.MustCompile(`Sent (\d+) bytes`)
+	// marked returns the bytes each host's lower-effort class has sent.
+	marked := func() map[string]int64 {
+		got := map[string]int64{}
+		for _, h := range hosts {
+			out := lab.Run(t, "exec", h, "--", "tc", "-s", "class", "show", "dev", "eth0", "classid", "1:20")
+			m := sentRe.FindStringSubmatch(out)
+			if m == nil {
+				t.Fatalf("%s: no lower-effort class on eth0:\n%s", h, out)
+			}
+			got[h], _ = strconv.ParseInt(m[1], 10, 64)
+		}
+		return got
+	}
+	const n = 4 << 20
+	for _, c := range []struct {
+		alg       string
+		wanFirst  bool
+		wantBytes bool
+	}{{"Chain", false, false}, {"Lanes2", true, false}, {"Chain", true, true}} {
+		args := slices.Clone(base)
+		if c.wanFirst {
+			args = append(args, "--wan-first")
+		}
+		args = append(args, "-x", "SPMD_WARMUP=0", "-x", "SPMD_TEST_ALG="+c.alg, "-x", "SPMD_TEST_ROLE=allreduce4m", os.Args[0])
+		before := marked()
+		code, out, errs := spmdrun(t, bin, args...)
+		if code != 0 {
+			t.Fatalf("%s, wan-first %v: exit %d\n%s\n%s", c.alg, c.wanFirst, code, out, errs)
+		}
+		after := marked()
+		for _, h := range hosts {
+			d := after[h] - before[h]
+			t.Logf("%s, wan-first %v: %s sent %d bytes lower-effort (%.3f n)", c.alg, c.wanFirst, h, d, float64(d)/n)
+			switch {
+			case !c.wantBytes && d != 0:
+				t.Errorf("%s, wan-first %v: %s sent %d bytes marked lower-effort, want none", c.alg, c.wanFirst, h, d)
+			case c.wantBytes && (d < n/2 || d > n+n/5):
+				t.Errorf("%s, wan-first %v: %s sent %d bytes marked lower-effort, want from %d (its contributions) to %d (and its copies, plus 20%%)", c.alg, c.wanFirst, h, d, n/2, n+n/5)
+			}
+		}
+	}
 }

@@ -555,7 +555,7 @@ func TestBadInput(t *testing.T) {
 
 // --regions auto on one machine: the ranks share their round trips and
 // find one region; a bad SPMD_* setting (warm-up, regions, encryption,
-// heartbeat, single copy) stops Init with the variable named.
+// heartbeat, single copy, WAN first) stops Init with the variable named.
 func TestRegionsAutoLocal(t *testing.T) {
 	r := run(t, 3, "pingring", func(c *launcher.Config) { c.RegionsAuto = true })
 	if r.code != 0 {
@@ -564,7 +564,7 @@ func TestRegionsAutoLocal(t *testing.T) {
 	if !regexp.MustCompile(`spmd: regions inferred from round-trip times: auto0 = \S+ \(no gap of 4x`).MatchString(r.stderr) {
 		t.Errorf("no inferred grouping on stderr:\n%s", r.stderr)
 	}
-	for _, env := range []string{"SPMD_WARMUP=lots", "SPMD_REGIONS=guess", "SPMD_ENCRYPT=some", "SPMD_HEARTBEAT=-1s", "SPMD_SINGLE_COPY=maybe", "SPMD_SINGLE_COPY_MIN=0"} {
+	for _, env := range []string{"SPMD_WARMUP=lots", "SPMD_REGIONS=guess", "SPMD_ENCRYPT=some", "SPMD_HEARTBEAT=-1s", "SPMD_SINGLE_COPY=maybe", "SPMD_SINGLE_COPY_MIN=0", "SPMD_WAN_FIRST=yes"} {
 		r := run(t, 2, "pingring", nil, env)
 		name := env[:strings.IndexByte(env, '=')]
 		if r.code == 0 || !strings.Contains(r.stderr, name) {

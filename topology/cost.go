@@ -23,6 +23,11 @@ type Net struct {
 	// Ordered is set for a non-commutative op, which the Chain allreduce
 	// combines in region order (AllreduceChain).
 	Ordered bool
+	// WANFirst is set when every host sends its packets inside a region
+	// (marked lower-effort) only when no WAN packet waits
+	// (comm.Config.WANFirst): then the Chain allreduce is priced on three
+	// regions too.
+	WANFirst bool
 }
 
 // Names of the algorithms the model prices, as the collectives package
@@ -164,7 +169,7 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 			rf := float64(R)
 			add(AlgLanes2, 2*(step(kmax, l)+x(intra))+2*A+x((rf-1)/rf*seg))
 		}
-		if R > 3 {
+		if R > 3 || R == 3 && net.WANFirst {
 			// Chain: Lanes' phases, with the chain's latency for the
 			// farthest crossing and an end's part (it sends its part
 			// across once) for the bytes across; but no less than the
@@ -179,9 +184,25 @@ func (t Topology) Costs(op string, n, root int, net Net) []Estimate {
 			// 241-243 ms against Lanes' 235-242, 2 MiB 371-377 against
 			// Lanes2's 364-369; bench/results/2026-12-07-lab3x2-chain-allreduce).
 			// With two regions it is Lanes.
+			//
+			// On three regions when the hosts send WAN packets first
+			// (WANFirst), the middle hosts' sums go across before their
+			// copies to the region, which then overlap the path's
+			// latency: priced too, with their link starting its sums
+			// only once the farther end's first sum has come (wait, one
+			// latency of that hop on top of the link's 2n). That term is
+			// fitted to the 3x2 lab, where Chain took 210-217 ms at 1 MiB
+			// (Lanes 227-232), 362-442 at 2 MiB (Lanes2 359-375) and
+			// 870-1007 at 4 MiB (Lanes2 634-823); without it the model
+			// would take Chain at 2 MiB
+			// (bench/results/2026-12-08-lab3x2-wan-priority).
 			order := t.AllreduceChain(net.Lat, net.Ordered)
 			piece := min(float64(Segment(int(seg), 2+AllreduceChainHops(R), net.BW)), seg)
-			add(AlgChain, 2*step(kmax, l)+max(2*x(intra)+AllreduceChainLatency(order, net.Lat)+x(seg), x(2*intra+2*seg)+2*x(piece)))
+			var wait time.Duration
+			if R == 3 {
+				wait = max(net.Lat[order[0]][order[1]], net.Lat[order[2]][order[1]])
+			}
+			add(AlgChain, 2*step(kmax, l)+max(2*x(intra)+AllreduceChainLatency(order, net.Lat)+x(seg), x(2*intra+2*seg)+wait+2*x(piece)))
 		}
 		// Direct: one latency per phase; the allgather of a segment
 		// starts when it is reduced, so the phases overlap.

@@ -17,6 +17,12 @@ func labNet() Net {
 	}
 }
 
+// wanFirst is net with hosts that send WAN packets first.
+func wanFirst(net Net) Net {
+	net.WANFirst = true
+	return net
+}
+
 // labNet2 is two regions 90 ms apart.
 func labNet2() Net {
 	in := 25 * time.Microsecond
@@ -48,6 +54,9 @@ func TestCosts(t *testing.T) {
 		{"reduce 2 MiB", lab, "Reduce", 2 * M, 5, labNet(), AlgChain},
 		{"allreduce 1 MiB: one crossing (three regions: no Chain)", lab, "Allreduce", M, -1, labNet(), AlgLanes},
 		{"allreduce 2 MiB: two rounds between regions", lab, "Allreduce", 2 * M, -1, labNet(), AlgLanes2},
+		{"allreduce 1 MiB, hosts send WAN first: Chain", lab, "Allreduce", M, -1, wanFirst(labNet()), AlgChain},
+		{"allreduce 2 MiB, hosts send WAN first: the middle's link, Lanes2", lab, "Allreduce", 2 * M, -1, wanFirst(labNet()), AlgLanes2},
+		{"allreduce 4 MiB, hosts send WAN first: Lanes2", lab, "Allreduce", 4 * M, -1, wanFirst(labNet()), AlgLanes2},
 		{"allreduce 4 MiB: two rounds between regions (ties with Direct, comes first)", lab, "Allreduce", 4 * M, -1, labNet(), AlgLanes2},
 		{"allreduce 4 MiB, two regions: no second round", FromLabels([]string{"a", "a", "b", "b"}), "Allreduce", 4 * M, -1, labNet2(), AlgLanes},
 		{"reduce 4 MiB", lab, "Reduce", 4 * M, 5, labNet(), AlgChain},
@@ -78,8 +87,8 @@ func TestCosts(t *testing.T) {
 // The estimates are the documented formulas: spot values on the lab.
 func TestCostsFormulas(t *testing.T) {
 	lab := FromLabels([]string{"us", "us", "sg", "sg", "eu", "eu"})
-	get := func(op string, n, root int, alg string) time.Duration {
-		for _, e := range lab.Costs(op, n, root, labNet()) {
+	getNet := func(op string, n, root int, alg string, net Net) time.Duration {
+		for _, e := range lab.Costs(op, n, root, net) {
 			if e.Alg == alg {
 				return e.Time
 			}
@@ -87,6 +96,7 @@ func TestCostsFormulas(t *testing.T) {
 		t.Fatalf("%s has no %s", op, alg)
 		return 0
 	}
+	get := func(op string, n, root int, alg string) time.Duration { return getNet(op, n, root, alg, labNet()) }
 	ms := time.Millisecond
 	x := func(b float64) time.Duration { return time.Duration(b / 12.5e6 * 1e9) }
 	in := 25 * time.Microsecond
@@ -114,6 +124,14 @@ func TestCostsFormulas(t *testing.T) {
 		{"bcast chain 4M", get("Bcast", 4<<20, 0, AlgChain), 110*ms + 3*in + x(4*M) + 5*x(float64(Segment(4<<20, 6, 12.5e6)))},
 		// To eu: the chain from eu is eu, sg, us (70 + 40 ms).
 		{"reduce chain 1M to eu", get("Reduce", 1<<20, 4, AlgChain), 110*ms + 3*in + x(M) + 5*x(float64(Segment(1<<20, 6, 12.5e6)))},
+		// WAN first, 1 MiB: the chain us, sg, eu (110 ms), a 512 KiB
+		// part into the region twice and across once; or sg's link, 2 MiB
+		// from eu's first sum 70 ms in, and two 4-hop segments: the
+		// longer.
+		{"allreduce chain 1M, WAN first", getNet("Allreduce", 1<<20, -1, AlgChain, wanFirst(labNet())),
+			2*in + max(2*x(M/2)+110*ms+x(M/2), x(2*M)+70*ms+2*x(float64(Segment(1<<19, 4, 12.5e6))))},
+		{"allreduce chain 2M, WAN first", getNet("Allreduce", 2<<20, -1, AlgChain, wanFirst(labNet())),
+			2*in + max(2*x(M)+110*ms+x(M), x(4*M)+70*ms+2*x(float64(Segment(1<<20, 4, 12.5e6))))},
 	} {
 		if d := c.got - c.want; d < -time.Microsecond || d > time.Microsecond {
 			t.Errorf("%s: %v, want %v", c.what, c.got, c.want)

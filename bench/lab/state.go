@@ -42,6 +42,7 @@ type State struct {
 	HostMbit    float64
 	Slots       int
 	Tune        bool
+	WANFirst    bool
 	Hosts       []Host
 	EmulatorPID int
 	Started     time.Time

@@ -30,6 +30,7 @@ type Config struct {
 	Jitter   time.Duration            // extra WAN delay, uniform in [0, Jitter)
 	Slots    int                      // slots per host in the hostfile; 0 means 1
 	Tune     bool                     // slow start after idle off, socket buffers ≥ 2 BDP
+	WANFirst bool                     // each host's egress sends DSCP LE packets last (needs HostMbit)
 	Self     string                   // the spmdlab binary, run in each namespace for helpers
 	Log      io.Writer                // progress; nil for none
 }
@@ -124,7 +125,7 @@ func Up(cfg Config) (st *State, err error) {
 		}
 	}()
 
-	st = &State{Dir: cfg.Dir, Regions: cfg.Regions, HostMbit: cfg.HostMbit, Slots: cfg.Slots, Tune: cfg.Tune, Started: time.Now()}
+	st = &State{Dir: cfg.Dir, Regions: cfg.Regions, HostMbit: cfg.HostMbit, Slots: cfg.Slots, Tune: cfg.Tune, WANFirst: cfg.WANFirst, Started: time.Now()}
 	for k, d := range cfg.Delays {
 		spec := LinkSpec{Delay: d, Jitter: cfg.Jitter, Mbit: cfg.WanMbit, Loss: cfg.Loss}
 		st.Links = append(st.Links, Link{A: k[0], B: k[1], Spec: spec})
@@ -260,7 +261,11 @@ func buildNetwork(st *State, cfg Config) error {
 			// on its side of the link going out and the router's side
 			// coming in.
 			tbf := tbfArgs(cfg.HostMbit)
-			if err := run("tc", append([]string{"-n", h.NetNS, "qdisc", "add", "dev", "eth0", "root"}, tbf...)...); err != nil {
+			if cfg.WANFirst {
+				if err := batch("tc", h.NetNS, wanFirstTC("eth0", cfg.HostMbit)); err != nil {
+					return err
+				}
+			} else if err := run("tc", append([]string{"-n", h.NetNS, "qdisc", "add", "dev", "eth0", "root"}, tbf...)...); err != nil {
 				return err
 			}
 			if err := run("tc", append([]string{"-n", routerNS, "qdisc", "add", "dev", port, "root"}, tbf...)...); err != nil {
@@ -283,6 +288,28 @@ func buildNetwork(st *State, cfg Config) error {
 func tbfArgs(mbit float64) []string {
 	burst := max(int(mbit*1e6/8*0.004), 32<<10)
 	return []string{"tbf", "rate", fmt.Sprintf("%gmbit", mbit), "burst", fmt.Sprint(burst), "latency", "50ms"}
+}
+
+// wanFirstTC returns the tc commands that cap dev's egress at mbit, as
+// tbfArgs does, in an HTB class with two under it: packets marked
+// lower-effort (DSCP LE, the traffic-class byte 0x04; comm.Comm.SetYield)
+// in one with 1% of the rate assured and HTB priority 1, all others in
+// one with 99% and priority 0, either borrowing up to the whole rate.
+// So a marked packet goes only when no other waits (this kernel has no
+// prio qdisc). docs/walkthrough.md gives the same for a user's hosts.
+func wanFirstTC(dev string, mbit float64) []string {
+	burst := max(int(mbit*1e6/8*0.004), 32<<10)
+	class := func(id string, rate float64, prio int) string {
+		return fmt.Sprintf("class add dev %s parent 1:1 classid %s htb rate %gkbit ceil %gkbit burst %d cburst %d prio %d quantum 15140",
+			dev, id, rate*1000, mbit*1000, burst, burst, prio)
+	}
+	return []string{
+		fmt.Sprintf("qdisc add dev %s root handle 1: htb default 10", dev),
+		fmt.Sprintf("class add dev %s parent 1: classid 1:1 htb rate %gkbit ceil %gkbit burst %d cburst %d quantum 15140", dev, mbit*1000, mbit*1000, burst, burst),
+		class("1:10", mbit*0.99, 0),
+		class("1:20", mbit*0.01, 1),
+		fmt.Sprintf("filter add dev %s parent 1: protocol ip prio 1 u32 match ip dsfield 0x04 0xfc flowid 1:20", dev),
+	}
 }
 
 // tuneBuffer returns the socket buffer limit for --tune: twice the largest

@@ -213,6 +213,9 @@ func run(ctx context.Context, o options) error {
 			streams = append(streams, fmt.Sprintf("%d:%d", r, c.Streams(r)))
 		}
 		progress("TCP streams from rank 0 to rank:count %s (spmdrun --streams)", strings.Join(streams, " "))
+		if c.WANFirst() {
+			progress("hosts send WAN packets first: the Chain allreduce marks the region's connections lower-effort (spmdrun --wan-first)")
+		}
 	}
 	rep := bench.Report{Network: &net}
 	ladder := sizes(o.min, o.max, o.factor)

@@ -222,6 +222,7 @@ func TestUpBadInput(t *testing.T) {
 		{[]string{"--regions", "a:1", "--loss", "5"}, "--loss"},
 		{[]string{"--regions", "a:1", "--slots", "0"}, "--slots"},
 		{[]string{"--regions", "a:1", "extra"}, `unexpected argument "extra"`},
+		{[]string{"--regions", "a:1", "--wan-first"}, "--wan-first orders the packets at each host's cap: give --host-mbit too"},
 	} {
 		err := up(tc.args)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

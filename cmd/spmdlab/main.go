@@ -134,6 +134,7 @@ func up(args []string) error {
 	jitter := fs.Duration("jitter", 0, "extra WAN delay drawn uniformly from [0, D); packets are never reordered")
 	slots := fs.Int("slots", 1, "slots per host in the hostfile")
 	tune := fs.Bool("tune", false, "turn off slow start after idle and let socket buffers fit the bandwidth-delay product on every host")
+	wanFirst := fs.Bool("wan-first", false, "make each host's egress send packets marked lower-effort (DSCP LE; spmdrun --wan-first marks the region's) only when no other waits (needs --host-mbit)")
 	dir := fs.String("dir", lab.DefaultDir, "directory for keys, hostfile and host homes (must not exist or be empty)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -159,13 +160,16 @@ func up(args []string) error {
 	if *hostMbit < 0 || *wanMbit < 0 || *jitter < 0 || *slots < 1 {
 		return fmt.Errorf("up: --host-mbit, --wan-mbit and --jitter must not be negative, --slots at least 1")
 	}
+	if *wanFirst && *hostMbit == 0 {
+		return fmt.Errorf("up: --wan-first orders the packets at each host's cap: give --host-mbit too")
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	start := time.Now()
 	st, err := lab.Up(lab.Config{Dir: *dir, Regions: rs, Delays: ds, HostMbit: *hostMbit, WanMbit: *wanMbit,
-		Loss: p, Jitter: *jitter, Slots: *slots, Tune: *tune, Self: self, Log: os.Stdout})
+		Loss: p, Jitter: *jitter, Slots: *slots, Tune: *tune, WANFirst: *wanFirst, Self: self, Log: os.Stdout})
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func run() int {
 	var hostfile, hostList, mapBy, regions string
 	var bwMbit float64
 	var encrypt, onFailure, compress, metricsAddr, dashboardAddr, streams string
-	var showStats bool
+	var showStats, wanFirst bool
 	var heartbeat time.Duration
 	fs.IntVar(&cfg.NP, "np", 0, "number of ranks (default: 1 locally; one per slot with hosts)")
 	fs.IntVar(&cfg.NP, "n", 0, "same as -np")
@@ -91,6 +91,7 @@ func run() int {
 	fs.StringVar(&cfg.MeshNet, "mesh-net", "", "ranks listen on their host's address in this `CIDR` or on this interface")
 	fs.Float64Var(&bwMbit, "bw-mbit", 0, "each host's bandwidth in `Mbit/s` for the collectives' cost model (exported as SPMD_BW_MBIT; default 100, or what collectives.MeasureBandwidth finds)")
 	fs.StringVar(&streams, "streams", "1", "TCP connections between two ranks of different regions: 1 to 8, or auto (as many as one flow's window needs to carry the pair's share of --bw-mbit across its round trip)")
+	fs.BoolVar(&wanFirst, "wan-first", false, "the hosts' egress sends packets marked lower-effort (DSCP LE) after all others (docs/walkthrough.md, Tuning): mark the ranks' connections inside a region for calls whose WAN sends should go first, and price those calls so (exported as SPMD_WAN_FIRST=on)")
 	fs.StringVar(&regions, "regions", "labels", "`labels`: regions from the hostfile's region= (inferred when no host has one); auto: inferred from round-trip times")
 	fs.BoolVar(&showStats, "stats", false, "at the end, print each rank's and host's time in communication and computation, bytes sent within and across regions, and collective calls")
 	fs.StringVar(&metricsAddr, "metrics", "", "serve the ranks' statistics in the Prometheus format at http://`ADDR`/metrics while the job runs (a port alone: on loopback)")
@@ -122,6 +123,9 @@ func run() int {
 	}
 	if streams != "1" {
 		cfg.Env = append(cfg.Env, "SPMD_STREAMS="+streams)
+	}
+	if wanFirst {
+		cfg.Env = append(cfg.Env, "SPMD_WAN_FIRST=on")
 	}
 	if _, err := comm.ParseEncryptMode(encrypt); err != nil {
 		fmt.Fprintf(os.Stderr, "spmdrun: --encrypt: %v\n", err)
