@@ -478,8 +478,10 @@ func TestAcrossLab(t *testing.T) {
 // for what is still in the socket when the call returns and unmarks
 // them (a packet takes the mark as it leaves). Nothing else is marked:
 // neither the same allreduce without the flag nor, with it, Lanes2,
-// which does not order its sends. The bytes are the wire's, headers
-// included. Needs root and the lab's tools; CI runs as root.
+// which does not order its sends, alone or after a Chain call in the
+// same job (which must have unmarked its connections: Lanes2 sends n
+// inside the region too). The bytes are the wire's, headers included.
+// Needs root and the lab's tools; CI runs as root.
 func TestWANFirstLab(t *testing.T) {
 	lab := labtest.Start(t, "--regions", "a:2,b:2,c:2", "--delay", "a/b=40ms,a/c=90ms,b/c=70ms", "--host-mbit", "100", "--wan-first")
 	bin := buildSpmdrun(t)
@@ -504,7 +506,7 @@ func TestWANFirstLab(t *testing.T) {
 		alg       string
 		wanFirst  bool
 		wantBytes bool
-	}{{"Chain", false, false}, {"Lanes2", true, false}, {"Chain", true, true}} {
+	}{{"Chain", false, false}, {"Lanes2", true, false}, {"Chain,Lanes2", true, true}} {
 		args := slices.Clone(base)
 		if c.wanFirst {
 			args = append(args, "--wan-first")

@@ -2,6 +2,7 @@ package launcher_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -147,30 +148,30 @@ func playRole(role string) int {
 		}
 		fmt.Printf("rank %d: recv returned %v\n", r, err)
 		return 4
-	case "allreduce4m": // one 4 MiB allreduce (for counting bytes across regions) with SPMD_TEST_ALG (default Auto)
+	case "allreduce4m": // a 4 MiB allreduce (for counting bytes across regions) with each of SPMD_TEST_ALG's comma-separated algorithms in turn (default Auto)
 		w, err := comm.Init(ctx)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 2
 		}
-		var o collectives.Options
-		if a := os.Getenv("SPMD_TEST_ALG"); a != "" {
+		for _, a := range strings.Split(cmp.Or(os.Getenv("SPMD_TEST_ALG"), "Auto"), ",") {
+			var o collectives.Options
 			if o.Algorithm, err = collectives.ParseAlgorithm(a); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 2
 			}
-		}
-		v := make([]float64, 512<<10)
-		for i := range v {
-			v[i] = float64(w.Rank())
-		}
-		if err := collectives.Allreduce(ctx, w, v, v, collectives.Sum, o); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 2
-		}
-		if want := float64(w.Size() * (w.Size() - 1) / 2); v[0] != want || v[len(v)-1] != want {
-			fmt.Fprintf(os.Stderr, "rank %d: sum %v, want %v\n", w.Rank(), v[0], want)
-			return 2
+			v := make([]float64, 512<<10)
+			for i := range v {
+				v[i] = float64(w.Rank())
+			}
+			if err := collectives.Allreduce(ctx, w, v, v, collectives.Sum, o); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 2
+			}
+			if want := float64(w.Size() * (w.Size() - 1) / 2); v[0] != want || v[len(v)-1] != want {
+				fmt.Fprintf(os.Stderr, "rank %d: %s: sum %v, want %v\n", w.Rank(), a, v[0], want)
+				return 2
+			}
 		}
 		if err := w.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
