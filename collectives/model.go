@@ -240,6 +240,11 @@ func (k *call) laneLocal(members []int, L, R, rounds int) (lift func()) {
 	if most, _ := k.hostShare(); bw <= 0 || kk < 2 || R < 2 || most > 1 {
 		return func() {}
 	}
+	return k.capPacing(k.otherHosts(members), bw*localShare(kk, L, R, rounds), false)
+}
+
+// otherHosts returns the ranks of members whose host is not this rank's.
+func (k *call) otherHosts(members []int) []int {
 	host := k.c.Info(k.rank).Host
 	var others []int
 	for _, m := range members {
@@ -247,7 +252,7 @@ func (k *call) laneLocal(members []int, L, R, rounds int) (lift func()) {
 			others = append(others, m)
 		}
 	}
-	return k.capPacing(others, bw*localShare(kk, L, R, rounds), false)
+	return others
 }
 
 // yieldLocal marks, on hosts that send WAN packets first
@@ -262,10 +267,9 @@ func (k *call) yieldLocal(members []int) (unmark func()) {
 	if !k.c.WANFirst() {
 		return func() {}
 	}
-	host := k.c.Info(k.rank).Host
 	var marked []int
-	for _, m := range members {
-		if m != k.rank && (host == "" || k.c.Info(m).Host != host) && k.c.SetYield(m, true) == nil {
+	for _, m := range k.otherHosts(members) {
+		if k.c.SetYield(m, true) == nil {
 			marked = append(marked, m)
 		}
 	}

@@ -66,11 +66,17 @@ func (c *Comm) RestartCongestion(r int) error {
 	if p == nil {
 		return nil
 	}
+	return p.sockoptEach(func(_ *net.TCPConn, fd int) error { return restartCongestion(fd) })
+}
+
+// sockoptEach calls set with each of p's connections (its streams too)
+// and its descriptor, and returns the first error.
+func (p *peer) sockoptEach(set func(conn *net.TCPConn, fd int) error) error {
 	for _, s := range p.conns() {
 		if s.conn == nil {
 			continue
 		}
-		if err := sockopt(s.conn, restartCongestion); err != nil {
+		if err := sockopt(s.conn, func(fd int) error { return set(s.conn, fd) }); err != nil {
 			return err
 		}
 	}

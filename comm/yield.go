@@ -30,16 +30,9 @@ func (c *Comm) SetYield(r int, yield bool) error {
 	if yield {
 		tc = dscpLE
 	}
-	for _, s := range p.conns() {
-		if s.conn == nil {
-			continue
-		}
+	return p.sockoptEach(func(conn *net.TCPConn, fd int) error {
 		// IP_TOS also marks an IPv6 socket's IPv4-mapped traffic.
-		a, _ := s.conn.LocalAddr().(*net.TCPAddr)
-		v6 := a != nil && a.IP.To4() == nil
-		if err := sockopt(s.conn, func(fd int) error { return setTrafficClass(fd, v6, tc) }); err != nil {
-			return err
-		}
-	}
-	return nil
+		a, _ := conn.LocalAddr().(*net.TCPAddr)
+		return setTrafficClass(fd, a != nil && a.IP.To4() == nil, tc)
+	})
 }

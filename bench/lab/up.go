@@ -286,9 +286,13 @@ func buildNetwork(st *State, cfg Config) error {
 // tbfArgs returns a token bucket at mbit: a burst of 4 ms at that rate
 // (at least 32 KiB) and up to 50 ms of queue, like a VPS's shaper.
 func tbfArgs(mbit float64) []string {
-	burst := max(int(mbit*1e6/8*0.004), 32<<10)
+	burst := tbfBurst(mbit)
 	return []string{"tbf", "rate", fmt.Sprintf("%gmbit", mbit), "burst", fmt.Sprint(burst), "latency", "50ms"}
 }
+
+// tbfBurst is the burst of a host's cap at mbit: 4 ms at that rate, at
+// least 32 KiB.
+func tbfBurst(mbit float64) int { return max(int(mbit*1e6/8*0.004), 32<<10) }
 
 // wanFirstTC returns the tc commands that cap dev's egress at mbit, as
 // tbfArgs does, in an HTB class with two under it: packets marked
@@ -298,7 +302,7 @@ func tbfArgs(mbit float64) []string {
 // So a marked packet goes only when no other waits (this kernel has no
 // prio qdisc). docs/walkthrough.md gives the same for a user's hosts.
 func wanFirstTC(dev string, mbit float64) []string {
-	burst := max(int(mbit*1e6/8*0.004), 32<<10)
+	burst := tbfBurst(mbit)
 	class := func(id string, rate float64, prio int) string {
 		return fmt.Sprintf("class add dev %s parent 1:1 classid %s htb rate %gkbit ceil %gkbit burst %d cburst %d prio %d quantum 15140",
 			dev, id, rate*1000, mbit*1000, burst, burst, prio)
